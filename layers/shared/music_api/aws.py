@@ -1,0 +1,55 @@
+"""boto3 clients, created once per container on first use.
+
+Endpoints come from botocore's own configuration (``AWS_ENDPOINT_URL`` and friends), so the same code talks to
+AWS in Lambda and to the moto server locally. Tests point the environment elsewhere and call
+``reset_clients()``; nothing needs ``importlib.reload``.
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+from music_api.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+
+@cache
+def aws_session() -> boto3.session.Session:
+    return boto3.session.Session(region_name=get_settings().aws_region)
+
+
+def _bounded_config() -> Config:
+    """Short timeouts and few retries: a request must end well inside API Gateway's 29 s integration limit."""
+    settings = get_settings()
+    return Config(
+        connect_timeout=settings.aws_connect_timeout_seconds,
+        read_timeout=settings.aws_read_timeout_seconds,
+        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
+        tcp_keepalive=True,
+    )
+
+
+@cache
+def dynamodb_client() -> "DynamoDBClient":
+    return aws_session().client("dynamodb", config=_bounded_config())
+
+
+@cache
+def s3_client() -> "S3Client":
+    # Presigning is local (no request is sent), but SigV4 and the regional endpoint are what make URLs valid
+    # in every region and for every object, including those encrypted with KMS.
+    config = _bounded_config().merge(
+        Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
+    )
+    return aws_session().client("s3", config=config)
+
+
+def reset_clients() -> None:
+    """Forget the session and clients (tests, after changing the environment they read)."""
+    for factory in (aws_session, dynamodb_client, s3_client):
+        factory.cache_clear()

@@ -1,0 +1,71 @@
+"""GET /v1/music/{organization_id}/generations/{job_id}: event in, proxy response out, nothing escapes."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from music_api.aws import aws_session, dynamodb_client, s3_client
+from music_api.data.jobs import JobRepository
+from music_api.errors import ApiError, InternalError
+from music_api.http import ProxyResponse, error_response, json_response
+from music_api.observability import logger, metrics
+from music_api.request import parse_request, trace_id_of
+from music_api.service import get_generation
+from music_api.settings import Settings, get_settings
+from music_api.signer import PlaybackUrlSigner
+
+
+def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
+    trace_id = trace_id_of(event, context.aws_request_id)
+    logger.set_correlation_id(trace_id)
+    try:
+        settings = get_settings()
+        request = parse_request(event)
+        logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
+        job, body = get_generation(
+            request,
+            JobRepository(dynamodb_client(), settings.jobs_table_name),
+            _signer(settings),
+        )
+    except ApiError as error:
+        return _error(error, trace_id)
+    except Exception:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
+        logger.exception("Unexpected error")
+        return _error(InternalError(), trace_id)
+
+    metrics.add_dimension(name="status", value=job.status)
+    metrics.add_metric(name="GenerationJobReturned", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Generation job returned",
+        extra={"status": job.status, "playback_url_expires_at": body.playback_url_expires_at},
+    )
+    retry_after = None
+    if job.status == "queued":
+        retry_after = settings.queued_retry_after_seconds
+    elif job.status == "running":
+        retry_after = settings.running_retry_after_seconds
+    return json_response(200, body.model_dump_json(), trace_id, retry_after_seconds=retry_after)
+
+
+def _signer(settings: Settings) -> PlaybackUrlSigner:
+    return PlaybackUrlSigner(
+        s3_client(),
+        bucket=settings.audio_bucket_name,
+        key_prefix=settings.audio_key_prefix,
+        ttl_seconds=settings.playback_url_ttl_seconds,
+        credentials=aws_session().get_credentials(),
+    )
+
+
+def _error(error: ApiError, trace_id: str) -> ProxyResponse:
+    metrics.add_dimension(name="error_code", value=error.code)
+    metrics.add_metric(name="ErrorReturned", unit=MetricUnit.Count, value=1)
+    if error.status >= 500:
+        # The cause chain (``raise ... from exc``) goes to the log, never to the body.
+        logger.error(error.system_message, exc_info=error, extra={"error_code": error.code})
+    else:
+        logger.info(error.system_message, extra={"error_code": error.code, "status_code": error.status})
+    retry_after = get_settings().unavailable_retry_after_seconds if error.retryable else None
+    return error_response(error, trace_id, retry_after_seconds=retry_after)

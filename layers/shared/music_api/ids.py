@@ -1,0 +1,25 @@
+"""Identifier formats. Path parameters are checked against these before they reach DynamoDB or an ARN."""
+
+import re
+from typing import Final
+
+# ASCII letters and digits only: no separators, wildcards or look-alike characters can reach a key or an ARN.
+JOB_ID_PATTERN: Final = re.compile(r"mgen_[A-Za-z0-9]{8,64}")
+ORGANIZATION_ID_PATTERN: Final = re.compile(r"org_[A-Za-z0-9]{3,64}")
+USER_ID_PATTERN: Final = re.compile(r"usr_[A-Za-z0-9]{3,64}")
+TRACK_ID_PATTERN: Final = re.compile(r"mtrack_[A-Za-z0-9]{8,64}")
+
+JOB_ID_RULE: Final = "must be 'mgen_' followed by 8 to 64 ASCII letters or digits"
+ORGANIZATION_ID_RULE: Final = "must be 'org_' followed by 3 to 64 ASCII letters or digits"
+
+
+def is_job_id(value: str) -> bool:
+    return JOB_ID_PATTERN.fullmatch(value) is not None
+
+
+def is_organization_id(value: str) -> bool:
+    return ORGANIZATION_ID_PATTERN.fullmatch(value) is not None
+
+
+def is_user_id(value: str) -> bool:
+    return USER_ID_PATTERN.fullmatch(value) is not None

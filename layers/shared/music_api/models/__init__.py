@@ -1,0 +1,1 @@
+"""Models split by role: ``job`` (the stored DynamoDB item), ``response`` (what the API returns)."""

@@ -1,0 +1,64 @@
+"""The generation job as stored in DynamoDB (see docs/data-model.md). Reading an item that does not satisfy
+this model is a server-side fault (500), never something to pass on to a client."""
+
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
+JobMode = Literal["creation", "focus"]
+IN_FLIGHT_STATUSES: frozenset[JobStatus] = frozenset({"queued", "running"})
+
+# Writers may add attributes (forward compatible: extra="ignore"); what we read must be exactly right.
+_STORED = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
+
+
+class StoredTrack(BaseModel):
+    """Track summary embedded in a succeeded job item, plus where its master audio lives in S3."""
+
+    model_config = _STORED
+
+    id: Annotated[str, Field(pattern=TRACK_ID_PATTERN.pattern)]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    engine: Annotated[str, Field(min_length=1, max_length=64)]
+    mode: JobMode
+    instrumental: Annotated[bool, Field(strict=True)]
+    measured_duration_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    mime_type: Annotated[str, Field(pattern=r"^audio/[a-z0-9.+-]{1,64}$")]
+    licence_class: Annotated[str, Field(min_length=1, max_length=64)]
+    audio_key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class StoredJob(BaseModel):
+    """One item of the jobs table; ``pk``/``sk`` are checked by the repository, not modelled here."""
+
+    model_config = _STORED
+
+    id: Annotated[str, Field(pattern=JOB_ID_PATTERN.pattern)]
+    organization_id: Annotated[str, Field(pattern=ORGANIZATION_ID_PATTERN.pattern)]
+    user_id: Annotated[str, Field(pattern=USER_ID_PATTERN.pattern)]
+    status: JobStatus
+    progress: Annotated[int, Field(ge=0, le=100)]
+    engine: Annotated[str, Field(min_length=1, max_length=64)]
+    mode: JobMode
+    created_at: AwareDatetime
+    result_track_id: Annotated[str | None, Field(pattern=TRACK_ID_PATTERN.pattern)] = None
+    error_message: Annotated[str | None, Field(max_length=1000)] = None
+    refusal_reason: Annotated[str | None, Field(max_length=1000)] = None
+    track: StoredTrack | None = None
+
+    @model_validator(mode="after")
+    def _succeeded_job_carries_its_track(self) -> Self:
+        if self.status != "succeeded":
+            return self
+        if self.track is None:
+            raise ValueError("a succeeded job must carry its track")
+        if self.result_track_id is not None and self.result_track_id != self.track.id:
+            raise ValueError("result_track_id does not match the embedded track")
+        return self
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in IN_FLIGHT_STATUSES

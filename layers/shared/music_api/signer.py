@@ -1,0 +1,108 @@
+"""Presigned playback URLs for master audio, minted on every request (SigV4, never cached)."""
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from botocore.credentials import Credentials, RefreshableCredentials
+from botocore.exceptions import BotoCoreError
+
+from music_api.clock import utc_now
+from music_api.errors import CorruptJobError, ServiceUnavailableError
+from music_api.models.job import StoredTrack
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_EXTENSIONS = {
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/aac": "aac",
+    "audio/flac": "flac",
+    "audio/ogg": "ogg",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/webm": "webm",
+}
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_MAX_FILENAME_STEM = 80
+
+
+@dataclass(frozen=True, slots=True)
+class SignedUrl:
+    url: str
+    expires_at: datetime
+
+
+class SigningUnavailableError(ServiceUnavailableError):
+    default_system_message = "Playback URL signing temporarily unavailable"
+
+
+def download_filename(track: StoredTrack) -> str:
+    """An ASCII-only, quote-free filename for Content-Disposition, derived from the title."""
+    ascii_title = unicodedata.normalize("NFKD", track.title).encode("ascii", "ignore").decode("ascii")
+    stem = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")[:_MAX_FILENAME_STEM].rstrip("-") or track.id
+    return f"{stem}.{_EXTENSIONS.get(track.mime_type, 'audio')}"
+
+
+def credentials_expiry(credentials: Credentials | None) -> datetime | None:
+    """When the signing credentials stop working, if botocore knows (assumed roles, container credentials,
+    ``AWS_CREDENTIAL_EXPIRATION``); ``None`` for static credentials."""
+    if credentials is None:
+        raise SigningUnavailableError()
+    if not isinstance(credentials, RefreshableCredentials):
+        return None
+    credentials.get_frozen_credentials()  # refreshes first when botocore's refresh window has been reached
+    # botocore offers no public accessor for the expiry; this attribute has been stable since 2015.
+    expiry = getattr(credentials, "_expiry_time", None)
+    return expiry if isinstance(expiry, datetime) else None
+
+
+class PlaybackUrlSigner:
+    def __init__(
+        self,
+        client: "S3Client",
+        bucket: str,
+        key_prefix: str,
+        ttl_seconds: int,
+        credentials: Credentials | None,
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key_prefix = key_prefix
+        self._ttl_seconds = ttl_seconds
+        self._credentials = credentials
+
+    def sign(self, track: StoredTrack) -> SignedUrl:
+        # The role may read only below the prefix: a key elsewhere is a bad write, not something to sign.
+        if not track.audio_key.startswith(self._key_prefix) or ".." in track.audio_key.split("/"):
+            raise CorruptJobError("Track audio key is outside the audio prefix")
+        now = utc_now()
+        expires_in = self._expires_in(now)
+        try:
+            url = self._client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": track.audio_key,
+                    "ResponseContentType": track.mime_type,
+                    "ResponseContentDisposition": f'inline; filename="{download_filename(track)}"',
+                },
+                ExpiresIn=expires_in,
+            )
+        except BotoCoreError as exc:
+            raise SigningUnavailableError() from exc
+        return SignedUrl(url=url, expires_at=now + timedelta(seconds=expires_in))
+
+    def _expires_in(self, now: datetime) -> int:
+        """The configured TTL, clamped so that the URL never outlives the credentials that sign it."""
+        expiry = credentials_expiry(self._credentials)
+        if expiry is None:
+            return self._ttl_seconds
+        remaining = math.floor((expiry - now).total_seconds())
+        if remaining < 1:
+            raise SigningUnavailableError("Signing credentials have expired")
+        return min(self._ttl_seconds, remaining)
