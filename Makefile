@@ -1,0 +1,74 @@
+# Development entry points. `make test` and `make run` are the two a newcomer needs (README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+# .python-version selects 3.13 through pyenv; any python3.13 on PATH works too.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .tools/sam
+SAM := $(SAM_VENV)/bin/sam
+CFN_LINT := $(SAM_VENV)/bin/cfn-lint
+BUILD_DIR := .aws-sam/build
+
+# SAM CLI: no telemetry, and a region for commands that want one even offline.
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+PY_SOURCES := layers/shared functions tests scripts
+
+.PHONY: help install lint template-lint pytest test build run lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "Python 3.13 is required (.python-version); found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	@touch $@
+
+# SAM CLI pins its own boto3/pydantic: it lives in a venv of its own, never the project's.
+$(SAM_VENV)/.installed: requirements/sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/sam.txt
+	@touch $@
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create .venv and .tools/sam from the lock files
+
+lint: $(VENV)/.installed template-lint ## ruff, mypy, cfn-lint and sam validate --lint
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/mypy $(PY_SOURCES)
+
+template-lint: $(SAM_VENV)/.installed ## cfn-lint and sam validate --lint on template.yaml
+	$(CFN_LINT) template.yaml
+	$(SAM) validate --lint --template template.yaml
+
+pytest: $(VENV)/.installed ## Every test suite, with coverage of the shared package
+	$(BIN)/pytest --cov --cov-report=term-missing
+
+test: lint pytest ## Lint everything, then run every test
+
+build: $(SAM_VENV)/.installed ## sam build for arm64/python3.13, then check the layer holds aarch64 binaries
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build --template template.yaml --build-dir $(BUILD_DIR)
+	$(SAM_VENV)/bin/python scripts/check_layer_architecture.py $(BUILD_DIR)/SharedLayer/python
+
+run: ## Run the API locally (arrives with the local-stack issue)
+	@echo "make run is not built yet: the local API (embedded moto, demo data) arrives with issue #4." >&2
+	@echo "Until then: make test, or sam local invoke -e events/get_generation_succeeded.json where Docker runs." >&2
+	@exit 2
+
+lock: $(VENV)/.installed ## Re-pin requirements/dev.txt, requirements/sam.txt and the layer's requirements.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.13 --generate-hashes --no-header \
+		--custom-compile-command "make lock" -o requirements/dev.txt
+	$(BIN)/uv pip compile requirements/sam.in --python-version 3.13 --generate-hashes --no-header \
+		--custom-compile-command "make lock" -o requirements/sam.txt
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 \
+		--no-header --custom-compile-command "make lock" -o layers/shared/requirements.txt
+
+clean: ## Remove build output and caches (keeps the venvs)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
