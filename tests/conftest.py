@@ -14,6 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from music_api.aws import reset_clients
+from music_api.data.jobs import job_key
 from music_api.settings import get_settings
 from tests.cloudformation import create_table_arguments
 from tests.seed import AUDIO_BYTES, JOBS, job_item
@@ -82,8 +83,8 @@ class AwsStack:
     def put_job(self, job: dict[str, Any]) -> None:
         self.dynamodb.put_item(TableName=self.table_name, Item=job_item(job))
 
-    def put_raw_item(self, item: dict[str, Any]) -> None:
-        self.dynamodb.put_item(TableName=self.table_name, Item=item)
+    def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
+        self.dynamodb.delete_item(TableName=self.table_name, Key=job_key(organization_id, user_id, job_id))
 
 
 @pytest.fixture

@@ -31,9 +31,10 @@ def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> P
         )
     except ApiError as error:
         return _error(error, trace_id)
-    except Exception:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
-        logger.exception("Unexpected error")
-        return _error(InternalError(), trace_id)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
+        unexpected = InternalError("Unexpected error")
+        unexpected.__cause__ = exc
+        return _error(unexpected, trace_id)
 
     metrics.add_dimension(name="status", value=job.status)
     metrics.add_metric(name="GenerationJobReturned", unit=MetricUnit.Count, value=1)
@@ -63,9 +64,9 @@ def _error(error: ApiError, trace_id: str) -> ProxyResponse:
     metrics.add_dimension(name="error_code", value=error.code)
     metrics.add_metric(name="ErrorReturned", unit=MetricUnit.Count, value=1)
     if error.status >= 500:
-        # The cause chain (``raise ... from exc``) goes to the log, never to the body.
-        logger.error(error.system_message, exc_info=error, extra={"error_code": error.code})
+        # The cause and its chain (``raise ... from exc``) go to the log, never to the body.
+        logger.error(str(error), exc_info=error, extra={"error_code": error.code})
     else:
-        logger.info(error.system_message, extra={"error_code": error.code, "status_code": error.status})
+        logger.info(str(error), extra={"error_code": error.code, "status_code": error.status})
     retry_after = get_settings().unavailable_retry_after_seconds if error.retryable else None
     return error_response(error, trace_id, retry_after_seconds=retry_after)

@@ -9,7 +9,11 @@ from typing import ClassVar
 
 
 class ApiError(Exception):
-    """An error that ends a request with the contract's error envelope."""
+    """An error that ends a request with the contract's error envelope.
+
+    The exception's own text (``str(error)``) is the internal cause, for the logs only; the body carries
+    the class's public texts.
+    """
 
     status: ClassVar[int]
     code: ClassVar[str]
@@ -19,12 +23,10 @@ class ApiError(Exception):
     # A retryable error is answered with a Retry-After header.
     retryable: ClassVar[bool] = False
 
-    def __init__(
-        self, system_message: str | None = None, *, details: Mapping[str, str] | None = None
-    ) -> None:
-        self.system_message = system_message or self.default_system_message
+    def __init__(self, cause: str | None = None, *, details: Mapping[str, str] | None = None) -> None:
+        self.system_message = self.default_system_message
         self.details: dict[str, str] = dict(details or {})
-        super().__init__(self.system_message)
+        super().__init__(cause or self.default_system_message)
 
 
 class AuthenticationRequiredError(ApiError):
@@ -51,7 +53,8 @@ class RequestValidationError(ApiError):
     default_system_message = "Invalid request parameter"
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"Invalid path parameter: {field}", details={"field": field, "reason": reason})
+        super().__init__(details={"field": field, "reason": reason})
+        self.system_message = f"Invalid path parameter: {field}"
 
 
 class JobNotFoundError(ApiError):

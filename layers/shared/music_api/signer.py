@@ -38,7 +38,7 @@ class SignedUrl:
 
 
 class SigningUnavailableError(ServiceUnavailableError):
-    default_system_message = "Playback URL signing temporarily unavailable"
+    """No usable credentials to sign with right now."""
 
 
 def download_filename(track: StoredTrack) -> str:
@@ -52,10 +52,13 @@ def credentials_expiry(credentials: Credentials | None) -> datetime | None:
     """When the signing credentials stop working, if botocore knows (assumed roles, container credentials,
     ``AWS_CREDENTIAL_EXPIRATION``); ``None`` for static credentials."""
     if credentials is None:
-        raise SigningUnavailableError()
+        raise SigningUnavailableError("No credentials to sign with")
     if not isinstance(credentials, RefreshableCredentials):
         return None
-    credentials.get_frozen_credentials()  # refreshes first when botocore's refresh window has been reached
+    try:
+        credentials.get_frozen_credentials()  # refreshes first when botocore's refresh window has been reached
+    except (BotoCoreError, RuntimeError) as exc:  # RuntimeError: refreshed credentials still expired
+        raise SigningUnavailableError("Signing credentials could not be refreshed") from exc
     # botocore offers no public accessor for the expiry; this attribute has been stable since 2015.
     expiry = getattr(credentials, "_expiry_time", None)
     return expiry if isinstance(expiry, datetime) else None
@@ -94,7 +97,7 @@ class PlaybackUrlSigner:
                 ExpiresIn=expires_in,
             )
         except BotoCoreError as exc:
-            raise SigningUnavailableError() from exc
+            raise SigningUnavailableError("Presigning failed") from exc
         return SignedUrl(url=url, expires_at=now + timedelta(seconds=expires_in))
 
     def _expires_in(self, now: datetime) -> int:

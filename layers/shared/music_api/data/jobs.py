@@ -47,7 +47,7 @@ def job_key(organization_id: str, user_id: str, job_id: str) -> dict[str, dict[s
 
 
 class JobStoreUnavailableError(ServiceUnavailableError):
-    default_system_message = "Job store temporarily unavailable"
+    """The jobs table is throttling or out of reach."""
 
 
 class JobRepository:
@@ -68,10 +68,13 @@ class JobRepository:
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in _TRANSIENT_ERROR_CODES:
-                raise JobStoreUnavailableError() from exc
+                raise JobStoreUnavailableError("Job store throttled or unreachable") from exc
             raise InternalError("Job store request failed") from exc
         except (ConnectionError, HTTPClientError, CredentialRetrievalError) as exc:
-            raise JobStoreUnavailableError() from exc
+            raise JobStoreUnavailableError("Job store throttled or unreachable") from exc
+        except RuntimeError as exc:
+            # botocore's word for "credentials were refreshed, but the refreshed credentials are still expired"
+            raise JobStoreUnavailableError("Job store credentials expired") from exc
         except BotoCoreError as exc:
             raise InternalError("Job store request failed") from exc
 

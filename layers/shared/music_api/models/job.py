@@ -1,15 +1,27 @@
 """The generation job as stored in DynamoDB (see docs/data-model.md). Reading an item that does not satisfy
 this model is a server-side fault (500), never something to pass on to a client."""
 
+from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 JobMode = Literal["creation", "focus"]
 IN_FLIGHT_STATUSES: frozenset[JobStatus] = frozenset({"queued", "running"})
+
+
+
+def _stored_number(value: object) -> object:
+    """DynamoDB numbers arrive as Decimal: accept numbers only, so a string or a bool is corruption."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be stored as a number")
+    return value
+
+
+StoredNumber = BeforeValidator(_stored_number)
 
 # Writers may add attributes (forward compatible: extra="ignore"); what we read must be exactly right.
 _STORED = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
@@ -25,7 +37,7 @@ class StoredTrack(BaseModel):
     engine: Annotated[str, Field(min_length=1, max_length=64)]
     mode: JobMode
     instrumental: Annotated[bool, Field(strict=True)]
-    measured_duration_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    measured_duration_seconds: Annotated[float, StoredNumber, Field(ge=0, allow_inf_nan=False)]
     mime_type: Annotated[str, Field(pattern=r"^audio/[a-z0-9.+-]{1,64}$")]
     licence_class: Annotated[str, Field(min_length=1, max_length=64)]
     audio_key: Annotated[str, Field(min_length=1, max_length=1024)]
@@ -40,7 +52,7 @@ class StoredJob(BaseModel):
     organization_id: Annotated[str, Field(pattern=ORGANIZATION_ID_PATTERN.pattern)]
     user_id: Annotated[str, Field(pattern=USER_ID_PATTERN.pattern)]
     status: JobStatus
-    progress: Annotated[int, Field(ge=0, le=100)]
+    progress: Annotated[int, StoredNumber, Field(ge=0, le=100)]
     engine: Annotated[str, Field(min_length=1, max_length=64)]
     mode: JobMode
     created_at: AwareDatetime

@@ -1,0 +1,152 @@
+"""Faults in what the handler depends on end in the envelope (503 or 500), never in internals."""
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from get_generation.app import lambda_handler
+from music_api.aws import dynamodb_client, reset_clients
+from music_api.data.jobs import job_key
+from tests.conftest import JOBS_TABLE, AwsStack, FakeLambdaContext, load_event
+from tests.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
+
+# What must never reach a client: resource names, exception text, code locations.
+INTERNALS = (JOBS_TABLE, "Traceback", "botocore", "pydantic", "music_api", ".py", "ORG#", "JOB#")
+
+
+class _Body:
+    def __init__(self, payload: bytes) -> None:
+        self._payload = payload
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._payload
+
+
+def respond_to_get_item(status: int, error_type: str) -> tuple[list[int], Any]:
+    """A botocore ``before-send`` hook answering GetItem with a DynamoDB error, and its call counter."""
+    calls: list[int] = []
+
+    def hook(request: Any, **_: Any) -> AWSResponse:
+        calls.append(1)
+        payload = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": "x"})
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "FAULT"}
+        return AWSResponse(request.url, status, headers, _Body(payload.encode()))
+
+    return calls, hook
+
+
+def assert_envelope(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
+    assert response["statusCode"] == status
+    body: dict[str, Any] = json.loads(response["body"])
+    assert body["success"] is False
+    assert body["error"]["code"] == code
+    assert body["error"]["trace_id"] == response["headers"]["X-Request-Id"]
+    for internal in INTERNALS:
+        assert internal not in response["body"], internal
+    return body
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [
+        (400, "ProvisionedThroughputExceededException"),
+        (400, "ThrottlingException"),
+        (500, "InternalServerError"),
+        (503, "ServiceUnavailable"),
+    ],
+)
+def test_throttled_or_failing_dynamodb_answers_503_after_bounded_retries(
+    aws: AwsStack, lambda_context: FakeLambdaContext, status: int, error_type: str
+) -> None:
+    calls, hook = respond_to_get_item(status, error_type)
+    dynamodb_client().meta.events.register("before-send.dynamodb.GetItem", hook)
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
+    assert response["headers"]["Retry-After"] == "1"
+    assert len(calls) == 3  # standard retry mode, AWS_MAX_ATTEMPTS default
+
+
+def test_unreachable_dynamodb_answers_503(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    reset_clients()
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
+    assert response["headers"]["Retry-After"] == "1"
+
+
+def test_a_missing_table_is_a_500_that_does_not_name_it(
+    aws: AwsStack, lambda_context: FakeLambdaContext
+) -> None:
+    aws.dynamodb.delete_table(TableName=aws.table_name)
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    body = assert_envelope(response, 500, "INTERNAL_ERROR")
+    assert body["error"]["message"] == "An unexpected error occurred. Please try again later."
+    assert "Retry-After" not in response["headers"]
+
+
+def test_invalid_settings_are_a_500(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+) -> None:
+    monkeypatch.setenv("PLAYBACK_URL_TTL_SECONDS", "86400")
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    assert_envelope(response, 500, "INTERNAL_ERROR")
+
+
+SEED = JOBS[0]
+SEED_TRACK = SEED["track"]
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        pytest.param({k: v for k, v in SEED.items() if k != "status"}, id="missing-status"),
+        pytest.param({**SEED, "status": "paused"}, id="unknown-status"),
+        pytest.param({**SEED, "progress": 150}, id="progress-out-of-range"),
+        pytest.param({**SEED, "progress": "100"}, id="progress-is-a-string"),
+        pytest.param({**SEED, "created_at": "2026-06-28T10:30:00"}, id="naive-created-at"),
+        pytest.param({**SEED, "created_at": "yesterday"}, id="unparseable-created-at"),
+        pytest.param({k: v for k, v in SEED.items() if k != "track"}, id="succeeded-without-track"),
+        pytest.param({**SEED, "result_track_id": "mtrack_000000000000"}, id="result-track-mismatch"),
+        pytest.param({**SEED, "track": {**SEED_TRACK, "instrumental": "yes"}}, id="instrumental-not-bool"),
+        pytest.param(
+            {**SEED, "track": {**SEED_TRACK, "audio_key": "private/master.mp3"}}, id="key-off-prefix"
+        ),
+        pytest.param({**SEED, "track": {**SEED_TRACK, "mime_type": "text/html"}}, id="not-audio"),
+        pytest.param({**SEED, "organization_id": "org_xyz789"}, id="attributes-disagree-with-key"),
+    ],
+)
+def test_corrupt_items_are_500_with_nothing_internal_in_the_body(
+    aws: AwsStack, lambda_context: FakeLambdaContext, corrupt: dict[str, Any]
+) -> None:
+    aws.dynamodb.put_item(TableName=aws.table_name, Item=job_item(corrupt) | job_key(ORG, ALICE, SEED_JOB_ID))
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    body = assert_envelope(response, 500, "INTERNAL_ERROR")
+    assert body["error"]["details"] == {}
+    assert body["error"]["system_message"] == "Internal server error"
+
+
+def test_the_seed_item_itself_is_not_corrupt(aws: AwsStack, lambda_context: FakeLambdaContext) -> None:
+    """Guards the corrupt-item cases above: each differs from a valid item in one way only."""
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert (ALICE, ORG, SEED_JOB_ID) == (SEED["user_id"], SEED["organization_id"], SEED["id"])

@@ -1,0 +1,111 @@
+"""Logs and metrics: one correlation id per request, causes findable by trace id, no secrets anywhere."""
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.metrics.provider import cold_start
+
+from get_generation.app import lambda_handler
+from music_api.observability import logger
+from tests.conftest import AwsStack, FakeLambdaContext, event_names, load_event
+
+
+@pytest.fixture
+def output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
+    """Everything the function writes: Powertools log lines (through a second handler with the same
+    formatter, as the first holds the stdout of import time) and EMF metrics (printed to stdout)."""
+    log_stream = io.StringIO()
+    handler = logging.StreamHandler(log_stream)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lambda: log_stream.getvalue() + capsys.readouterr().out
+    logger.removeHandler(handler)
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    """Every JSON document in the output, one a line."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def metric_lines(written: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    return [
+        document
+        for document in written
+        if any(
+            m["Name"] == metric
+            for d in document.get("_aws", {}).get("CloudWatchMetrics", [])
+            for m in d["Metrics"]
+        )
+    ]
+
+
+def test_no_api_key_or_url_signature_is_ever_logged(
+    aws: AwsStack, lambda_context: FakeLambdaContext, output: Callable[[], str]
+) -> None:
+    signatures = []
+    for name in event_names():
+        event = load_event(name)
+        response = lambda_handler(event, lambda_context)
+        body = json.loads(response["body"])
+        if body.get("playback_url"):
+            signatures.append(body["playback_url"].rsplit("X-Amz-Signature=", 1)[1])
+    text = output()
+
+    assert signatures, "the replay must include a succeeded job"
+    assert text.count('"message":"Generation job returned"') == 6  # the log was really captured
+    assert "X-Amz-Signature" not in text
+    for signature in signatures:
+        assert signature not in text
+    assert load_event("get_generation_succeeded.json")["headers"]["X-API-Key"] not in text
+    assert "X-API-Key" not in text
+
+
+def test_every_log_line_carries_the_requests_trace_id(
+    aws: AwsStack, lambda_context: FakeLambdaContext, output: Callable[[], str]
+) -> None:
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+    logs = [document for document in documents(output()) if "level" in document]
+
+    assert logs
+    assert {log["correlation_id"] for log in logs} == {response["headers"]["X-Request-Id"]}
+    assert logs[-1]["message"] == "Generation job returned"
+    assert logs[-1]["status"] == "succeeded"
+
+
+def test_a_500s_cause_is_in_the_log_under_its_trace_id(
+    aws: AwsStack, lambda_context: FakeLambdaContext, output: Callable[[], str]
+) -> None:
+    aws.dynamodb.delete_table(TableName=aws.table_name)
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+    trace_id = json.loads(response["body"])["error"]["trace_id"]
+    errors = [
+        doc
+        for doc in documents(output())
+        if doc.get("level") == "ERROR" and doc["correlation_id"] == trace_id
+    ]
+
+    assert len(errors) == 1
+    assert errors[0]["error_code"] == "INTERNAL_ERROR"
+    assert "ResourceNotFoundException" in errors[0]["exception"]
+
+
+def test_metrics_count_results_by_status_and_errors_by_code(
+    aws: AwsStack, lambda_context: FakeLambdaContext, output: Callable[[], str]
+) -> None:
+    cold_start.is_cold_start = True
+    lambda_handler(load_event("get_generation_running.json"), lambda_context)
+    lambda_handler(load_event("get_generation_missing_job.json"), lambda_context)
+    written = documents(output())
+
+    assert len(metric_lines(written, "ColdStart")) == 1
+    (returned,) = metric_lines(written, "GenerationJobReturned")
+    assert returned["status"] == "running"
+    assert returned["GenerationJobReturned"] == [1.0]
+    (error,) = metric_lines(written, "ErrorReturned")
+    assert error["error_code"] == "RESOURCE_NOT_FOUND"
+    assert "status" not in error  # dimensions do not leak from one request into the next
