@@ -92,7 +92,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> AwsStack:
     """The stack's table (from template.yaml) and bucket on the moto server, seeded with tests/seed.py."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     reset_clients()
-    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
     with urllib.request.urlopen(reset, timeout=5):  # noqa: S310 - loopback URL built above
         pass
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
@@ -113,9 +113,7 @@ class FakeLambdaContext:
 
     function_name: str = "music-generations-GetGenerationFunction"
     function_version: str = "$LATEST"
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:music-generations-GetGenerationFunction"
-    )
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:music-generations-GetGenerationFunction"
     memory_limit_in_mb: int = 512
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/music-generations-GetGenerationFunction"

@@ -38,7 +38,7 @@ def _track(track_id: str, title: str, audio_key: str) -> dict[str, Any]:
 
 def _job(
     job_id: str, status: str, progress: int, *, user_id: str = ALICE, org: str = ORG, **extra: Any
-) -> dict:
+) -> dict[str, Any]:
     return {
         "id": job_id,
         "organization_id": org,
@@ -71,9 +71,7 @@ JOBS: list[dict[str, Any]] = [
         error_message="The engine could not finish this track. Please retry.",
     ),
     _job("mgen_cancel00001", "cancelled", 12),
-    _job(
-        "mgen_refused0001", "refused", 0, refusal_reason="The prompt asks to imitate a living artist's voice."
-    ),
+    _job("mgen_refused0001", "refused", 0, refusal_reason="The prompt asks to imitate a living artist's voice."),
     _job(
         "mgen_bobjob00001",
         "succeeded",

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from get_generation.app import lambda_handler
 from music_api.aws import dynamodb_client, reset_clients
@@ -34,7 +35,7 @@ def respond_to_get_item(status: int, error_type: str) -> tuple[list[int], Any]:
         calls.append(1)
         payload = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": "x"})
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "FAULT"}
-        return AWSResponse(request.url, status, headers, _Body(payload.encode()))
+        return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), _Body(payload.encode()))
 
     return calls, hook
 
@@ -51,16 +52,19 @@ def assert_envelope(response: dict[str, Any], status: int, code: str) -> dict[st
 
 
 @pytest.mark.parametrize(
-    ("status", "error_type"),
+    ("status", "error_type", "attempts"),
     [
-        (400, "ProvisionedThroughputExceededException"),
-        (400, "ThrottlingException"),
-        (500, "InternalServerError"),
-        (503, "ServiceUnavailable"),
+        # standard retry mode, AWS_MAX_ATTEMPTS default: throttling and 5xx are retried, then given up on
+        (400, "ProvisionedThroughputExceededException", 3),
+        (400, "ThrottlingException", 3),
+        (500, "InternalServerError", 3),
+        (503, "ServiceUnavailable", 3),
+        # not retried by botocore; the next container (or refresh) brings fresh credentials
+        (400, "ExpiredTokenException", 1),
     ],
 )
 def test_throttled_or_failing_dynamodb_answers_503_after_bounded_retries(
-    aws: AwsStack, lambda_context: FakeLambdaContext, status: int, error_type: str
+    aws: AwsStack, lambda_context: FakeLambdaContext, status: int, error_type: str, attempts: int
 ) -> None:
     calls, hook = respond_to_get_item(status, error_type)
     dynamodb_client().meta.events.register("before-send.dynamodb.GetItem", hook)
@@ -69,12 +73,10 @@ def test_throttled_or_failing_dynamodb_answers_503_after_bounded_retries(
 
     assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
     assert response["headers"]["Retry-After"] == "1"
-    assert len(calls) == 3  # standard retry mode, AWS_MAX_ATTEMPTS default
+    assert len(calls) == attempts
 
 
-def test_unreachable_dynamodb_answers_503(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
-) -> None:
+def test_unreachable_dynamodb_answers_503(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -87,9 +89,7 @@ def test_unreachable_dynamodb_answers_503(
     assert response["headers"]["Retry-After"] == "1"
 
 
-def test_a_missing_table_is_a_500_that_does_not_name_it(
-    aws: AwsStack, lambda_context: FakeLambdaContext
-) -> None:
+def test_a_missing_table_is_a_500_that_does_not_name_it(aws: AwsStack, lambda_context: FakeLambdaContext) -> None:
     aws.dynamodb.delete_table(TableName=aws.table_name)
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
@@ -99,9 +99,7 @@ def test_a_missing_table_is_a_500_that_does_not_name_it(
     assert "Retry-After" not in response["headers"]
 
 
-def test_invalid_settings_are_a_500(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
-) -> None:
+def test_invalid_settings_are_a_500(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> None:
     monkeypatch.setenv("PLAYBACK_URL_TTL_SECONDS", "86400")
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
@@ -125,9 +123,7 @@ SEED_TRACK = SEED["track"]
         pytest.param({k: v for k, v in SEED.items() if k != "track"}, id="succeeded-without-track"),
         pytest.param({**SEED, "result_track_id": "mtrack_000000000000"}, id="result-track-mismatch"),
         pytest.param({**SEED, "track": {**SEED_TRACK, "instrumental": "yes"}}, id="instrumental-not-bool"),
-        pytest.param(
-            {**SEED, "track": {**SEED_TRACK, "audio_key": "private/master.mp3"}}, id="key-off-prefix"
-        ),
+        pytest.param({**SEED, "track": {**SEED_TRACK, "audio_key": "private/master.mp3"}}, id="key-off-prefix"),
         pytest.param({**SEED, "track": {**SEED_TRACK, "mime_type": "text/html"}}, id="not-audio"),
         pytest.param({**SEED, "organization_id": "org_xyz789"}, id="attributes-disagree-with-key"),
     ],
@@ -149,4 +145,4 @@ def test_the_seed_item_itself_is_not_corrupt(aws: AwsStack, lambda_context: Fake
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 
     assert response["statusCode"] == 200
-    assert (ALICE, ORG, SEED_JOB_ID) == (SEED["user_id"], SEED["organization_id"], SEED["id"])
+    assert (SEED["user_id"], SEED["organization_id"], SEED["id"]) == (ALICE, ORG, SEED_JOB_ID)

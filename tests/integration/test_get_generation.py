@@ -4,17 +4,15 @@ import json
 import re
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from get_generation.app import lambda_handler
-from music_api.aws import dynamodb_client
 from tests.conftest import AwsStack, FakeLambdaContext, load_event
 from tests.seed import ALICE, AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
 
@@ -25,7 +23,8 @@ Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 @pytest.fixture
 def invoke(aws: AwsStack, lambda_context: FakeLambdaContext) -> Invoke:
     def run(event: dict[str, Any]) -> dict[str, Any]:
-        return lambda_handler(event, lambda_context)
+        response: dict[str, Any] = lambda_handler(event, lambda_context)
+        return response
 
     return run
 
@@ -79,9 +78,7 @@ class TestTheContractsExamples:
             if field != "playback_url":
                 assert body["track"][field] == example["track"][field], field
         assert body["track"]["playback_url"] == body["playback_url"]
-        expires_at = datetime.strptime(body["playback_url_expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=UTC
-        )
+        expires_at = datetime.strptime(body["playback_url_expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         assert before + timedelta(seconds=600) <= expires_at <= datetime.now(UTC) + timedelta(seconds=600)
 
     def test_missing_job_matches_the_404_example_field_by_field(self, invoke: Invoke) -> None:
@@ -147,18 +144,14 @@ class TestPlaybackUrl:
 
         expires_in = int(parse_qs(urlsplit(body["playback_url"]).query)["X-Amz-Expires"][0])
         assert 110 <= expires_in <= 120
-        expires_at = datetime.strptime(body["playback_url_expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=UTC
-        )
+        expires_at = datetime.strptime(body["playback_url_expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         assert expires_at <= credentials_expire
 
     def test_expired_credentials_answer_503_with_retry_after(
         self, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN")
-        monkeypatch.setenv(
-            "AWS_CREDENTIAL_EXPIRATION", (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-        )
+        monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", (datetime.now(UTC) - timedelta(seconds=1)).isoformat())
 
         response = invoke(load_event("get_generation_succeeded.json"))
 
@@ -216,16 +209,12 @@ class TestTenantIsolation:
 
         assert while_it_exists["statusCode"] == once_deleted["statusCode"] == 404
         assert while_it_exists["headers"].keys() == once_deleted["headers"].keys()
-        assert without_request_specifics(body_of(while_it_exists)) == without_request_specifics(
-            body_of(once_deleted)
-        )
+        assert without_request_specifics(body_of(while_it_exists)) == without_request_specifics(body_of(once_deleted))
 
     def test_owner_still_reads_the_job(self, invoke: Invoke) -> None:
         assert invoke(event_for(ORG, "mgen_bobjob00001", user_id=BOB))["statusCode"] == 200
 
-    def test_a_member_of_both_organizations_cannot_read_another_users_job_in_either(
-        self, invoke: Invoke
-    ) -> None:
+    def test_a_member_of_both_organizations_cannot_read_another_users_job_in_either(self, invoke: Invoke) -> None:
         both = f"{ORG},{OTHER_ORG}"
         for organization_id in (ORG, OTHER_ORG):
             response = invoke(event_for(organization_id, "mgen_carol00001", orgs=both))

@@ -21,9 +21,10 @@ def output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
     log_stream = io.StringIO()
     handler = logging.StreamHandler(log_stream)
     handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
+    function_logger = logging.getLogger(logger.service)
+    function_logger.addHandler(handler)
     yield lambda: log_stream.getvalue() + capsys.readouterr().out
-    logger.removeHandler(handler)
+    function_logger.removeHandler(handler)
 
 
 def documents(text: str) -> list[dict[str, Any]]:
@@ -35,11 +36,7 @@ def metric_lines(written: list[dict[str, Any]], metric: str) -> list[dict[str, A
     return [
         document
         for document in written
-        if any(
-            m["Name"] == metric
-            for d in document.get("_aws", {}).get("CloudWatchMetrics", [])
-            for m in d["Metrics"]
-        )
+        if any(m["Name"] == metric for d in document.get("_aws", {}).get("CloudWatchMetrics", []) for m in d["Metrics"])
     ]
 
 
@@ -83,11 +80,7 @@ def test_a_500s_cause_is_in_the_log_under_its_trace_id(
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
     trace_id = json.loads(response["body"])["error"]["trace_id"]
-    errors = [
-        doc
-        for doc in documents(output())
-        if doc.get("level") == "ERROR" and doc["correlation_id"] == trace_id
-    ]
+    errors = [doc for doc in documents(output()) if doc.get("level") == "ERROR" and doc["correlation_id"] == trace_id]
 
     assert len(errors) == 1
     assert errors[0]["error_code"] == "INTERNAL_ERROR"

@@ -6,7 +6,7 @@ AWS in Lambda and to the moto server locally. Tests point the environment elsewh
 """
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.config import Config
@@ -41,10 +41,17 @@ def dynamodb_client() -> "DynamoDBClient":
 
 @cache
 def s3_client() -> "S3Client":
-    # Presigning is local (no request is sent), but SigV4 and the regional endpoint are what make URLs valid
-    # in every region and for every object, including those encrypted with KMS.
+    # Presigning is local (no request is sent). SigV4 on the regional virtual-host endpoint is what makes a URL
+    # valid in every region: botocore presigns for the global s3.amazonaws.com unless addressing is "virtual",
+    # and S3 answers those with a redirect the signature does not survive. An emulator on a bare
+    # host:port (AWS_ENDPOINT_URL) can only be addressed by path.
+    settings = get_settings()
+    addressing_style: Literal["path", "virtual"] = "path" if settings.aws_endpoint_url else "virtual"
     config = _bounded_config().merge(
-        Config(signature_version="s3v4", s3={"us_east_1_regional_endpoint": "regional"})
+        Config(
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style, "us_east_1_regional_endpoint": "regional"},
+        )
     )
     return aws_session().client("s3", config=config)
 

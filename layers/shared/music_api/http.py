@@ -9,9 +9,7 @@ from music_api.models.response import ErrorBody, ErrorResponse
 ProxyResponse = dict[str, Any]
 
 
-def json_response(
-    status: int, body: str, trace_id: str, *, retry_after_seconds: int | None = None
-) -> ProxyResponse:
+def json_response(status: int, body: str, trace_id: str, *, retry_after_seconds: int | None = None) -> ProxyResponse:
     headers = {
         "Content-Type": "application/json",
         "Cache-Control": "no-store",
@@ -23,9 +21,7 @@ def json_response(
     return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def error_response(
-    error: ApiError, trace_id: str, *, retry_after_seconds: int | None = None
-) -> ProxyResponse:
+def error_response(error: ApiError, trace_id: str, *, retry_after_seconds: int | None = None) -> ProxyResponse:
     envelope = ErrorResponse(
         error=ErrorBody(
             code=error.code,
@@ -38,6 +34,4 @@ def error_response(
             timestamp=utc_now(),
         )
     )
-    return json_response(
-        error.status, envelope.model_dump_json(), trace_id, retry_after_seconds=retry_after_seconds
-    )
+    return json_response(error.status, envelope.model_dump_json(), trace_id, retry_after_seconds=retry_after_seconds)

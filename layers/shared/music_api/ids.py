@@ -13,6 +13,11 @@ JOB_ID_RULE: Final = "must be 'mgen_' followed by 8 to 64 ASCII letters or digit
 ORGANIZATION_ID_RULE: Final = "must be 'org_' followed by 3 to 64 ASCII letters or digits"
 
 
+def anchored(pattern: re.Pattern[str]) -> str:
+    """The pattern for pydantic's ``Field(pattern=...)``, which searches rather than matching whole strings."""
+    return f"^(?:{pattern.pattern})$"
+
+
 def is_job_id(value: str) -> bool:
     return JOB_ID_PATTERN.fullmatch(value) is not None
 

@@ -32,6 +32,8 @@ _TRANSIENT_ERROR_CODES = frozenset(
         "InternalServerError",
         "ServiceUnavailable",
         "LimitExceededException",
+        # The role's session token expired before the runtime handed over fresh credentials.
+        "ExpiredTokenException",
     }
 )
 
@@ -86,9 +88,7 @@ class JobRepository:
 
 def _to_job(item: dict[str, Any], organization_id: str, user_id: str, job_id: str) -> StoredJob:
     try:
-        job = StoredJob.model_validate(
-            {name: _deserializer.deserialize(value) for name, value in item.items()}
-        )
+        job = StoredJob.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
     except (ValidationError, TypeError, ValueError) as exc:
         raise CorruptJobError("Stored job item is invalid") from exc
     # The key and the attributes must agree; a mismatch means a bad write, never data to hand out.

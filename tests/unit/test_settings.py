@@ -1,0 +1,47 @@
+"""Settings come from the environment, validated once, with safe bounds."""
+
+import pytest
+from pydantic import ValidationError
+
+from music_api.settings import Settings, get_settings
+
+
+def test_defaults_fill_everything_but_the_resource_names() -> None:
+    settings = get_settings()
+
+    assert settings.jobs_table_name == "test-music-jobs"
+    assert settings.audio_bucket_name == "test-music-audio"
+    assert settings.playback_url_ttl_seconds == 600
+    assert settings.audio_key_prefix == "audio/"
+    assert settings.aws_max_attempts == 3
+
+
+def test_settings_are_read_once_per_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = get_settings()
+    monkeypatch.setenv("PLAYBACK_URL_TTL_SECONDS", "900")
+
+    assert get_settings() is first
+    get_settings.cache_clear()
+    assert get_settings().playback_url_ttl_seconds == 900
+
+
+@pytest.mark.parametrize("ttl", ["59", "3601", "ten minutes", "600.5"])
+def test_the_url_ttl_must_be_between_60_and_3600_seconds(ttl: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate(
+            {"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio", "PLAYBACK_URL_TTL_SECONDS": ttl}
+        )
+
+
+@pytest.mark.parametrize("missing", ["JOBS_TABLE_NAME", "AUDIO_BUCKET_NAME"])
+def test_resource_names_are_required(missing: str) -> None:
+    environment = {"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"}
+    del environment[missing]
+
+    with pytest.raises(ValidationError):
+        Settings.model_validate(environment)
+
+
+def test_the_audio_prefix_must_be_a_folder() -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio", "AUDIO_KEY_PREFIX": "audio"})

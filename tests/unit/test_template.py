@@ -1,0 +1,100 @@
+"""template.yaml keeps the promises the code relies on: route, runtime, least privilege, bounded time."""
+
+from typing import Any
+
+from music_api.settings import Settings
+from tests.cloudformation import resource, template
+
+ROUTE = "/v1/music/{organization_id}/generations/{job_id}"
+API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
+
+
+def function() -> dict[str, Any]:
+    properties: dict[str, Any] = resource("GetGenerationFunction")["Properties"]
+    return properties
+
+
+def test_the_route_is_the_full_public_path_on_the_rest_api() -> None:
+    (event,) = function()["Events"].values()
+
+    assert event["Type"] == "Api"
+    assert event["Properties"] == {"RestApiId": {"Ref": "MusicApi"}, "Path": ROUTE, "Method": "GET"}
+    assert resource("MusicApi")["Type"] == "AWS::Serverless::Api"
+    assert resource("MusicApi")["Properties"]["StageName"] == {"Ref": "StageName"}
+
+
+def test_functions_run_python313_on_arm64_with_the_shared_layer() -> None:
+    globals_ = template()["Globals"]["Function"]
+
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Layers"] == [{"Ref": "SharedLayer"}]
+    layer = resource("SharedLayer")
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_the_function_may_only_get_items_and_read_master_audio() -> None:
+    (policy,) = function()["Policies"]
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+
+    assert set(statements) == {"ReadJobsByKeyOnly", "ReadMasterAudioOnly"}
+    assert statements["ReadJobsByKeyOnly"]["Action"] == "dynamodb:GetItem"
+    assert statements["ReadJobsByKeyOnly"]["Resource"] == {"Fn::GetAtt": "JobsTable.Arn"}
+    assert statements["ReadMasterAudioOnly"]["Action"] == "s3:GetObject"
+    assert statements["ReadMasterAudioOnly"]["Resource"] == {"Fn::Sub": "${AudioBucket.Arn}/audio/*"}
+    assert all(statement["Effect"] == "Allow" for statement in statements.values())
+
+
+def test_the_audio_prefix_setting_matches_the_policy() -> None:
+    assert function()["Environment"]["Variables"]["AUDIO_KEY_PREFIX"] == "audio/"
+
+
+def test_the_timeout_covers_the_worst_case_aws_budget_and_fits_api_gateway() -> None:
+    settings = Settings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
+    attempts = settings.aws_max_attempts
+    per_attempt = settings.aws_connect_timeout_seconds + settings.aws_read_timeout_seconds
+    # botocore's standard mode sleeps at most 2**n seconds (jittered) before retry n+1.
+    backoff = sum(2**n for n in range(attempts - 1))
+
+    timeout = template()["Globals"]["Function"]["Timeout"]
+
+    assert attempts * per_attempt + backoff < timeout < API_GATEWAY_INTEGRATION_LIMIT_SECONDS
+
+
+def test_the_jobs_table_is_keyed_by_organization_and_user_then_job() -> None:
+    table = resource("JobsTable")["Properties"]
+
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_the_audio_bucket_is_private_encrypted_and_tls_only() -> None:
+    bucket = resource("AudioBucket")["Properties"]
+    statements = resource("AudioBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    deny_insecure = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
+    assert deny_insecure["Effect"] == "Deny"
+    assert deny_insecure["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_function_has_a_log_group_with_retention() -> None:
+    resources = template()["Resources"]
+    functions = [name for name, body in resources.items() if body["Type"] == "AWS::Serverless::Function"]
+    log_groups = [body for body in resources.values() if body["Type"] == "AWS::Logs::LogGroup"]
+
+    for name in functions:
+        (group,) = [g for g in log_groups if g["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_the_event_is_never_logged() -> None:
+    assert template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
