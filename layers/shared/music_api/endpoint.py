@@ -67,6 +67,6 @@ def _error(error: ApiError, trace_id: str) -> ProxyResponse:
         # The cause and its chain (``raise ... from exc``) go to the log, never to the body.
         logger.error(str(error), exc_info=error, extra={"error_code": error.code})
     else:
-        logger.info(str(error), extra={"error_code": error.code, "status_code": error.status})
+        logger.info(str(error), extra={"error_code": error.code, "status_code": error.status, "details": error.details})
     retry_after = get_settings().unavailable_retry_after_seconds if error.retryable else None
     return error_response(error, trace_id, retry_after_seconds=retry_after)

@@ -7,6 +7,8 @@ from music_api.models.response import GenerationJob, TrackSummary
 from music_api.request import GetGenerationRequest
 from music_api.signer import PlaybackUrlSigner
 
+_PUBLIC_JOB_FIELDS = {"id", "status", "progress", "engine", "mode", "created_at", "error_message", "refusal_reason"}
+
 
 def get_generation(
     request: GetGenerationRequest, jobs: JobRepository, signer: PlaybackUrlSigner
@@ -19,33 +21,21 @@ def get_generation(
 
 
 def _public_view(job: StoredJob, signer: PlaybackUrlSigner) -> GenerationJob:
-    track = job.track if job.status == "succeeded" else None
-    signed = signer.sign(track) if track is not None else None
+    """Stored fields by name (the models share them); URL and track only for a succeeded job."""
+    common = job.model_dump(include=_PUBLIC_JOB_FIELDS)
+    if job.status != "succeeded" or job.track is None:
+        return GenerationJob(
+            **common,
+            result_track_id=job.result_track_id,
+            playback_url=None,
+            playback_url_expires_at=None,
+            track=None,
+        )
+    signed = signer.sign(job.track)
     return GenerationJob(
-        id=job.id,
-        status=job.status,
-        progress=job.progress,
-        engine=job.engine,
-        mode=job.mode,
-        created_at=job.created_at,
-        result_track_id=track.id if track is not None else job.result_track_id,
-        error_message=job.error_message,
-        refusal_reason=job.refusal_reason,
-        playback_url=signed.url if signed is not None else None,
-        playback_url_expires_at=signed.expires_at if signed is not None else None,
-        track=(
-            TrackSummary(
-                id=track.id,
-                title=track.title,
-                engine=track.engine,
-                mode=track.mode,
-                instrumental=track.instrumental,
-                measured_duration_seconds=track.measured_duration_seconds,
-                mime_type=track.mime_type,
-                licence_class=track.licence_class,
-                playback_url=signed.url,
-            )
-            if track is not None and signed is not None
-            else None
-        ),
+        **common,
+        result_track_id=job.track.id,
+        playback_url=signed.url,
+        playback_url_expires_at=signed.expires_at,
+        track=TrackSummary(**job.track.model_dump(exclude={"audio_key"}), playback_url=signed.url),
     )
