@@ -14,10 +14,11 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from music_api.aws import reset_clients
+from music_api.data.auth import AuthRepository
 from music_api.data.jobs import job_key
 from music_api.settings import get_settings
 from tests.cloudformation import create_table_arguments
-from tests.seed import AUDIO_BYTES, JOBS, job_item
+from tests.seed import AUDIO_BYTES, JOBS, job_item, seed_auth
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 JOBS_TABLE = "test-music-jobs"
+AUTH_TABLE = "test-music-auth"
 AUDIO_BUCKET = "test-music-audio"
 REGION = "us-east-1"
 # What template.yaml's Globals give every function; read when Logger and Metrics are created at import.
@@ -53,6 +55,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("JOBS_TABLE_NAME", JOBS_TABLE)
+    monkeypatch.setenv("AUTH_TABLE_NAME", AUTH_TABLE)
     monkeypatch.setenv("AUDIO_BUCKET_NAME", AUDIO_BUCKET)
     get_settings.cache_clear()
     reset_clients()
@@ -77,11 +80,16 @@ class AwsStack:
     dynamodb: "DynamoDBClient"
     s3: "S3Client"
     table_name: str = JOBS_TABLE
+    auth_table_name: str = AUTH_TABLE
     bucket: str = AUDIO_BUCKET
     jobs: list[dict[str, Any]] = field(default_factory=lambda: list(JOBS))
 
     def put_job(self, job: dict[str, Any]) -> None:
         self.dynamodb.put_item(TableName=self.table_name, Item=job_item(job))
+
+    @property
+    def auth(self) -> AuthRepository:
+        return AuthRepository(self.dynamodb, self.auth_table_name)
 
     def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
         self.dynamodb.delete_item(TableName=self.table_name, Key=job_key(organization_id, user_id, job_id))
@@ -98,8 +106,10 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> AwsStack:
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
     dynamodb.create_table(**create_table_arguments("JobsTable", JOBS_TABLE))
+    dynamodb.create_table(**create_table_arguments("AuthTable", AUTH_TABLE))
     s3.create_bucket(Bucket=AUDIO_BUCKET)
     stack = AwsStack(endpoint=moto_endpoint, dynamodb=dynamodb, s3=s3)
+    seed_auth(stack.auth)
     for job in stack.jobs:
         stack.put_job(job)
         if "track" in job:

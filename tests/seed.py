@@ -1,21 +1,31 @@
-"""Test data behind the events in events/: who the callers are and which jobs they own.
+"""Test data behind the events in events/: who the callers are, their keys, and which jobs they own.
 
-``usr_alice01`` and ``usr_bob02`` belong to ``org_abc123``; ``usr_carol03`` belongs to ``org_xyz789``. Alice owns
-the contract's example job and one job in every other status; Bob and Carol own one succeeded job each.
+``usr_alice01`` and ``usr_bob02`` belong to ``org_abc123``; ``usr_carol03`` belongs to ``org_xyz789``;
+``usr_dave04`` belongs to no organization. Alice owns the contract's example job and one job in every other
+status; Bob and Carol own one succeeded job each. The keys are fixed because events/ carries them.
 """
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-
+from music_api.data.auth import AuthRepository
+from music_api.data.dynamodb import to_item
 from music_api.data.jobs import job_key
 
 ALICE = "usr_alice01"
 BOB = "usr_bob02"
 CAROL = "usr_carol03"
+DAVE = "usr_dave04"
 ORG = "org_abc123"
 OTHER_ORG = "org_xyz789"
+ALICE_KEY = "frd_test_ecyWJFrOeyePLimY7BxcQhWzSkVOa32StzqY"
+BOB_KEY = "frd_test_vHVglp1HzaDXIhkrtosSDrsrRpVOAi1spkeC"
+CAROL_KEY = "frd_live_ggbTVPjOV7i8Ge9QwRl0dzmN3NQQQB3IjGHt"
+ALICE_REVOKED_KEY = "frd_test_FoRgP5mQb30Y4SqPXdR6PbFWPn0IIi3QOqwe"
+ALICE_EXPIRED_KEY = "frd_test_lmBWaxC1ASHF8KJ0WFmNfB1p2b8xbM343dpr"
+DAVE_KEY = "frd_test_wsttWFVE7yPMte6VpwGE33kW7X5G8X1IGpGF"
+UNKNOWN_KEY = "frd_test_xMYET98Zl9TrC9tdIFynFpmiG4JpwV3CbU7g"  # well formed, never stored
 SEED_JOB_ID = "mgen_2f8b1c4e9a7d"
 SEED_TRACK_ID = "mtrack_7c1a9e2f4b8d"
 # Bytes only need to round-trip through S3 here; the playable demo MP3 belongs to the local stack.
@@ -91,10 +101,23 @@ JOBS: list[dict[str, Any]] = [
     ),
 ]
 
-_serializer = TypeSerializer()
-
 
 def job_item(job: dict[str, Any]) -> dict[str, Any]:
     """A job as a DynamoDB item (attribute-value form), keyed the way the repository reads it."""
-    attributes = {name: _serializer.serialize(value) for name, value in job.items() if value is not None}
-    return job_key(job["organization_id"], job["user_id"], job["id"]) | attributes
+    return job_key(job["organization_id"], job["user_id"], job["id"]) | to_item(job)
+
+
+def seed_auth(repository: AuthRepository) -> None:
+    """Users, organizations, memberships and keys, written the way the operator CLI writes them."""
+    for user in (ALICE, BOB, CAROL, DAVE):
+        repository.create_user(user)
+    for organization in (ORG, OTHER_ORG):
+        repository.create_organization(organization)
+    repository.add_membership(ALICE, ORG, "owner")
+    repository.add_membership(BOB, ORG, "member")
+    repository.add_membership(CAROL, OTHER_ORG, "owner")
+    for user, key in ((ALICE, ALICE_KEY), (BOB, BOB_KEY), (CAROL, CAROL_KEY), (DAVE, DAVE_KEY)):
+        repository.create_api_key(user, "live" if key.startswith("frd_live_") else "test", key=key)
+    repository.create_api_key(ALICE, "test", datetime(2026, 1, 1, tzinfo=UTC), key=ALICE_EXPIRED_KEY)
+    _, revoked = repository.create_api_key(ALICE, "test", key=ALICE_REVOKED_KEY)
+    repository.revoke_api_key(ALICE, revoked.key_id)

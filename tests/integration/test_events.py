@@ -1,37 +1,60 @@
-"""Every file in events/ is replayed through the real handler against the moto server.
+"""Every file in events/ is replayed through its function against the moto server.
 
 Each event has its expectation here; an event without one fails the suite, so new events cannot go untested.
 """
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from get_generation.app import lambda_handler
+from authorizer.app import lambda_handler as authorizer_handler
+from get_generation.app import lambda_handler as get_generation_handler
+from music_local.iam import is_allowed
 from tests.conftest import AwsStack, FakeLambdaContext, event_names, load_event
+from tests.seed import ORG
 
 
 @dataclass(frozen=True)
-class Expected:
+class Response:
+    """What the get-generation handler answers."""
+
     status_code: int
     job_status: str | None = None
     error_code: str | None = None
     retry_after: str | None = None
 
 
-EXPECTATIONS = {
-    "get_generation_succeeded.json": Expected(200, job_status="succeeded"),
-    "get_generation_queued.json": Expected(200, job_status="queued", retry_after="5"),
-    "get_generation_running.json": Expected(200, job_status="running", retry_after="2"),
-    "get_generation_failed.json": Expected(200, job_status="failed"),
-    "get_generation_cancelled.json": Expected(200, job_status="cancelled"),
-    "get_generation_refused.json": Expected(200, job_status="refused"),
-    "get_generation_missing_job.json": Expected(404, error_code="RESOURCE_NOT_FOUND"),
-    "get_generation_other_users_job.json": Expected(404, error_code="RESOURCE_NOT_FOUND"),
-    "get_generation_other_organization.json": Expected(403, error_code="ORGANIZATION_ACCESS_DENIED"),
-    "get_generation_malformed_job_id.json": Expected(400, error_code="VALIDATION_ERROR"),
-    "get_generation_malformed_organization_id.json": Expected(400, error_code="VALIDATION_ERROR"),
+@dataclass(frozen=True)
+class Policy:
+    """What the authorizer answers: the caller's organizations, and whether this request's ARN is allowed.
+    ``organizations=None`` means the key is refused (``Unauthorized``, a 401 at the gateway)."""
+
+    organizations: tuple[str, ...] | None
+    allows_this_request: bool = False
+
+
+EXPECTATIONS: dict[str, Response | Policy] = {
+    "get_generation_succeeded.json": Response(200, job_status="succeeded"),
+    "get_generation_queued.json": Response(200, job_status="queued", retry_after="5"),
+    "get_generation_running.json": Response(200, job_status="running", retry_after="2"),
+    "get_generation_failed.json": Response(200, job_status="failed"),
+    "get_generation_cancelled.json": Response(200, job_status="cancelled"),
+    "get_generation_refused.json": Response(200, job_status="refused"),
+    "get_generation_missing_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    "get_generation_other_users_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    "get_generation_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
+    "get_generation_malformed_job_id.json": Response(400, error_code="VALIDATION_ERROR"),
+    "get_generation_malformed_organization_id.json": Response(400, error_code="VALIDATION_ERROR"),
+    "authorizer_valid_key.json": Policy((ORG,), allows_this_request=True),
+    "authorizer_other_organization.json": Policy((ORG,), allows_this_request=False),
+    "authorizer_user_without_organizations.json": Policy(()),
+    "authorizer_revoked_key.json": Policy(None),
+    "authorizer_expired_key.json": Policy(None),
+    "authorizer_unknown_key.json": Policy(None),
+    "authorizer_malformed_key.json": Policy(None),
+    "authorizer_missing_key.json": Policy(None),
 }
 
 
@@ -39,14 +62,15 @@ def test_every_event_has_an_expectation() -> None:
     assert event_names() == sorted(EXPECTATIONS)
 
 
-@pytest.mark.parametrize("name", event_names())
-def test_replayed_event_gives_the_expected_response(
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("get_generation_")])
+def test_replayed_request_gives_the_expected_response(
     name: str, aws: AwsStack, lambda_context: FakeLambdaContext
 ) -> None:
     expected = EXPECTATIONS[name]
+    assert isinstance(expected, Response)
     event = load_event(name)
 
-    response = lambda_handler(event, lambda_context)
+    response = get_generation_handler(event, lambda_context)
 
     assert response["statusCode"] == expected.status_code
     headers = response["headers"]
@@ -66,3 +90,21 @@ def test_replayed_event_gives_the_expected_response(
         assert body["error"]["code"] == expected.error_code
         assert body["error"]["status"] == expected.status_code
         assert body["error"]["trace_id"] == headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("authorizer_")])
+def test_replayed_authorizer_request_gives_the_expected_policy(
+    name: str, aws: AwsStack, lambda_context: FakeLambdaContext
+) -> None:
+    expected = EXPECTATIONS[name]
+    assert isinstance(expected, Policy)
+    event = load_event(name)
+
+    if expected.organizations is None:
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorizer_handler(event, lambda_context)
+        return
+    response: dict[str, Any] = authorizer_handler(event, lambda_context)
+
+    assert response["context"]["organization_ids"] == ",".join(expected.organizations)
+    assert is_allowed(response, event["methodArn"]) is expected.allows_this_request

@@ -29,13 +29,18 @@ def test_settings_are_read_once_per_container(monkeypatch: pytest.MonkeyPatch) -
 def test_the_url_ttl_must_be_between_60_and_3600_seconds(ttl: str) -> None:
     with pytest.raises(ValidationError):
         Settings.model_validate(
-            {"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio", "PLAYBACK_URL_TTL_SECONDS": ttl}
+            {
+                "JOBS_TABLE_NAME": "jobs",
+                "AUTH_TABLE_NAME": "auth",
+                "AUDIO_BUCKET_NAME": "audio",
+                "PLAYBACK_URL_TTL_SECONDS": ttl,
+            }
         )
 
 
 @pytest.mark.parametrize("missing", ["JOBS_TABLE_NAME", "AUDIO_BUCKET_NAME"])
 def test_resource_names_are_required(missing: str) -> None:
-    environment = {"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"}
+    environment = {"JOBS_TABLE_NAME": "jobs", "AUTH_TABLE_NAME": "auth", "AUDIO_BUCKET_NAME": "audio"}
     del environment[missing]
 
     with pytest.raises(ValidationError):
@@ -44,4 +49,11 @@ def test_resource_names_are_required(missing: str) -> None:
 
 def test_the_audio_prefix_must_be_a_folder() -> None:
     with pytest.raises(ValidationError):
-        Settings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio", "AUDIO_KEY_PREFIX": "audio"})
+        Settings.model_validate(
+            {
+                "JOBS_TABLE_NAME": "jobs",
+                "AUTH_TABLE_NAME": "auth",
+                "AUDIO_BUCKET_NAME": "audio",
+                "AUDIO_KEY_PREFIX": "audio",
+            }
+        )

@@ -51,7 +51,9 @@ def test_the_audio_prefix_setting_matches_the_policy() -> None:
 
 
 def test_the_timeout_covers_the_worst_case_aws_budget_and_fits_api_gateway() -> None:
-    settings = Settings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
+    settings = Settings.model_validate(
+        {"JOBS_TABLE_NAME": "jobs", "AUTH_TABLE_NAME": "auth", "AUDIO_BUCKET_NAME": "audio"}
+    )
     attempts = settings.aws_max_attempts
     per_attempt = settings.aws_connect_timeout_seconds + settings.aws_read_timeout_seconds
     # botocore's standard mode sleeps at most 2**n seconds (jittered) before retry n+1.

@@ -17,6 +17,7 @@ class Settings(BaseModel):
     aws_endpoint_url: Annotated[str | None, Field(alias="AWS_ENDPOINT_URL")] = None
     jobs_table_name: Annotated[str, Field(alias="JOBS_TABLE_NAME", min_length=3, max_length=255)]
     audio_bucket_name: Annotated[str, Field(alias="AUDIO_BUCKET_NAME", min_length=3, max_length=63)]
+    auth_table_name: Annotated[str, Field(alias="AUTH_TABLE_NAME", min_length=3, max_length=255)]
     # The function's role may read only below this prefix; a stored key outside it is treated as corrupt.
     audio_key_prefix: Annotated[str, Field(alias="AUDIO_KEY_PREFIX", min_length=1, pattern=r"^[A-Za-z0-9_\-/]+/$")] = (
         "audio/"

@@ -7,37 +7,14 @@ not found.
 
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionError,
-    CredentialRetrievalError,
-    HTTPClientError,
-)
 from pydantic import ValidationError
 
-from music_api.errors import CorruptJobError, InternalError, ServiceUnavailableError
+from music_api.data.dynamodb import from_item, store_errors
+from music_api.errors import CorruptJobError
 from music_api.models.job import StoredJob
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-# Error codes after which a retry later can succeed: the client should back off, not give up.
-_TRANSIENT_ERROR_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-        # The role's session token expired before the runtime handed over fresh credentials.
-        "ExpiredTokenException",
-    }
-)
-
-_deserializer = TypeDeserializer()
 
 
 def job_key(organization_id: str, user_id: str, job_id: str) -> dict[str, dict[str, str]]:
@@ -46,10 +23,6 @@ def job_key(organization_id: str, user_id: str, job_id: str) -> dict[str, dict[s
         "pk": {"S": f"ORG#{organization_id}#USER#{user_id}"},
         "sk": {"S": f"JOB#{job_id}"},
     }
-
-
-class JobStoreUnavailableError(ServiceUnavailableError):
-    """The jobs table is throttling or out of reach."""
 
 
 class JobRepository:
@@ -62,24 +35,12 @@ class JobRepository:
 
         Strongly consistent: a poller must never see a status go backwards between two reads.
         """
-        try:
+        with store_errors("Job store"):
             response = self._client.get_item(
                 TableName=self._table_name,
                 Key=job_key(organization_id, user_id, job_id),
                 ConsistentRead=True,
             )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _TRANSIENT_ERROR_CODES:
-                raise JobStoreUnavailableError("Job store throttled or unreachable") from exc
-            raise InternalError("Job store request failed") from exc
-        except (ConnectionError, HTTPClientError, CredentialRetrievalError) as exc:
-            raise JobStoreUnavailableError("Job store throttled or unreachable") from exc
-        except RuntimeError as exc:
-            # botocore's word for "credentials were refreshed, but the refreshed credentials are still expired"
-            raise JobStoreUnavailableError("Job store credentials expired") from exc
-        except BotoCoreError as exc:
-            raise InternalError("Job store request failed") from exc
-
         item = response.get("Item")
         if item is None:
             return None
@@ -88,7 +49,7 @@ class JobRepository:
 
 def _to_job(item: dict[str, Any], organization_id: str, user_id: str, job_id: str) -> StoredJob:
     try:
-        job = StoredJob.model_validate({name: _deserializer.deserialize(value) for name, value in item.items()})
+        job = StoredJob.model_validate(from_item(item))
     except (ValidationError, TypeError, ValueError) as exc:
         raise CorruptJobError("Stored job item is invalid") from exc
     # The key and the attributes must agree; a mismatch means a bad write, never data to hand out.

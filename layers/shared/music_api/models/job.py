@@ -1,43 +1,22 @@
 """The generation job as stored in DynamoDB (see docs/data-model.md). Reading an item that does not satisfy
 this model is a server-side fault (500), never something to pass on to a client."""
 
-from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.models.stored import STORED_ITEM, StoredNumber, StoredTimestamp
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 JobMode = Literal["creation", "focus"]
 IN_FLIGHT_STATUSES: frozenset[JobStatus] = frozenset({"queued", "running"})
 
 
-def _stored_number(value: object) -> object:
-    """DynamoDB numbers arrive as Decimal: accept numbers only, so a string or a bool is corruption."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be stored as a number")  # noqa: TRY004 - pydantic wraps ValueError, not TypeError
-    return value
-
-
-def _stored_string(value: object) -> object:
-    """Timestamps are stored as ISO-8601 strings; a number would be parsed as epoch seconds, so refuse it."""
-    if not isinstance(value, str):
-        raise ValueError("must be stored as a string")  # noqa: TRY004 - see _stored_number
-    return value
-
-
-StoredNumber = BeforeValidator(_stored_number)
-StoredString = BeforeValidator(_stored_string)
-
-# Writers may add attributes (forward compatible: extra="ignore"); what we read must be exactly right.
-_STORED = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
-
-
 class StoredTrack(BaseModel):
     """Track summary embedded in a succeeded job item, plus where its master audio lives in S3."""
 
-    model_config = _STORED
+    model_config = STORED_ITEM
 
     id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN))]
     title: Annotated[str, Field(min_length=1, max_length=300)]
@@ -53,7 +32,7 @@ class StoredTrack(BaseModel):
 class StoredJob(BaseModel):
     """One item of the jobs table; ``pk``/``sk`` are checked by the repository, not modelled here."""
 
-    model_config = _STORED
+    model_config = STORED_ITEM
 
     id: Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN))]
     organization_id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
@@ -62,7 +41,7 @@ class StoredJob(BaseModel):
     progress: Annotated[int, StoredNumber, Field(ge=0, le=100)]
     engine: Annotated[str, Field(min_length=1, max_length=64)]
     mode: JobMode
-    created_at: Annotated[AwareDatetime, StoredString]
+    created_at: StoredTimestamp
     result_track_id: Annotated[str | None, Field(pattern=anchored(TRACK_ID_PATTERN))] = None
     error_message: Annotated[str | None, Field(max_length=1000)] = None
     refusal_reason: Annotated[str | None, Field(max_length=1000)] = None

@@ -1,0 +1,1 @@
+"""API keys, their storage and the authorizer's policy."""

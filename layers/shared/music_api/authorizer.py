@@ -1,0 +1,97 @@
+"""The REQUEST authorizer: X-API-Key in, an IAM policy for the caller's organizations out.
+
+API Gateway caches the result per key for the authorizer TTL, and applies the cached policy to every route the
+key calls, so the policy names every organization the user belongs to, never just the one in this request.
+A request for another organization then fails the policy at the gateway (403), and the handler never runs.
+"""
+
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from music_api.auth.keys import parse_key
+from music_api.aws import dynamodb_client
+from music_api.clock import utc_now
+from music_api.data.auth import AuthRepository
+from music_api.errors import ApiError
+from music_api.observability import logger, metrics
+from music_api.request import trace_id_of
+from music_api.settings import get_settings
+
+API_KEY_HEADER = "x-api-key"
+ROUTE_TEMPLATE = "/v1/music/{organization_id}/generations/*"
+
+
+def authorize(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The same trace id the handler will use for this request, so one id finds both functions' logs.
+    logger.set_correlation_id(trace_id_of(event, context.aws_request_id))
+    try:
+        return _authorize(event)
+    except ApiError as error:  # the store failed: API Gateway answers AUTHORIZER_FAILURE (503)
+        logger.error(str(error), exc_info=error, extra={"error_code": error.code})
+        raise
+
+
+def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
+    request = APIGatewayAuthorizerRequestEvent(dict(event))
+    parsed = parse_key(_single_api_key(event) or "")
+    if parsed is None:
+        _reject("malformed")  # missing, empty, repeated, wrong format or bad checksum: no lookup at all
+    repository = AuthRepository(dynamodb_client(), get_settings().auth_table_name)
+    api_key = repository.get_api_key(parsed.digest)
+    if api_key is None:
+        _reject("unknown", parsed.key_id)
+    if not api_key.is_usable_at(utc_now()):
+        _reject("revoked" if api_key.status == "revoked" else "expired", api_key.key_id)
+
+    organization_ids = repository.organization_ids(api_key.user_id)
+    policy = APIGatewayAuthorizerResponse.from_route_arn(
+        request.method_arn,
+        principal_id=api_key.user_id,
+        context={
+            "user_id": api_key.user_id,
+            "key_id": api_key.key_id,
+            "organization_ids": ",".join(organization_ids),
+        },
+    )
+    for organization_id in organization_ids:
+        policy.allow_route("GET", ROUTE_TEMPLATE.format(organization_id=organization_id))
+    if not organization_ids:
+        policy.deny_all_routes()
+    decision = "allow" if organization_ids else "deny"
+    metrics.add_dimension(name="decision", value=decision)
+    metrics.add_metric(name="AuthorizerDecision", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "API key accepted",
+        extra={"key_id": api_key.key_id, "user_id": api_key.user_id, "organizations": len(organization_ids)},
+    )
+    return policy.asdict()
+
+
+def _single_api_key(event: Mapping[str, Any]) -> str | None:
+    """The X-API-Key value, whatever the header name's case; ``None`` unless exactly one value was sent."""
+    values: list[str] = []
+    multi = event.get("multiValueHeaders")
+    if isinstance(multi, Mapping):
+        for name, header_values in multi.items():
+            if isinstance(name, str) and name.lower() == API_KEY_HEADER and isinstance(header_values, list):
+                values.extend(str(value) for value in header_values)
+    else:
+        headers = event.get("headers")
+        if isinstance(headers, Mapping):
+            values.extend(str(value) for name, value in headers.items() if str(name).lower() == API_KEY_HEADER)
+    return values[0].strip() if len(values) == 1 else None
+
+
+def _reject(reason: str, key_id: str | None = None) -> NoReturn:
+    """API Gateway answers 401 (the UNAUTHORIZED gateway response) to exactly this exception message."""
+    metrics.add_dimension(name="decision", value="unauthorized")
+    metrics.add_metric(name="AuthorizerDecision", unit=MetricUnit.Count, value=1)
+    logger.info("API key rejected", extra={"reason": reason, "key_id": key_id})
+    raise Exception("Unauthorized")  # noqa: TRY002 - the exact contract with API Gateway

@@ -1,0 +1,42 @@
+"""API-key and membership items as stored in the auth table (docs/data-model.md)."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from music_api.auth.keys import KEY_ID_PATTERN
+from music_api.ids import ORGANIZATION_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.models.stored import STORED_ITEM, StoredTimestamp
+
+KeyStatus = Literal["active", "revoked"]
+Role = Literal["owner", "admin", "member"]
+
+
+class StoredApiKey(BaseModel):
+    model_config = STORED_ITEM
+
+    key_id: Annotated[str, Field(pattern=anchored(KEY_ID_PATTERN))]
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    user_id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
+    environment: Literal["live", "test"]
+    status: KeyStatus
+    hint: Annotated[str, Field(max_length=32)]
+    created_at: StoredTimestamp
+    expires_at: StoredTimestamp | None = None
+    revoked_at: StoredTimestamp | None = None
+
+    def is_usable_at(self, moment: datetime) -> bool:
+        """Active and not expired: a revoked or expired key is refused however recently it worked."""
+        if self.status != "active" or self.revoked_at is not None:
+            return False
+        return self.expires_at is None or moment < self.expires_at
+
+
+class StoredMembership(BaseModel):
+    model_config = STORED_ITEM
+
+    user_id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
+    organization_id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
+    role: Role
+    created_at: StoredTimestamp
