@@ -101,7 +101,7 @@ def test_replayed_authorizer_request_gives_the_expected_policy(
     event = load_event(name)
 
     if expected.organizations is None:
-        with pytest.raises(Exception, match="^Unauthorized$"):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
             authorizer_handler(event, lambda_context)
         return
     response: dict[str, Any] = authorizer_handler(event, lambda_context)
