@@ -17,7 +17,7 @@ BUILD_DIR := .aws-sam/build
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-PY_SOURCES := layers/shared local functions tests scripts
+PY_SOURCES := layers/shared local admin functions tests scripts
 
 .PHONY: help install lint template-lint pytest test build run lock clean
 

@@ -211,6 +211,15 @@ class TestTenantIsolation:
         assert while_it_exists["headers"].keys() == once_deleted["headers"].keys()
         assert without_request_specifics(body_of(while_it_exists)) == without_request_specifics(body_of(once_deleted))
 
+    def test_the_caller_is_only_ever_who_the_authorizer_says(self, invoke: Invoke) -> None:
+        """Nothing the client sends can name another user: the key comes from the authorizer's context."""
+        event = event_for(ORG, "mgen_bobjob00001")
+        event["queryStringParameters"] = {"user_id": BOB}
+        event["headers"] |= {"X-User-Id": BOB, "X-Amzn-Oidc-Identity": BOB}
+        event["requestContext"]["identity"]["user"] = BOB
+
+        assert invoke(event)["statusCode"] == 404
+
     def test_owner_still_reads_the_job(self, invoke: Invoke) -> None:
         assert invoke(event_for(ORG, "mgen_bobjob00001", user_id=BOB))["statusCode"] == 200
 

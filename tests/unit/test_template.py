@@ -1,5 +1,7 @@
 """template.yaml keeps the promises the code relies on: route, runtime, least privilege, bounded time."""
 
+import json
+import re
 from typing import Any
 
 from music_api.settings import Settings
@@ -100,3 +102,83 @@ def test_every_function_has_a_log_group_with_retention() -> None:
 
 def test_the_event_is_never_logged() -> None:
     assert template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+GATEWAY_ERRORS = {
+    "UNAUTHORIZED": (401, "AUTHENTICATION_REQUIRED"),
+    "ACCESS_DENIED": (403, "ORGANIZATION_ACCESS_DENIED"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "RESOURCE_NOT_FOUND"),
+    "THROTTLED": (429, "RATE_LIMIT_EXCEEDED"),
+    "QUOTA_EXCEEDED": (429, "RATE_LIMIT_EXCEEDED"),
+    "AUTHORIZER_FAILURE": (503, "SERVICE_UNAVAILABLE"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "INTERNAL_ERROR"),
+    "DEFAULT_4XX": (400, "BAD_REQUEST"),
+    "DEFAULT_5XX": (500, "INTERNAL_ERROR"),
+}
+
+
+def api() -> dict[str, Any]:
+    properties: dict[str, Any] = resource("MusicApi")["Properties"]
+    return properties
+
+
+def test_every_route_is_behind_the_api_key_authorizer() -> None:
+    auth = api()["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": "AuthorizerFunction.Arn"}
+    assert authorizer["Identity"] == {"Headers": ["X-API-Key"], "ReauthorizeEvery": {"Ref": "AuthorizerTtlSeconds"}}
+    assert template()["Parameters"]["AuthorizerTtlSeconds"]["Default"] == 300
+
+
+def test_the_authorizer_may_only_read_key_and_membership_items() -> None:
+    (policy,) = resource("AuthorizerFunction")["Properties"]["Policies"]
+    (statement,) = policy["Statement"]
+
+    assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
+    assert statement["Resource"] == {"Fn::GetAtt": "AuthTable.Arn"}
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["APIKEY#*", "USER#*"]}}
+
+
+def test_every_gateway_made_error_uses_the_contracts_envelope() -> None:
+    responses = api()["GatewayResponses"]
+
+    assert set(responses) == set(GATEWAY_ERRORS)
+    for response_type, (status, code) in GATEWAY_ERRORS.items():
+        response = responses[response_type]
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert int(response["StatusCode"]) == status, response_type
+        assert list(body) == ["success", "error"]
+        assert list(body["error"]) == [
+            "code",
+            "message",
+            "system_message",
+            "type",
+            "status",
+            "details",
+            "trace_id",
+            "timestamp",
+        ]
+        assert body["success"] is False
+        assert (body["error"]["code"], body["error"]["status"], body["error"]["details"]) == (code, status, {})
+        assert body["error"]["trace_id"] == "req_$context.requestId"
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Cache-Control"] == "'no-store'"
+        assert headers["X-Request-Id"] == "context.requestId"
+        assert ("Retry-After" in headers) == (status in {429, 503}), response_type
+
+
+def test_the_gateways_401_has_the_contracts_texts_exactly() -> None:
+    body = json.loads(api()["GatewayResponses"]["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])
+
+    assert body["error"]["message"] == "Authentication required. Please provide a valid API key."
+    assert body["error"]["system_message"] == "Missing or invalid authorization header"
+    assert body["error"]["type"] == "authentication_error"
+
+
+def test_gateway_templates_carry_no_client_controlled_values() -> None:
+    """Plain substitution does no JSON escaping: a path or header value could break or forge the body."""
+    for response in api()["GatewayResponses"].values():
+        variables = re.findall(r"\$[\w.]+", response["ResponseTemplates"]["application/json"])
+        assert set(variables) <= {"$context.requestId", "$context.requestTime"}

@@ -34,6 +34,7 @@ def authorize(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any
     try:
         return _authorize(event)
     except ApiError as error:  # the store failed: API Gateway answers AUTHORIZER_FAILURE (503)
+        _count("error")
         logger.error(str(error), exc_info=error, extra={"error_code": error.code})
         raise
 
@@ -64,9 +65,7 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
         policy.allow_route("GET", ROUTE_TEMPLATE.format(organization_id=organization_id))
     if not organization_ids:
         policy.deny_all_routes()
-    decision = "allow" if organization_ids else "deny"
-    metrics.add_dimension(name="decision", value=decision)
-    metrics.add_metric(name="AuthorizerDecision", unit=MetricUnit.Count, value=1)
+    _count("allow" if organization_ids else "deny")
     logger.info(
         "API key accepted",
         extra={"key_id": api_key.key_id, "user_id": api_key.user_id, "organizations": len(organization_ids)},
@@ -91,7 +90,11 @@ def _single_api_key(event: Mapping[str, Any]) -> str | None:
 
 def _reject(reason: str, key_id: str | None = None) -> NoReturn:
     """API Gateway answers 401 (the UNAUTHORIZED gateway response) to exactly this exception message."""
-    metrics.add_dimension(name="decision", value="unauthorized")
-    metrics.add_metric(name="AuthorizerDecision", unit=MetricUnit.Count, value=1)
+    _count("unauthorized")
     logger.info("API key rejected", extra={"reason": reason, "key_id": key_id})
     raise Exception("Unauthorized")  # noqa: TRY002 - the exact contract with API Gateway
+
+
+def _count(decision: str) -> None:
+    metrics.add_dimension(name="decision", value=decision)
+    metrics.add_metric(name="AuthorizerDecision", unit=MetricUnit.Count, value=1)

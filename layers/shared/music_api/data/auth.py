@@ -211,16 +211,6 @@ class AuthRepository:
                     raise AdminError(f"user {user_id} is not a member of {organization_id}") from exc
                 raise
 
-    def memberships(self, user_id: str) -> list[StoredMembership]:
-        with store_errors(STORE):
-            response = self._client.query(
-                TableName=self._table_name,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":prefix": {"S": "MEMBERSHIP#"}},
-                ConsistentRead=True,
-            )
-        return [_validated(StoredMembership, item) for item in response.get("Items", [])]
-
     # --- helpers ----------------------------------------------------------------------------------------------
 
     def _exists(self, key: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Operator CLI for API keys and memberships (``music-api-admin``)."""

@@ -1,0 +1,207 @@
+"""music-api-admin: create, list and revoke API keys; add and remove organization memberships.
+
+Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
+(``--stack-name`` reads the stack's ``AuthTableName`` output). Only a key's digest is stored: ``key create``
+prints the key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)`` captures it.
+Exit codes: 0 done, 1 refused (the message says why; nothing was written), 2 bad usage, 3 AWS unavailable.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from music_api.auth.keys import KEY_ID_PATTERN
+from music_api.clock import to_utc_z
+from music_api.data.auth import AdminError, AuthRepository
+from music_api.errors import ApiError
+from music_api.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TABLE_OUTPUT = "AuthTableName"
+
+
+class UsageError(Exception):
+    """The command line cannot be carried out as given."""
+
+
+def _user(value: str) -> str:
+    if not is_user_id(value):
+        raise argparse.ArgumentTypeError("must be 'usr_' followed by 3 to 64 ASCII letters or digits")
+    return value
+
+
+def _organization(value: str) -> str:
+    if not is_organization_id(value):
+        raise argparse.ArgumentTypeError(ORGANIZATION_ID_RULE)
+    return value
+
+
+def _key_id(value: str) -> str:
+    if KEY_ID_PATTERN.fullmatch(value) is None:
+        raise argparse.ArgumentTypeError("must be 'key_' followed by 16 hex digits (see 'key list')")
+    return value
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an ISO-8601 date-time, e.g. 2027-01-31T00:00:00Z") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("needs a time zone, e.g. 2027-01-31T00:00:00Z")
+    return moment
+
+
+def _positive_days(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of days, at least 1")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="music-api-admin", description=__doc__.split("\n\n")[0])
+    where = parser.add_argument_group("where the auth table is (first match wins)")
+    where.add_argument("--table", help="auth table name (default: $AUTH_TABLE_NAME)")
+    where.add_argument("--stack-name", help=f"read the table name from this stack's {TABLE_OUTPUT} output")
+    parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
+    parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    user = commands.add_parser("user", help="users").add_subparsers(dest="action", required=True)
+    user.add_parser("create", help="create a user").add_argument("user_id", type=_user)
+
+    org = commands.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
+    org.add_parser("create", help="create an organization").add_argument("organization_id", type=_organization)
+
+    key = commands.add_parser("key", help="API keys").add_subparsers(dest="action", required=True)
+    create = key.add_parser("create", help="create a key for a user; prints it once")
+    create.add_argument("--user", required=True, type=_user)
+    create.add_argument("--environment", choices=["live", "test"], default="live")
+    expiry = create.add_mutually_exclusive_group()
+    expiry.add_argument("--expires-at", type=_moment, help="ISO-8601 date-time with a time zone")
+    expiry.add_argument("--expires-in-days", type=_positive_days)
+    listing = key.add_parser("list", help="list a user's keys (never the secret)")
+    listing.add_argument("--user", required=True, type=_user)
+    listing.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    revoke = key.add_parser("revoke", help="revoke a key; effective within the authorizer TTL")
+    revoke.add_argument("--user", required=True, type=_user)
+    revoke.add_argument("--key-id", required=True, type=_key_id)
+
+    member = commands.add_parser("member", help="organization memberships").add_subparsers(dest="action", required=True)
+    add = member.add_parser("add", help="add a user to an organization")
+    add.add_argument("--user", required=True, type=_user)
+    add.add_argument("--org", required=True, type=_organization)
+    add.add_argument("--role", choices=["owner", "admin", "member"], default="member")
+    remove = member.add_parser("remove", help="remove a user from an organization")
+    remove.add_argument("--user", required=True, type=_user)
+    remove.add_argument("--org", required=True, type=_organization)
+    return parser
+
+
+def _table_name(args: argparse.Namespace, session: boto3.session.Session, endpoint_url: str | None) -> str:
+    if args.table:
+        return str(args.table)
+    if os.environ.get("AUTH_TABLE_NAME"):
+        return os.environ["AUTH_TABLE_NAME"]
+    if args.stack_name:
+        cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
+        stacks = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        if TABLE_OUTPUT not in outputs:
+            raise UsageError(f"stack {args.stack_name} has no {TABLE_OUTPUT} output")
+        return str(outputs[TABLE_OUTPUT])
+    raise UsageError("no auth table: pass --table or --stack-name, or set AUTH_TABLE_NAME")
+
+
+def _run(args: argparse.Namespace, repository: AuthRepository) -> None:
+    match (args.command, args.action):
+        case ("user", "create"):
+            repository.create_user(args.user_id)
+            print(f"created user {args.user_id}", file=sys.stderr)
+        case ("org", "create"):
+            repository.create_organization(args.organization_id)
+            print(f"created organization {args.organization_id}", file=sys.stderr)
+        case ("key", "create"):
+            expires_at = args.expires_at
+            if args.expires_in_days:
+                expires_at = datetime.now(UTC) + timedelta(days=args.expires_in_days)
+            if expires_at is not None and expires_at <= datetime.now(UTC):
+                raise UsageError("the expiry must be in the future")
+            plaintext, stored = repository.create_api_key(args.user, args.environment, expires_at)
+            expires = to_utc_z(stored.expires_at) if stored.expires_at else "never"
+            print(
+                f"created {stored.key_id} for {args.user} ({stored.environment}, expires {expires}); "
+                "this is the only time the key is shown:",
+                file=sys.stderr,
+            )
+            print(plaintext)
+        case ("key", "list"):
+            _print_keys(repository, args.user, as_json=args.json)
+        case ("key", "revoke"):
+            revoked = repository.revoke_api_key(args.user, args.key_id)
+            print(
+                f"revoked {revoked.key_id}; the gateway stops accepting it within the authorizer TTL", file=sys.stderr
+            )
+        case ("member", "add"):
+            repository.add_membership(args.user, args.org, args.role)
+            print(f"added {args.user} to {args.org} as {args.role}", file=sys.stderr)
+        case ("member", "remove"):
+            repository.remove_membership(args.user, args.org)
+            print(f"removed {args.user} from {args.org}", file=sys.stderr)
+
+
+def _print_keys(repository: AuthRepository, user_id: str, *, as_json: bool) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "key_id": key.key_id,
+            "hint": key.hint,
+            "environment": key.environment,
+            "status": key.status,
+            "created_at": to_utc_z(key.created_at),
+            "expires_at": to_utc_z(key.expires_at) if key.expires_at else None,
+            "revoked_at": to_utc_z(key.revoked_at) if key.revoked_at else None,
+        }
+        for key in repository.list_api_keys(user_id)
+    ]
+    if as_json:
+        print(json.dumps({"user_id": user_id, "keys": rows}, indent=2))
+        return
+    columns = ["key_id", "hint", "environment", "status", "created_at", "expires_at", "revoked_at"]
+    table = [columns] + [[str(row[c] or "-") for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    endpoint_url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    try:
+        session = boto3.session.Session(region_name=args.region)
+        table = _table_name(args, session, endpoint_url)
+        client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
+        _run(args, AuthRepository(client, table))
+    except UsageError as error:
+        parser.error(str(error))
+    except AdminError as error:
+        print(f"music-api-admin: {error}", file=sys.stderr)
+        return 1
+    except (ApiError, BotoCoreError, ClientError) as error:
+        cause = error.__cause__ if isinstance(error, ApiError) and error.__cause__ else error
+        print(f"music-api-admin: AWS request failed: {cause}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""music-api-admin against the moto server: keys printed once, stored hashed, clear refusals, no half-writes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from music_admin.cli import main
+from music_api.auth.keys import digest_of, parse_key
+from music_api.data.auth import api_key_key, membership_key
+from tests.conftest import AwsStack
+from tests.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["--table", "test-music-auth", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_created_key_is_printed_once_and_only_its_digest_is_stored(
+    aws: AwsStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = admin(capsys, "key", "create", "--user", DAVE, "--environment", "test")
+
+    assert code == 0
+    key = out.strip()
+    parsed = parse_key(key)
+    assert parsed is not None
+    assert parsed.key_id in err
+    item = aws.dynamodb.get_item(TableName=aws.auth_table_name, Key=api_key_key(digest_of(key)))["Item"]
+    assert item["user_id"] == {"S": DAVE}
+    assert key not in json.dumps(item)
+    assert key[9:-4] not in json.dumps(aws.dynamodb.scan(TableName=aws.auth_table_name)["Items"])
+
+
+def test_keys_are_listed_without_their_secrets(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--expires-in-days", "30")
+
+    code, out, _ = admin(capsys, "key", "list", "--user", DAVE, "--json")
+
+    assert code == 0
+    listing = json.loads(out)
+    assert listing["user_id"] == DAVE
+    assert {k["status"] for k in listing["keys"]} == {"active"}
+    assert len(listing["keys"]) == 2
+    assert key.strip() not in out
+    assert all(k["hint"].startswith(("frd_test_...", "frd_live_...")) for k in listing["keys"])
+    code, table, _ = admin(capsys, "key", "list", "--user", DAVE)
+    assert table.splitlines()[0].split() == [
+        "key_id",
+        "hint",
+        "environment",
+        "status",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+
+
+def test_a_revoked_key_is_listed_as_revoked_and_revoking_again_changes_nothing(
+    aws: AwsStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE)
+    key_id = parse_key(key.strip()).key_id  # type: ignore[union-attr]
+
+    assert admin(capsys, "key", "revoke", "--user", DAVE, "--key-id", key_id)[0] == 0
+    assert admin(capsys, "key", "revoke", "--user", DAVE, "--key-id", key_id)[0] == 0
+
+    stored = aws.auth.get_api_key(digest_of(key.strip()))
+    assert stored is not None
+    assert stored.status == "revoked"
+    assert stored.revoked_at is not None
+
+
+def test_nobody_can_revoke_another_users_key(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE)
+    key_id = parse_key(key.strip()).key_id  # type: ignore[union-attr]
+
+    code, _, err = admin(capsys, "key", "revoke", "--user", ALICE, "--key-id", key_id)
+
+    assert code == 1
+    assert f"user {ALICE} has no key {key_id}" in err
+    assert aws.auth.get_api_key(digest_of(key.strip())).status == "active"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["key", "create", "--user", "usr_nobody1"], "unknown user usr_nobody1"),
+        (["key", "list", "--user", "usr_nobody1"], "unknown user usr_nobody1"),
+        (["member", "add", "--user", "usr_nobody1", "--org", ORG], "unknown user usr_nobody1"),
+        (["member", "add", "--user", DAVE, "--org", "org_nowhere"], "unknown organization org_nowhere"),
+        (["member", "add", "--user", ALICE, "--org", ORG], f"user {ALICE} is already a member of {ORG}"),
+        (["member", "remove", "--user", DAVE, "--org", ORG], f"user {DAVE} is not a member of {ORG}"),
+        (["user", "create", ALICE], f"user {ALICE} already exists"),
+        (["org", "create", ORG], f"organization {ORG} already exists"),
+        (["key", "revoke", "--user", ALICE, "--key-id", "key_0000000000000000"], "has no key key_0000000000000000"),
+    ],
+)
+def test_refusals_are_clear_and_write_nothing(
+    aws: AwsStack, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    before = aws.dynamodb.scan(TableName=aws.auth_table_name)["Items"]
+
+    code, out, err = admin(capsys, *argv)
+
+    assert code == 1
+    assert message in err
+    assert out == ""
+    assert "Traceback" not in err
+    assert aws.dynamodb.scan(TableName=aws.auth_table_name)["Items"] == before
+
+
+def test_memberships_are_added_and_removed(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+    assert admin(capsys, "member", "add", "--user", DAVE, "--org", OTHER_ORG, "--role", "admin")[0] == 0
+    assert aws.auth.organization_ids(DAVE) == [OTHER_ORG]
+
+    assert admin(capsys, "member", "remove", "--user", DAVE, "--org", OTHER_ORG)[0] == 0
+
+    assert aws.auth.organization_ids(DAVE) == []
+    item = aws.dynamodb.get_item(TableName=aws.auth_table_name, Key=membership_key(DAVE, OTHER_ORG))
+    assert "Item" not in item
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["key", "create", "--user", "alice"],
+        ["key", "create", "--user", DAVE, "--expires-at", "2030-01-01T00:00:00"],
+        ["key", "create", "--user", DAVE, "--expires-at", "next week"],
+        ["key", "create", "--user", DAVE, "--expires-in-days", "0"],
+        ["key", "create", "--user", DAVE, "--expires-at", "2020-01-01T00:00:00Z"],
+        ["key", "revoke", "--user", DAVE, "--key-id", "frd_live_abc"],
+        ["member", "add", "--user", DAVE, "--org", "org_*"],
+        ["member", "add", "--user", DAVE, "--org", ORG, "--role", "root"],
+    ],
+)
+def test_bad_usage_exits_2_before_touching_aws(
+    aws: AwsStack, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--table", aws.auth_table_name, *argv])
+
+    assert exited.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_without_a_table_it_says_how_to_name_one(
+    aws: AwsStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUTH_TABLE_NAME")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["key", "list", "--user", ALICE])
+
+    assert exited.value.code == 2
+    assert "pass --table or --stack-name, or set AUTH_TABLE_NAME" in capsys.readouterr().err
+
+
+def test_the_table_is_found_through_a_deployed_stacks_outputs(
+    aws: AwsStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUTH_TABLE_NAME")
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint)
+    cloudformation.create_stack(
+        StackName="music-generations",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {"AuthTableName": {"Value": aws.auth_table_name}},
+            }
+        ),
+    )
+
+    code = main(["--stack-name", "music-generations", "key", "list", "--user", CAROL, "--json"])
+
+    assert code == 0
+    assert len(json.loads(capsys.readouterr().out)["keys"]) == 1
+
+
+def test_an_unreachable_store_exits_3_with_a_short_message(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["--table", aws.auth_table_name, "--endpoint-url", "http://127.0.0.1:9", "user", "create", "usr_zed001"]
+    )
+
+    assert code == 3
+    err = capsys.readouterr().err
+    assert err.startswith("music-api-admin: AWS request failed")
+    assert "Traceback" not in err
+
+
+def test_the_console_script_is_installed_and_works(aws: AwsStack) -> None:
+    environment = os.environ | {"AWS_ENDPOINT_URL": aws.endpoint}
+    completed = subprocess.run(  # noqa: S603 - our own console script
+        [str(VENV_BIN / "music-api-admin"), "--table", aws.auth_table_name, "key", "create", "--user", DAVE],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert parse_key(completed.stdout.strip()) is not None

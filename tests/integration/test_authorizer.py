@@ -1,0 +1,227 @@
+"""The REQUEST authorizer against the moto server: every rejection, the policy, and zero lookups for junk."""
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from authorizer.app import lambda_handler
+from music_api.auth.keys import digest_of
+from music_api.aws import dynamodb_client, reset_clients
+from music_api.data.auth import CorruptAuthItemError, api_key_key, membership_key
+from music_api.data.dynamodb import to_item
+from music_local.iam import is_allowed
+from tests.conftest import AwsStack, FakeLambdaContext, load_event
+from tests.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL_KEY, ORG, OTHER_ORG, UNKNOWN_KEY
+
+Authorize = Callable[[dict[str, Any]], dict[str, Any]]
+ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
+
+
+def method_arn(organization_id: str, job_id: str = "mgen_2f8b1c4e9a7d", method: str = "GET") -> str:
+    return f"{ARN_PREFIX}/{method}/v1/music/{organization_id}/generations/{job_id}"
+
+
+def event_with_headers(headers: dict[str, list[str]], **changes: Any) -> dict[str, Any]:
+    event = load_event("authorizer_valid_key.json")
+    event["multiValueHeaders"] = headers
+    event["headers"] = {name: values[-1] for name, values in headers.items()}
+    event.update(changes)
+    return event
+
+
+@pytest.fixture
+def authorize(aws: AwsStack, lambda_context: FakeLambdaContext) -> Authorize:
+    def run(event: dict[str, Any]) -> dict[str, Any]:
+        response: dict[str, Any] = lambda_handler(event, lambda_context)
+        return response
+
+    return run
+
+
+@pytest.fixture
+def dynamodb_calls(aws: AwsStack) -> list[str]:
+    """Every DynamoDB operation the function's client makes from now on."""
+    calls: list[str] = []
+    dynamodb_client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def unauthorized(authorize: Authorize, event: dict[str, Any]) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(event)
+
+
+class TestAValidKey:
+    def test_allows_every_organization_of_the_user_and_nothing_else(self, authorize: Authorize) -> None:
+        policy = authorize(load_event("authorizer_valid_key.json"))
+
+        assert policy["principalId"] == ALICE
+        assert policy["context"] == {"user_id": ALICE, "key_id": "key_07b504ed80634ade", "organization_ids": ORG}
+        (statement,) = policy["policyDocument"]["Statement"]
+        assert statement == {
+            "Action": "execute-api:Invoke",
+            "Effect": "Allow",
+            "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*"],
+        }
+
+    def test_the_cached_policy_never_opens_another_organizations_path(self, authorize: Authorize) -> None:
+        policy = authorize(load_event("authorizer_valid_key.json"))
+
+        assert is_allowed(policy, method_arn(ORG))
+        assert is_allowed(policy, method_arn(ORG, "mgen_anyotherjob1"))
+        for arn in [
+            method_arn(OTHER_ORG),
+            method_arn("org_abc1234"),
+            method_arn("org_abc12"),
+            method_arn(ORG, method="DELETE"),
+            method_arn(ORG, method="POST"),
+            f"{ARN_PREFIX}/GET/v1/music/{ORG}/tracks/mtrack_7c1a9e2f4b8d",
+            f"{ARN_PREFIX}/GET/v1/music/{ORG}",
+            method_arn(ORG).replace("/prod/", "/dev/"),
+            method_arn(ORG).replace("a1b2c3d4e5", "zzzzzzzzzz"),
+        ]:
+            assert not is_allowed(policy, arn), arn
+
+    def test_a_member_of_two_organizations_gets_both(self, authorize: Authorize, aws: AwsStack) -> None:
+        aws.auth.add_membership(ALICE, OTHER_ORG, "member")
+
+        policy = authorize(load_event("authorizer_other_organization.json"))
+
+        assert policy["context"]["organization_ids"] == f"{ORG},{OTHER_ORG}"
+        assert is_allowed(policy, method_arn(ORG))
+        assert is_allowed(policy, method_arn(OTHER_ORG))
+
+    def test_a_user_without_organizations_is_denied_everything(self, authorize: Authorize) -> None:
+        policy = authorize(load_event("authorizer_user_without_organizations.json"))
+
+        (statement,) = policy["policyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert not is_allowed(policy, method_arn(ORG))
+        assert policy["context"]["organization_ids"] == ""
+
+    def test_a_live_key_works_like_a_test_key(self, authorize: Authorize) -> None:
+        event = event_with_headers({"X-API-Key": [CAROL_KEY]}, methodArn=method_arn(OTHER_ORG, "mgen_carol00001"))
+
+        assert is_allowed(authorize(event), event["methodArn"])
+
+    @pytest.mark.parametrize("header", ["X-API-Key", "x-api-key", "X-Api-Key", "X-API-KEY"])
+    def test_the_header_name_is_case_insensitive(self, authorize: Authorize, header: str) -> None:
+        policy = authorize(event_with_headers({header: [ALICE_KEY]}))
+
+        assert policy["principalId"] == ALICE
+
+    def test_malformed_organization_ids_never_reach_the_policy(self, authorize: Authorize, aws: AwsStack) -> None:
+        for bad in ("org_*", "org_abc/GET/*", "*"):
+            item = membership_key(ALICE, bad) | to_item(
+                {"user_id": ALICE, "organization_id": bad, "role": "member", "created_at": "2026-06-28T10:30:00Z"}
+            )
+            aws.dynamodb.put_item(TableName=aws.auth_table_name, Item=item)
+
+        policy = authorize(load_event("authorizer_valid_key.json"))
+
+        assert policy["context"]["organization_ids"] == ORG
+        assert not is_allowed(policy, method_arn(OTHER_ORG))
+
+    def test_an_event_with_single_value_headers_only_is_read_too(self, authorize: Authorize) -> None:
+        event = load_event("authorizer_valid_key.json")
+        del event["multiValueHeaders"]
+
+        assert authorize(event)["principalId"] == ALICE
+
+
+class TestRejectedKeys:
+    @pytest.mark.parametrize(
+        "name",
+        ["authorizer_revoked_key.json", "authorizer_expired_key.json", "authorizer_unknown_key.json"],
+    )
+    def test_revoked_expired_and_unknown_keys_are_401(self, authorize: Authorize, name: str) -> None:
+        unauthorized(authorize, load_event(name))
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            pytest.param({}, id="missing"),
+            pytest.param({"X-API-Key": [""]}, id="empty"),
+            pytest.param({"X-API-Key": ["   "]}, id="whitespace"),
+            pytest.param({"X-API-Key": ["ghp_" + ALICE_KEY[9:]]}, id="wrong-prefix"),
+            pytest.param({"X-API-Key": [ALICE_KEY[:-1] + "0"]}, id="bad-checksum"),
+            pytest.param({"X-API-Key": [ALICE_KEY[:20]]}, id="truncated"),
+            pytest.param({"X-API-Key": [f"Bearer {ALICE_KEY}"]}, id="bearer-prefix"),
+            pytest.param({"X-API-Key": [ALICE_KEY, BOB_KEY]}, id="two-values"),
+            pytest.param({"X-API-Key": [ALICE_KEY], "x-api-key": [ALICE_KEY]}, id="two-headers"),
+            pytest.param({"Authorization": [f"Bearer {ALICE_KEY}"]}, id="authorization-header-only"),
+        ],
+    )
+    def test_junk_is_401_without_a_single_dynamodb_request(
+        self, authorize: Authorize, dynamodb_calls: list[str], headers: dict[str, list[str]]
+    ) -> None:
+        unauthorized(authorize, event_with_headers(headers))
+
+        assert dynamodb_calls == []
+
+    def test_two_spellings_of_the_header_in_single_value_headers_are_401(self, authorize: Authorize) -> None:
+        event = load_event("authorizer_valid_key.json")
+        del event["multiValueHeaders"]
+        event["headers"] |= {"x-api-key": BOB_KEY}
+
+        unauthorized(authorize, event)
+
+    def test_a_key_only_in_the_query_string_is_401(self, authorize: Authorize, dynamodb_calls: list[str]) -> None:
+        event = event_with_headers({}, queryStringParameters={"api_key": ALICE_KEY, "X-API-Key": ALICE_KEY})
+
+        unauthorized(authorize, event)
+        assert dynamodb_calls == []
+
+    def test_an_unknown_but_well_formed_key_costs_exactly_one_read(
+        self, authorize: Authorize, dynamodb_calls: list[str]
+    ) -> None:
+        unauthorized(authorize, event_with_headers({"X-API-Key": [UNKNOWN_KEY]}))
+
+        assert dynamodb_calls == ["GetItem"]
+
+    def test_a_valid_key_costs_one_read_and_one_query(self, authorize: Authorize, dynamodb_calls: list[str]) -> None:
+        authorize(load_event("authorizer_valid_key.json"))
+
+        assert dynamodb_calls == ["GetItem", "Query"]
+
+    def test_revocation_applies_to_the_next_authorization(self, authorize: Authorize, aws: AwsStack) -> None:
+        event = load_event("authorizer_valid_key.json")
+        assert authorize(event)["principalId"] == ALICE
+
+        aws.auth.revoke_api_key(ALICE, "key_07b504ed80634ade")
+
+        unauthorized(authorize, event)
+
+
+def test_an_unreachable_store_is_an_authorizer_failure_not_a_401(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+) -> None:
+    """Any other error makes API Gateway answer AUTHORIZER_FAILURE (503): a caller must not be told their
+    valid key is wrong because the store hiccuped."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    reset_clients()
+
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - any message but "Unauthorized"
+        lambda_handler(load_event("authorizer_valid_key.json"), lambda_context)
+
+    assert str(raised.value) != "Unauthorized"
+    assert raised.value.__class__.__name__ == "StoreUnavailableError"
+
+
+def test_a_tampered_key_item_is_a_failure_not_an_allow(aws: AwsStack, authorize: Authorize) -> None:
+    """An item whose digest attribute disagrees with its key is corrupt: never trusted, never a 401."""
+    digest = digest_of(ALICE_KEY)
+    aws.dynamodb.update_item(
+        TableName=aws.auth_table_name,
+        Key=api_key_key(digest),
+        UpdateExpression="SET digest = :other",
+        ExpressionAttributeValues={":other": {"S": digest_of(BOB_KEY)}},
+    )
+
+    with pytest.raises(CorruptAuthItemError):
+        authorize(load_event("authorizer_valid_key.json"))
