@@ -1,46 +1,26 @@
 """Shared fixtures: an isolated AWS environment, a moto server on loopback, a Lambda context, events."""
 
 import json
-import os
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from music_api.aws import reset_clients
-from music_api.data.auth import AuthRepository
-from music_api.data.jobs import job_key
 from music_api.settings import get_settings
-from tests.cloudformation import create_table_arguments
-from tests.seed import AUDIO_BYTES, JOBS, job_item, seed_auth
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
+from music_local.emulator import LocalAws, MotoServer
+from music_local.fixtures import load_fixtures
+from music_local.template import default_template
+from tests.seed import DEMO
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 JOBS_TABLE = "test-music-jobs"
 AUTH_TABLE = "test-music-auth"
 AUDIO_BUCKET = "test-music-audio"
 REGION = "us-east-1"
-# What template.yaml's Globals give every function; read when Logger and Metrics are created at import.
-POWERTOOLS_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME": "music-generations",
-    "POWERTOOLS_METRICS_NAMESPACE": "MusicApi",
-    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
-}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Runs before test modules (and so the handlers' Powertools objects) are imported."""
-    for name, value in POWERTOOLS_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
 
 
 @pytest.fixture(autouse=True)
@@ -65,55 +45,23 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
+def moto_server() -> Iterator[MotoServer]:
     """A real moto server (HTTP on loopback), shared by the session and reset by every test that uses it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = MotoServer()
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield server
     server.stop()
 
 
-@dataclass
-class AwsStack:
-    endpoint: str
-    dynamodb: "DynamoDBClient"
-    s3: "S3Client"
-    table_name: str = JOBS_TABLE
-    auth_table_name: str = AUTH_TABLE
-    bucket: str = AUDIO_BUCKET
-    jobs: list[dict[str, Any]] = field(default_factory=lambda: list(JOBS))
-
-    def put_job(self, job: dict[str, Any]) -> None:
-        self.dynamodb.put_item(TableName=self.table_name, Item=job_item(job))
-
-    @property
-    def auth(self) -> AuthRepository:
-        return AuthRepository(self.dynamodb, self.auth_table_name)
-
-    def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
-        self.dynamodb.delete_item(TableName=self.table_name, Key=job_key(organization_id, user_id, job_id))
-
-
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> AwsStack:
-    """The stack's table (from template.yaml) and bucket on the moto server, seeded with tests/seed.py."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
+    """The stack's tables (from template.yaml) and bucket on the moto server, loaded with the demo fixtures."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
     reset_clients()
-    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-    with urllib.request.urlopen(reset, timeout=5):  # noqa: S310 - loopback URL built above
-        pass
-    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
-    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
-    dynamodb.create_table(**create_table_arguments("JobsTable", JOBS_TABLE))
-    dynamodb.create_table(**create_table_arguments("AuthTable", AUTH_TABLE))
-    s3.create_bucket(Bucket=AUDIO_BUCKET)
-    stack = AwsStack(endpoint=moto_endpoint, dynamodb=dynamodb, s3=s3)
-    seed_auth(stack.auth)
-    for job in stack.jobs:
-        stack.put_job(job)
-        if "track" in job:
-            s3.put_object(Bucket=AUDIO_BUCKET, Key=job["track"]["audio_key"], Body=AUDIO_BYTES)
+    moto_server.reset()
+    stack = LocalAws(moto_server.endpoint, jobs_table=JOBS_TABLE, auth_table=AUTH_TABLE, bucket=AUDIO_BUCKET)
+    stack.create_resources(default_template())
+    load_fixtures(DEMO, stack)
     return stack
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from music_api.auth.keys import KEY_ID_PATTERN
 from music_api.clock import to_utc_z
@@ -69,8 +69,8 @@ def _positive_days(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-api-admin", description=__doc__.split("\n\n")[0])
-    where = parser.add_argument_group("where the auth table is (first match wins)")
-    where.add_argument("--table", help="auth table name (default: $AUTH_TABLE_NAME)")
+    where = parser.add_argument_group("where the auth table is: --table, else --stack-name, else $AUTH_TABLE_NAME")
+    where.add_argument("--table", help="auth table name")
     where.add_argument("--stack-name", help=f"read the table name from this stack's {TABLE_OUTPUT} output")
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
@@ -110,8 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _table_name(args: argparse.Namespace, session: boto3.session.Session, endpoint_url: str | None) -> str:
     if args.table:
         return str(args.table)
-    if os.environ.get("AUTH_TABLE_NAME"):
-        return os.environ["AUTH_TABLE_NAME"]
     if args.stack_name:
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
         stacks = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"]
@@ -119,6 +117,8 @@ def _table_name(args: argparse.Namespace, session: boto3.session.Session, endpoi
         if TABLE_OUTPUT not in outputs:
             raise UsageError(f"stack {args.stack_name} has no {TABLE_OUTPUT} output")
         return str(outputs[TABLE_OUTPUT])
+    if os.environ.get("AUTH_TABLE_NAME"):
+        return os.environ["AUTH_TABLE_NAME"]
     raise UsageError("no auth table: pass --table or --stack-name, or set AUTH_TABLE_NAME")
 
 
@@ -193,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _run(args, AuthRepository(client, table))
     except UsageError as error:
         parser.error(str(error))
+    except NoRegionError:
+        parser.error("no AWS region: pass --region or set AWS_REGION")
     except AdminError as error:
         print(f"music-api-admin: {error}", file=sys.stderr)
         return 1

@@ -1,12 +1,19 @@
-"""Reads resource definitions out of template.yaml, so tests build the same tables the stack deploys."""
+"""template.yaml as the local stack reads it: tables, routes, the authorizer, gateway responses, environments.
 
+Everything local is derived from the template, so the emulator cannot drift from what is deployed.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -25,28 +32,139 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
 _TemplateLoader.add_multi_constructor("!", _intrinsic)
 
 
+class UnsupportedTemplateError(Exception):
+    """The template uses something the local stack does not emulate."""
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # e.g. /v1/music/{organization_id}/generations/{job_id}
+    function: str  # logical id
+    pattern: re.Pattern[str]
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    function: str  # logical id
+    identity_headers: tuple[str, ...]
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: Mapping[str, str]  # values as in the template: 'static' or context.<name>
+    body_template: str
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    directory: Path
+    module: str
+    handler: str
+
+
+class Template:
+    def __init__(self, document: Mapping[str, Any], root: Path = ROOT) -> None:
+        self.document = document
+        self.root = root
+
+    @classmethod
+    def load(cls, path: Path = TEMPLATE) -> "Template":
+        with path.open(encoding="utf-8") as stream:
+            document = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+        return cls(document, path.resolve().parent)
+
+    def resource(self, logical_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.document["Resources"][logical_id]
+        return found
+
+    def resources_of_type(self, resource_type: str) -> list[str]:
+        return [name for name, body in self.document["Resources"].items() if body["Type"] == resource_type]
+
+    def parameter_default(self, name: str) -> Any:
+        return self.document["Parameters"][name].get("Default")
+
+    def create_table_arguments(self, logical_id: str, table_name: str) -> dict[str, Any]:
+        """``CreateTable`` arguments equivalent to an ``AWS::DynamoDB::Table`` resource's key schema."""
+        properties = self.resource(logical_id)["Properties"]
+        arguments: dict[str, Any] = {
+            "TableName": table_name,
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": properties["BillingMode"],
+        }
+        for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            if index_kind in properties:
+                arguments[index_kind] = properties[index_kind]
+        return arguments
+
+    def function_code(self, logical_id: str) -> FunctionCode:
+        properties = self.resource(logical_id)["Properties"]
+        module, handler = properties["Handler"].rsplit(".", 1)
+        return FunctionCode(self.root / properties["CodeUri"], module, handler)
+
+    def function_environment(self, logical_id: str, names: Mapping[str, str]) -> dict[str, str]:
+        """Globals' and the function's variables, with ``Ref`` resolved: resources to ``names``, parameters to
+        their defaults."""
+        variables = dict(
+            self.document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+        variables |= self.resource(logical_id)["Properties"].get("Environment", {}).get("Variables", {})
+        return {name: self._resolve(value, names) for name, value in variables.items()}
+
+    def routes(self) -> list[Route]:
+        routes = []
+        for function in self.resources_of_type("AWS::Serverless::Function"):
+            for event in self.resource(function)["Properties"].get("Events", {}).values():
+                if event["Type"] != "Api":
+                    continue
+                path = event["Properties"]["Path"]
+                pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)))
+                routes.append(Route(event["Properties"]["Method"].upper(), path, function, pattern))
+        return routes
+
+    def api_properties(self) -> dict[str, Any]:
+        (api,) = self.resources_of_type("AWS::Serverless::Api")
+        properties: dict[str, Any] = self.resource(api)["Properties"]
+        return properties
+
+    def authorizer(self) -> Authorizer:
+        auth = self.api_properties()["Auth"]
+        config = auth["Authorizers"][auth["DefaultAuthorizer"]]
+        function = config["FunctionArn"]["Fn::GetAtt"].split(".")[0]
+        identity = config.get("Identity", {})
+        ttl = self._resolve(identity.get("ReauthorizeEvery", 300), {})
+        return Authorizer(function, tuple(identity.get("Headers", [])), int(ttl))
+
+    def gateway_responses(self) -> dict[str, GatewayResponse]:
+        return {
+            response_type: GatewayResponse(
+                status=int(body["StatusCode"]),
+                headers=dict(body.get("ResponseParameters", {}).get("Headers", {})),
+                body_template=body["ResponseTemplates"]["application/json"],
+            )
+            for response_type, body in self.api_properties().get("GatewayResponses", {}).items()
+        }
+
+    def _resolve(self, value: Any, names: Mapping[str, str]) -> str:
+        if isinstance(value, Mapping) and set(value) == {"Ref"}:
+            reference = value["Ref"]
+            if reference in names:
+                return names[reference]
+            if reference in self.document.get("Parameters", {}):
+                return str(self.parameter_default(reference))
+            raise UnsupportedTemplateError(f"the local stack cannot resolve Ref {reference!r}")
+        if isinstance(value, Mapping):
+            raise UnsupportedTemplateError(f"the local stack cannot resolve {value!r}")
+        return str(value)
+
+
 @cache
-def template() -> dict[str, Any]:
-    with TEMPLATE.open(encoding="utf-8") as stream:
-        document: dict[str, Any] = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
-    return document
-
-
-def resource(logical_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = template()["Resources"][logical_id]
-    return found
-
-
-def create_table_arguments(logical_id: str, table_name: str) -> dict[str, Any]:
-    """``CreateTable`` arguments equivalent to an ``AWS::DynamoDB::Table`` resource's key schema."""
-    properties = resource(logical_id)["Properties"]
-    arguments: dict[str, Any] = {
-        "TableName": table_name,
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "KeySchema": properties["KeySchema"],
-        "BillingMode": properties["BillingMode"],
-    }
-    for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-        if index_kind in properties:
-            arguments[index_kind] = properties[index_kind]
-    return arguments
+def default_template() -> Template:
+    return Template.load()

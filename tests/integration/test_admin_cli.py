@@ -12,7 +12,7 @@ import pytest
 from music_admin.cli import main
 from music_api.auth.keys import digest_of, parse_key
 from music_api.data.auth import api_key_key, membership_key
-from tests.conftest import AwsStack
+from music_local.emulator import LocalAws
 from tests.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
 
 VENV_BIN = Path(sys.executable).parent
@@ -25,7 +25,7 @@ def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
 
 
 def test_a_created_key_is_printed_once_and_only_its_digest_is_stored(
-    aws: AwsStack, capsys: pytest.CaptureFixture[str]
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = admin(capsys, "key", "create", "--user", DAVE, "--environment", "test")
 
@@ -34,13 +34,13 @@ def test_a_created_key_is_printed_once_and_only_its_digest_is_stored(
     parsed = parse_key(key)
     assert parsed is not None
     assert parsed.key_id in err
-    item = aws.dynamodb.get_item(TableName=aws.auth_table_name, Key=api_key_key(digest_of(key)))["Item"]
+    item = aws.dynamodb.get_item(TableName=aws.auth_table, Key=api_key_key(digest_of(key)))["Item"]
     assert item["user_id"] == {"S": DAVE}
     assert key not in json.dumps(item)
-    assert key[9:-4] not in json.dumps(aws.dynamodb.scan(TableName=aws.auth_table_name)["Items"])
+    assert key[9:-4] not in json.dumps(aws.dynamodb.scan(TableName=aws.auth_table)["Items"])
 
 
-def test_keys_are_listed_without_their_secrets(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_keys_are_listed_without_their_secrets(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--expires-in-days", "30")
 
     code, out, _ = admin(capsys, "key", "list", "--user", DAVE, "--json")
@@ -65,7 +65,7 @@ def test_keys_are_listed_without_their_secrets(aws: AwsStack, capsys: pytest.Cap
 
 
 def test_a_revoked_key_is_listed_as_revoked_and_revoking_again_changes_nothing(
-    aws: AwsStack, capsys: pytest.CaptureFixture[str]
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, key, _ = admin(capsys, "key", "create", "--user", DAVE)
     key_id = parse_key(key.strip()).key_id  # type: ignore[union-attr]
@@ -79,7 +79,7 @@ def test_a_revoked_key_is_listed_as_revoked_and_revoking_again_changes_nothing(
     assert stored.revoked_at is not None
 
 
-def test_nobody_can_revoke_another_users_key(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nobody_can_revoke_another_users_key(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     _, key, _ = admin(capsys, "key", "create", "--user", DAVE)
     key_id = parse_key(key.strip()).key_id  # type: ignore[union-attr]
 
@@ -105,9 +105,9 @@ def test_nobody_can_revoke_another_users_key(aws: AwsStack, capsys: pytest.Captu
     ],
 )
 def test_refusals_are_clear_and_write_nothing(
-    aws: AwsStack, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    before = aws.dynamodb.scan(TableName=aws.auth_table_name)["Items"]
+    before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
 
     code, out, err = admin(capsys, *argv)
 
@@ -115,17 +115,17 @@ def test_refusals_are_clear_and_write_nothing(
     assert message in err
     assert out == ""
     assert "Traceback" not in err
-    assert aws.dynamodb.scan(TableName=aws.auth_table_name)["Items"] == before
+    assert aws.dynamodb.scan(TableName=aws.auth_table)["Items"] == before
 
 
-def test_memberships_are_added_and_removed(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_memberships_are_added_and_removed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert admin(capsys, "member", "add", "--user", DAVE, "--org", OTHER_ORG, "--role", "admin")[0] == 0
-    assert aws.auth.organization_ids(DAVE) == [OTHER_ORG]
+    assert aws.auth.organization_ids(DAVE).ids == [OTHER_ORG]
 
     assert admin(capsys, "member", "remove", "--user", DAVE, "--org", OTHER_ORG)[0] == 0
 
-    assert aws.auth.organization_ids(DAVE) == []
-    item = aws.dynamodb.get_item(TableName=aws.auth_table_name, Key=membership_key(DAVE, OTHER_ORG))
+    assert aws.auth.organization_ids(DAVE).ids == []
+    item = aws.dynamodb.get_item(TableName=aws.auth_table, Key=membership_key(DAVE, OTHER_ORG))
     assert "Item" not in item
 
 
@@ -143,17 +143,17 @@ def test_memberships_are_added_and_removed(aws: AwsStack, capsys: pytest.Capture
     ],
 )
 def test_bad_usage_exits_2_before_touching_aws(
-    aws: AwsStack, capsys: pytest.CaptureFixture[str], argv: list[str]
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["--table", aws.auth_table_name, *argv])
+        main(["--table", aws.auth_table, *argv])
 
     assert exited.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
 
 
 def test_without_a_table_it_says_how_to_name_one(
-    aws: AwsStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AUTH_TABLE_NAME")
 
@@ -165,16 +165,16 @@ def test_without_a_table_it_says_how_to_name_one(
 
 
 def test_the_table_is_found_through_a_deployed_stacks_outputs(
-    aws: AwsStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("AUTH_TABLE_NAME")
+    monkeypatch.setenv("AUTH_TABLE_NAME", "a-table-from-another-shell")  # an explicit flag beats the environment
     cloudformation = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint)
     cloudformation.create_stack(
         StackName="music-generations",
         TemplateBody=json.dumps(
             {
                 "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {"AuthTableName": {"Value": aws.auth_table_name}},
+                "Outputs": {"AuthTableName": {"Value": aws.auth_table}},
             }
         ),
     )
@@ -185,10 +185,21 @@ def test_the_table_is_found_through_a_deployed_stacks_outputs(
     assert len(json.loads(capsys.readouterr().out)["keys"]) == 1
 
 
-def test_an_unreachable_store_exits_3_with_a_short_message(aws: AwsStack, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        ["--table", aws.auth_table_name, "--endpoint-url", "http://127.0.0.1:9", "user", "create", "usr_zed001"]
-    )
+def test_no_region_at_all_is_a_usage_error(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--table", aws.auth_table, "key", "list", "--user", ALICE])
+
+    assert exited.value.code == 2
+    assert "no AWS region: pass --region or set AWS_REGION" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_exits_3_with_a_short_message(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--table", aws.auth_table, "--endpoint-url", "http://127.0.0.1:9", "user", "create", "usr_zed001"])
 
     assert code == 3
     err = capsys.readouterr().err
@@ -196,10 +207,10 @@ def test_an_unreachable_store_exits_3_with_a_short_message(aws: AwsStack, capsys
     assert "Traceback" not in err
 
 
-def test_the_console_script_is_installed_and_works(aws: AwsStack) -> None:
+def test_the_console_script_is_installed_and_works(aws: LocalAws) -> None:
     environment = os.environ | {"AWS_ENDPOINT_URL": aws.endpoint}
     completed = subprocess.run(  # noqa: S603 - our own console script
-        [str(VENV_BIN / "music-api-admin"), "--table", aws.auth_table_name, "key", "create", "--user", DAVE],
+        [str(VENV_BIN / "music-api-admin"), "--table", aws.auth_table, "key", "create", "--user", DAVE],
         capture_output=True,
         text=True,
         env=environment,

@@ -11,8 +11,9 @@ from music_api.auth.keys import digest_of
 from music_api.aws import dynamodb_client, reset_clients
 from music_api.data.auth import CorruptAuthItemError, api_key_key, membership_key
 from music_api.data.dynamodb import to_item
+from music_local.emulator import LocalAws
 from music_local.iam import is_allowed
-from tests.conftest import AwsStack, FakeLambdaContext, load_event
+from tests.conftest import FakeLambdaContext, load_event
 from tests.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL_KEY, ORG, OTHER_ORG, UNKNOWN_KEY
 
 Authorize = Callable[[dict[str, Any]], dict[str, Any]]
@@ -32,7 +33,7 @@ def event_with_headers(headers: dict[str, list[str]], **changes: Any) -> dict[st
 
 
 @pytest.fixture
-def authorize(aws: AwsStack, lambda_context: FakeLambdaContext) -> Authorize:
+def authorize(aws: LocalAws, lambda_context: FakeLambdaContext) -> Authorize:
     def run(event: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = lambda_handler(event, lambda_context)
         return response
@@ -41,7 +42,7 @@ def authorize(aws: AwsStack, lambda_context: FakeLambdaContext) -> Authorize:
 
 
 @pytest.fixture
-def dynamodb_calls(aws: AwsStack) -> list[str]:
+def dynamodb_calls(aws: LocalAws) -> list[str]:
     """Every DynamoDB operation the function's client makes from now on."""
     calls: list[str] = []
     dynamodb_client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
@@ -84,7 +85,7 @@ class TestAValidKey:
         ]:
             assert not is_allowed(policy, arn), arn
 
-    def test_a_member_of_two_organizations_gets_both(self, authorize: Authorize, aws: AwsStack) -> None:
+    def test_a_member_of_two_organizations_gets_both(self, authorize: Authorize, aws: LocalAws) -> None:
         aws.auth.add_membership(ALICE, OTHER_ORG, "member")
 
         policy = authorize(load_event("authorizer_other_organization.json"))
@@ -112,12 +113,12 @@ class TestAValidKey:
 
         assert policy["principalId"] == ALICE
 
-    def test_malformed_organization_ids_never_reach_the_policy(self, authorize: Authorize, aws: AwsStack) -> None:
+    def test_malformed_organization_ids_never_reach_the_policy(self, authorize: Authorize, aws: LocalAws) -> None:
         for bad in ("org_*", "org_abc/GET/*", "*"):
             item = membership_key(ALICE, bad) | to_item(
                 {"user_id": ALICE, "organization_id": bad, "role": "member", "created_at": "2026-06-28T10:30:00Z"}
             )
-            aws.dynamodb.put_item(TableName=aws.auth_table_name, Item=item)
+            aws.dynamodb.put_item(TableName=aws.auth_table, Item=item)
 
         policy = authorize(load_event("authorizer_valid_key.json"))
 
@@ -186,7 +187,7 @@ class TestRejectedKeys:
 
         assert dynamodb_calls == ["GetItem", "Query"]
 
-    def test_revocation_applies_to_the_next_authorization(self, authorize: Authorize, aws: AwsStack) -> None:
+    def test_revocation_applies_to_the_next_authorization(self, authorize: Authorize, aws: LocalAws) -> None:
         event = load_event("authorizer_valid_key.json")
         assert authorize(event)["principalId"] == ALICE
 
@@ -213,11 +214,11 @@ def test_an_unreachable_store_is_an_authorizer_failure_not_a_401(
     assert raised.value.__class__.__name__ == "StoreUnavailableError"
 
 
-def test_a_tampered_key_item_is_a_failure_not_an_allow(aws: AwsStack, authorize: Authorize) -> None:
+def test_a_tampered_key_item_is_a_failure_not_an_allow(aws: LocalAws, authorize: Authorize) -> None:
     """An item whose digest attribute disagrees with its key is corrupt: never trusted, never a 401."""
     digest = digest_of(ALICE_KEY)
     aws.dynamodb.update_item(
-        TableName=aws.auth_table_name,
+        TableName=aws.auth_table,
         Key=api_key_key(digest),
         UpdateExpression="SET digest = :other",
         ExpressionAttributeValues={":other": {"S": digest_of(BOB_KEY)}},

@@ -12,7 +12,8 @@ from botocore.compat import HTTPHeaders
 from get_generation.app import lambda_handler
 from music_api.aws import dynamodb_client, reset_clients
 from music_api.data.jobs import job_key
-from tests.conftest import JOBS_TABLE, AwsStack, FakeLambdaContext, load_event
+from music_local.emulator import LocalAws
+from tests.conftest import JOBS_TABLE, FakeLambdaContext, load_event
 from tests.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
 
 # What must never reach a client: resource names, exception text, code locations.
@@ -64,7 +65,7 @@ def assert_envelope(response: dict[str, Any], status: int, code: str) -> dict[st
     ],
 )
 def test_throttled_or_failing_dynamodb_answers_503_after_bounded_retries(
-    aws: AwsStack, lambda_context: FakeLambdaContext, status: int, error_type: str, attempts: int
+    aws: LocalAws, lambda_context: FakeLambdaContext, status: int, error_type: str, attempts: int
 ) -> None:
     calls, hook = respond_to_get_item(status, error_type)
     dynamodb_client().meta.events.register("before-send.dynamodb.GetItem", hook)
@@ -89,8 +90,8 @@ def test_unreachable_dynamodb_answers_503(monkeypatch: pytest.MonkeyPatch, lambd
     assert response["headers"]["Retry-After"] == "1"
 
 
-def test_a_missing_table_is_a_500_that_does_not_name_it(aws: AwsStack, lambda_context: FakeLambdaContext) -> None:
-    aws.dynamodb.delete_table(TableName=aws.table_name)
+def test_a_missing_table_is_a_500_that_does_not_name_it(aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+    aws.dynamodb.delete_table(TableName=aws.jobs_table)
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 
@@ -129,9 +130,9 @@ SEED_TRACK = SEED["track"]
     ],
 )
 def test_corrupt_items_are_500_with_nothing_internal_in_the_body(
-    aws: AwsStack, lambda_context: FakeLambdaContext, corrupt: dict[str, Any]
+    aws: LocalAws, lambda_context: FakeLambdaContext, corrupt: dict[str, Any]
 ) -> None:
-    aws.dynamodb.put_item(TableName=aws.table_name, Item=job_item(corrupt) | job_key(ORG, ALICE, SEED_JOB_ID))
+    aws.dynamodb.put_item(TableName=aws.jobs_table, Item=job_item(corrupt) | job_key(ORG, ALICE, SEED_JOB_ID))
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 
@@ -140,7 +141,7 @@ def test_corrupt_items_are_500_with_nothing_internal_in_the_body(
     assert body["error"]["system_message"] == "Internal server error"
 
 
-def test_the_seed_item_itself_is_not_corrupt(aws: AwsStack, lambda_context: FakeLambdaContext) -> None:
+def test_the_seed_item_itself_is_not_corrupt(aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
     """Guards the corrupt-item cases above: each differs from a valid item in one way only."""
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from get_generation.app import lambda_handler
-from tests.conftest import AwsStack, FakeLambdaContext, load_event
+from music_local.emulator import LocalAws
+from tests.conftest import FakeLambdaContext, load_event
 from tests.seed import ALICE, AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "get-generation.md"
@@ -21,7 +22,7 @@ Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @pytest.fixture
-def invoke(aws: AwsStack, lambda_context: FakeLambdaContext) -> Invoke:
+def invoke(aws: LocalAws, lambda_context: FakeLambdaContext) -> Invoke:
     def run(event: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = lambda_handler(event, lambda_context)
         return response
@@ -201,7 +202,7 @@ class TestStatuses:
 
 
 class TestTenantIsolation:
-    def test_another_users_job_reads_exactly_like_a_missing_job(self, invoke: Invoke, aws: AwsStack) -> None:
+    def test_another_users_job_reads_exactly_like_a_missing_job(self, invoke: Invoke, aws: LocalAws) -> None:
         bobs_job = event_for(ORG, "mgen_bobjob00001")
         while_it_exists = invoke(bobs_job)
         aws.delete_job(ORG, BOB, "mgen_bobjob00001")

@@ -28,14 +28,26 @@ API_KEY_HEADER = "x-api-key"
 ROUTE_TEMPLATE = "/v1/music/{organization_id}/generations/*"
 
 
+class UnauthorizedError(Exception):
+    """API Gateway answers 401 (the UNAUTHORIZED gateway response) to exactly this message, "Unauthorized"."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
 def authorize(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The same trace id the handler will use for this request, so one id finds both functions' logs.
     logger.set_correlation_id(trace_id_of(event, context.aws_request_id))
     try:
         return _authorize(event)
-    except ApiError as error:  # the store failed: API Gateway answers AUTHORIZER_FAILURE (503)
+    except UnauthorizedError:
+        raise
+    except Exception as error:
+        # Store unavailable, corrupt item, bad settings: any other error is the gateway's
+        # AUTHORIZER_CONFIGURATION_ERROR (503 in our gateway responses), never a 401 for a valid key.
         _count("error")
-        logger.error(str(error), exc_info=error, extra={"error_code": error.code})
+        code = error.code if isinstance(error, ApiError) else "INTERNAL_ERROR"
+        logger.error(str(error), exc_info=error, extra={"error_code": code})
         raise
 
 
@@ -51,7 +63,10 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     if not api_key.is_usable_at(utc_now()):
         _reject("revoked" if api_key.status == "revoked" else "expired", api_key.key_id)
 
-    organization_ids = repository.organization_ids(api_key.user_id)
+    memberships = repository.organization_ids(api_key.user_id)
+    if memberships.truncated:
+        logger.warning("Membership limit reached; further organizations are left out of the policy")
+    organization_ids = memberships.ids
     policy = APIGatewayAuthorizerResponse.from_route_arn(
         request.method_arn,
         principal_id=api_key.user_id,
@@ -89,10 +104,9 @@ def _single_api_key(event: Mapping[str, Any]) -> str | None:
 
 
 def _reject(reason: str, key_id: str | None = None) -> NoReturn:
-    """API Gateway answers 401 (the UNAUTHORIZED gateway response) to exactly this exception message."""
     _count("unauthorized")
     logger.info("API key rejected", extra={"reason": reason, "key_id": key_id})
-    raise Exception("Unauthorized")  # noqa: TRY002 - the exact contract with API Gateway
+    raise UnauthorizedError
 
 
 def _count(decision: str) -> None:

@@ -45,7 +45,12 @@ def download_filename(track: StoredTrack) -> str:
     """An ASCII-only, quote-free filename for Content-Disposition, derived from the title."""
     ascii_title = unicodedata.normalize("NFKD", track.title).encode("ascii", "ignore").decode("ascii")
     stem = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")[:_MAX_FILENAME_STEM].rstrip("-") or track.id
-    return f"{stem}.{_EXTENSIONS.get(track.mime_type, 'audio')}"
+    return f"{stem}.{file_extension(track.mime_type)}"
+
+
+def file_extension(mime_type: str) -> str:
+    """The usual file extension of an audio type; ``audio`` for types without one."""
+    return _EXTENSIONS.get(mime_type, "audio")
 
 
 def credentials_expiry(credentials: Credentials | None) -> datetime | None:

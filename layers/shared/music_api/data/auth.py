@@ -12,6 +12,7 @@ Every multi-item write is one transaction: nothing is ever half-written.
 """
 
 import hmac
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
 MAX_ORGANIZATIONS_PER_USER = 100
 BY_USER_INDEX = "ByUser"
 STORE = "Auth store"
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationIds:
+    ids: list[str]
+    truncated: bool  # more than MAX_ORGANIZATIONS_PER_USER memberships: the rest were not read
 
 
 class AdminError(Exception):
@@ -77,7 +84,7 @@ class AuthRepository:
             raise CorruptAuthItemError("API key item does not match its key")
         return api_key
 
-    def organization_ids(self, user_id: str) -> list[str]:
+    def organization_ids(self, user_id: str) -> "OrganizationIds":
         """The organizations ``user_id`` belongs to, sorted; malformed ids are left out, never passed on."""
         with store_errors(STORE):
             response = self._client.query(
@@ -89,7 +96,10 @@ class AuthRepository:
                 Limit=MAX_ORGANIZATIONS_PER_USER,
             )
         found = (item.get("organization_id", {}).get("S", "") for item in response.get("Items", []))
-        return sorted(org for org in found if is_organization_id(org))
+        return OrganizationIds(
+            ids=sorted(org for org in found if is_organization_id(org)),
+            truncated="LastEvaluatedKey" in response,
+        )
 
     # --- what operators write ---------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -43,8 +44,19 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain Python values as a DynamoDB item; ``None`` values are left out rather than stored as NULL."""
-    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+    """Plain Python values as a DynamoDB item; ``None`` values are left out rather than stored as NULL, and
+    floats are stored by their shortest decimal text (119.4, not 119.40000000000000568)."""
+    return {name: _serializer.serialize(_decimals(value)) for name, value in values.items() if value is not None}
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {name: _decimals(inner) for name, inner in value.items() if inner is not None}
+    if isinstance(value, list):
+        return [_decimals(inner) for inner in value]
+    return value
 
 
 def error_code(exc: ClientError) -> str:

@@ -1,0 +1,243 @@
+"""Fixture files: the organizations, users, keys and jobs the local stack starts with (format: README.md).
+
+A file is read and checked whole before anything is written, and every problem names its entry, e.g.
+``generations[3] (mgen_x): track.audio_file 'a.mp3' does not exist``. Items are written through the same
+repository and models the functions read with, so what loads is what the API can serve.
+"""
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from music_api.auth.keys import parse_key
+from music_api.clock import to_utc_z
+from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.models.auth import KeyStatus, Role
+from music_api.models.job import JobMode, JobStatus, StoredJob
+from music_api.signer import file_extension
+
+if TYPE_CHECKING:
+    from music_local.emulator import LocalAws
+
+DEMO_FIXTURES = Path(__file__).resolve().parents[1] / "demo.json"
+_ENTRY = ConfigDict(extra="forbid", frozen=True)
+
+
+class FixtureError(Exception):
+    """A fixture file that cannot be loaded; the message lists every problem, one a line."""
+
+
+class Organization(BaseModel):
+    model_config = _ENTRY
+    id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
+
+
+class User(BaseModel):
+    model_config = _ENTRY
+    id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
+
+
+class Membership(BaseModel):
+    model_config = _ENTRY
+    organization_id: str
+    user_id: str
+    role: Role = "member"
+
+
+class ApiKey(BaseModel):
+    model_config = _ENTRY
+    key: str  # plaintext, local only: stored hashed like any other key
+    user_id: str
+    status: KeyStatus = "active"
+    expires_at: AwareDatetime | None = None
+
+
+class Track(BaseModel):
+    model_config = _ENTRY
+    id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN))]
+    title: str
+    instrumental: bool
+    measured_duration_seconds: float
+    mime_type: str
+    licence_class: str
+    audio_file: str  # relative to the fixture file
+
+
+class Generation(BaseModel):
+    model_config = _ENTRY
+    id: Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN))]
+    organization_id: str
+    user_id: str
+    status: JobStatus
+    progress: int
+    engine: str
+    mode: JobMode
+    created_at: AwareDatetime
+    error_message: str | None = None
+    refusal_reason: str | None = None
+    track: Track | None = None
+
+
+class FixtureFile(BaseModel):
+    model_config = _ENTRY
+    organizations: list[Organization] = []
+    users: list[User] = []
+    memberships: list[Membership] = []
+    api_keys: list[ApiKey] = []
+    generations: list[Generation] = []
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    """A checked fixture file, ready to load: job items as the jobs table stores them, audio as bytes."""
+
+    source: Path
+    content: FixtureFile
+    jobs: list[dict[str, Any]]
+    audio: dict[str, tuple[bytes, str]]  # S3 key -> (bytes, content type)
+
+    def demo_request(self) -> tuple[str, str, str] | None:
+        """(key, organization id, job id) of the first succeeded job whose owner has a usable key."""
+        usable = {k.user_id: k.key for k in self.content.api_keys if k.status == "active" and k.expires_at is None}
+        for job in self.content.generations:
+            if job.status == "succeeded" and job.user_id in usable:
+                return usable[job.user_id], job.organization_id, job.id
+        return None
+
+
+def read_fixtures(path: Path) -> Fixtures:
+    """Parse and check a fixture file; raise FixtureError naming every bad entry."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise FixtureError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    try:
+        content = FixtureFile.model_validate(document)
+    except ValidationError as exc:
+        raise FixtureError("\n".join(f"{path}: {_describe(document, error)}" for error in exc.errors())) from exc
+    problems = list(_reference_problems(content))
+    jobs: list[dict[str, Any]] = []
+    audio: dict[str, tuple[bytes, str]] = {}
+    for index, generation in enumerate(content.generations):
+        entry = f"generations[{index}] ({generation.id})"
+        job, job_problems = _job(generation, path.parent, audio)
+        problems += [f"{entry}: {problem}" for problem in job_problems]
+        if job is not None:
+            jobs.append(job)
+    if problems:
+        raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
+    return Fixtures(path, content, jobs, audio)
+
+
+def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
+    """Write checked fixtures into empty tables and bucket (the operator CLI's code paths for auth items)."""
+    content = fixtures.content
+    auth = aws.auth
+    for user in content.users:
+        auth.create_user(user.id)
+    for organization in content.organizations:
+        auth.create_organization(organization.id)
+    for membership in content.memberships:
+        auth.add_membership(membership.user_id, membership.organization_id, membership.role)
+    for api_key in content.api_keys:
+        parsed = parse_key(api_key.key)
+        if parsed is None:
+            raise FixtureError(f"{fixtures.source}: a key is not a valid API key")  # read_fixtures checked it
+        _, stored = auth.create_api_key(api_key.user_id, parsed.environment, api_key.expires_at, key=api_key.key)
+        if api_key.status == "revoked":
+            auth.revoke_api_key(api_key.user_id, stored.key_id)
+    for key, (body, content_type) in fixtures.audio.items():
+        aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body, ContentType=content_type)
+    for job in fixtures.jobs:
+        aws.put_job(job)
+
+
+def _job(
+    generation: Generation, base: Path, audio: dict[str, tuple[bytes, str]]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The job as the jobs table stores it, checked with the model the handler reads it with."""
+    values: dict[str, Any] = generation.model_dump(exclude={"track"}) | {"created_at": to_utc_z(generation.created_at)}
+    problems = []
+    track = generation.track
+    if track is not None:
+        audio_key = f"audio/{generation.organization_id}/{track.id}.{file_extension(track.mime_type)}"
+        values["result_track_id"] = track.id
+        values["track"] = track.model_dump(exclude={"audio_file"}) | {
+            "engine": generation.engine,
+            "mode": generation.mode,
+            "audio_key": audio_key,
+        }
+        audio_path = base / track.audio_file
+        if not audio_path.is_file():
+            problems.append(f"track.audio_file {track.audio_file!r} does not exist")
+        else:
+            audio[audio_key] = (audio_path.read_bytes(), track.mime_type)
+    try:
+        StoredJob.model_validate(values)
+    except ValidationError as exc:
+        problems += [f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()]
+    return (None if problems else values), problems
+
+
+def _reference_problems(content: FixtureFile) -> Iterable[str]:
+    organizations = {organization.id for organization in content.organizations}
+    users = {user.id for user in content.users}
+    for kind, ids in (
+        ("organizations", [o.id for o in content.organizations]),
+        ("users", [u.id for u in content.users]),
+        ("api_keys", [k.key for k in content.api_keys]),
+        ("generations", [g.id for g in content.generations]),
+        ("memberships", [f"{m.user_id} in {m.organization_id}" for m in content.memberships]),
+    ):
+        for duplicate, count in Counter(ids).items():
+            if count > 1:
+                shown = duplicate if kind != "api_keys" else "a key"
+                yield f"{kind}: {shown} appears {count} times"
+    members = {(m.user_id, m.organization_id) for m in content.memberships}
+    for index, membership in enumerate(content.memberships):
+        if membership.user_id not in users:
+            yield f"memberships[{index}]: unknown user {membership.user_id}"
+        if membership.organization_id not in organizations:
+            yield f"memberships[{index}]: unknown organization {membership.organization_id}"
+    for index, api_key in enumerate(content.api_keys):
+        if parse_key(api_key.key) is None:
+            yield f"api_keys[{index}]: key is not a valid API key (format or checksum)"
+        if api_key.user_id not in users:
+            yield f"api_keys[{index}]: unknown user {api_key.user_id}"
+    for index, generation in enumerate(content.generations):
+        if (generation.user_id, generation.organization_id) not in members:
+            yield (
+                f"generations[{index}] ({generation.id}): {generation.user_id} is not a member of "
+                f"{generation.organization_id}"
+            )
+
+
+def _describe(document: Any, error: Any) -> str:
+    """``generations[3] (mgen_x).track.title: Field required`` from a pydantic error location."""
+    location: list[str] = []
+    node = document
+    for part in error["loc"]:
+        if isinstance(part, int):
+            location[-1] += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                location[-1] += f" ({node['id']})"
+        else:
+            location.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return f"{'.'.join(location) or 'file'}: {error['msg']}"
+
+
+def describe_counts(fixtures: Fixtures) -> str:
+    content = fixtures.content
+    return (
+        f"{len(content.organizations)} organizations, {len(content.users)} users, "
+        f"{len(content.api_keys)} keys, {len(content.generations)} jobs"
+    )
