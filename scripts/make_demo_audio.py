@@ -9,6 +9,7 @@ import math
 import random
 import sys
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import lameenc
@@ -27,14 +28,23 @@ def frequency(note: int) -> float:
     return 440.0 * 2 ** ((note - 69) / 12)
 
 
-def add_tone(buffer: list[float], start: float, length: float, hz: float, level: float, attack: float) -> None:
-    first = int(start * RATE)
-    count = min(int(length * RATE), len(buffer) - first)
-    step = 2 * math.pi * hz / RATE
+@dataclass(frozen=True)
+class Tone:
+    start: float
+    length: float
+    hz: float
+    level: float
+    attack: float
+
+
+def add_tone(buffer: list[float], tone: Tone) -> None:
+    first = int(tone.start * RATE)
+    count = min(int(tone.length * RATE), len(buffer) - first)
+    step = 2 * math.pi * tone.hz / RATE
     for i in range(count):
         t = i / RATE
-        envelope = min(1.0, t / attack) * math.exp(-2.5 * t / length)
-        buffer[first + i] += level * envelope * (math.sin(step * i) + 0.25 * math.sin(2 * step * i))
+        envelope = min(1.0, t / tone.attack) * math.exp(-2.5 * t / tone.length)
+        buffer[first + i] += tone.level * envelope * (math.sin(step * i) + 0.25 * math.sin(2 * step * i))
 
 
 def add_kick(buffer: list[float], start: float) -> None:
@@ -52,15 +62,15 @@ def add_hat(buffer: list[float], start: float, noise: random.Random) -> None:
         buffer[first + i] += 0.06 * math.exp(-90 * i / RATE) * noise.uniform(-1, 1)
 
 
-def render() -> array:
+def render() -> "array[int]":
     buffer = [0.0] * int(DURATION_SECONDS * RATE)
-    noise = random.Random(7)
+    noise = random.Random(7)  # noqa: S311 - hi-hat noise, seeded so the file is reproducible
     bar = 0
     while bar * BAR_SECONDS < DURATION_SECONDS:
         start = bar * BAR_SECONDS
         chord = PROGRESSION[bar % len(PROGRESSION)]
         for note in chord:
-            add_tone(buffer, start, BAR_SECONDS, frequency(note), 0.07, attack=0.4)
+            add_tone(buffer, Tone(start, BAR_SECONDS, frequency(note), level=0.07, attack=0.4))
         for beat in range(4):
             beat_start = start + beat * BEAT_SECONDS
             if beat in (0, 2):
@@ -70,7 +80,9 @@ def render() -> array:
             for half_beat, index in enumerate(MELODY_STEPS):
                 if (bar + half_beat) % 3 != 2:
                     note = chord[index] + 12
-                    add_tone(buffer, start + half_beat * BEAT_SECONDS / 2, BEAT_SECONDS, frequency(note), 0.09, 0.01)
+                    add_tone(
+                        buffer, Tone(start + half_beat * BEAT_SECONDS / 2, BEAT_SECONDS, frequency(note), 0.09, 0.01)
+                    )
         bar += 1
     peak = max(abs(sample) for sample in buffer)
     fade = int(2 * RATE)
@@ -81,7 +93,7 @@ def render() -> array:
     return samples
 
 
-def encode(samples: array) -> bytes:
+def encode(samples: "array[int]") -> bytes:
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(16)
     encoder.set_in_sample_rate(RATE)
