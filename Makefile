@@ -18,8 +18,10 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
 PY_SOURCES := layers/shared local admin functions tests scripts
+PORT ?= 3000
+FIXTURES ?= local/demo.json
 
-.PHONY: help install lint template-lint pytest test build run lock clean
+.PHONY: help install lint template-lint pytest test build run invoke demo-audio lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,10 +59,15 @@ build: $(SAM_VENV)/.installed ## sam build for arm64/python3.13, then check the 
 	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build --template template.yaml --build-dir $(BUILD_DIR)
 	$(SAM_VENV)/bin/python scripts/check_layer_architecture.py $(BUILD_DIR)/SharedLayer/python
 
-run: ## Run the API locally (arrives with the local-stack issue)
-	@echo "make run is not built yet: the local API (embedded moto, demo data) arrives with issue #4." >&2
-	@echo "Until then: make test, or sam local invoke -e events/get_generation_succeeded.json where Docker runs." >&2
-	@exit 2
+run: $(VENV)/.installed ## Serve the API on http://127.0.0.1:$(PORT) (embedded AWS emulator, $(FIXTURES))
+	$(BIN)/python -m music_local --port $(PORT) --fixtures $(FIXTURES)
+
+invoke: $(VENV)/.installed ## Run one event through its function: make invoke EVENT=events/<file>.json
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json" >&2; exit 2; }
+	$(BIN)/python -m music_local.invoke $(EVENT) --fixtures $(FIXTURES)
+
+demo-audio: $(VENV)/.installed ## Re-synthesize local/audio/late-night-study.mp3
+	$(BIN)/python scripts/make_demo_audio.py
 
 lock: $(VENV)/.installed ## Re-pin requirements/dev.txt, requirements/sam.txt and the layer's requirements.txt
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.13 --generate-hashes --no-header \

@@ -1,5 +1,6 @@
 """The AWS side of the local stack: a moto server on loopback, with the stack's tables and bucket."""
 
+import logging
 import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
+EMULATOR_CREDENTIAL = "local"
 
 
 class MotoServer:
@@ -27,6 +29,7 @@ class MotoServer:
         self.endpoint = ""
 
     def start(self) -> str:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulated AWS call
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -54,8 +57,12 @@ class LocalAws:
     s3: "S3Client" = field(init=False)
 
     def __post_init__(self) -> None:
-        self.dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint)
-        self.s3 = boto3.client("s3", region_name=REGION, endpoint_url=self.endpoint)
+        # An emulator accepts any credentials; fixed ones keep the machine's own AWS configuration out of it.
+        session = boto3.session.Session(
+            aws_access_key_id=EMULATOR_CREDENTIAL, aws_secret_access_key=EMULATOR_CREDENTIAL, region_name=REGION
+        )
+        self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
+        self.s3 = session.client("s3", endpoint_url=self.endpoint)
 
     @property
     def names(self) -> dict[str, str]:

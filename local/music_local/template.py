@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -41,11 +42,30 @@ class Route:
     method: str
     path: str  # e.g. /v1/music/{organization_id}/generations/{job_id}
     function: str  # logical id
-    pattern: re.Pattern[str]
 
-    def match(self, path: str) -> dict[str, str] | None:
-        found = self.pattern.fullmatch(path)
-        return found.groupdict() if found else None
+    def match(self, segments: list[str]) -> dict[str, str] | None:
+        """Path parameters when the request's (still percent-encoded) segments fit this route, else ``None``.
+
+        A parameter takes one whole, non-empty segment; its value is percent-decoded afterwards, so ``%2F``
+        stays inside the parameter instead of splitting the path.
+        """
+        template = self.path.split("/")
+        if len(template) != len(segments):
+            return None
+        parameters = {}
+        for expected, actual in zip(template, segments, strict=True):
+            name = _PARAMETER.fullmatch(expected)
+            if name is None:
+                if unquote(actual) != expected:
+                    return None
+            elif not actual:
+                return None
+            else:
+                parameters[name.group(1)] = unquote(actual)
+        return parameters
+
+
+_PARAMETER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -124,9 +144,7 @@ class Template:
             for event in self.resource(function)["Properties"].get("Events", {}).values():
                 if event["Type"] != "Api":
                     continue
-                path = event["Properties"]["Path"]
-                pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)))
-                routes.append(Route(event["Properties"]["Method"].upper(), path, function, pattern))
+                routes.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], function))
         return routes
 
     def api_properties(self) -> dict[str, Any]:

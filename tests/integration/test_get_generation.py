@@ -1,12 +1,10 @@
 """The handler end to end against the moto server: the contract's examples, IDOR safety, faults, logs."""
 
 import json
-import re
 import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,9 +13,9 @@ import pytest
 from get_generation.app import lambda_handler
 from music_local.emulator import LocalAws
 from tests.conftest import FakeLambdaContext, load_event
+from tests.contract import spec_example, without_request_specifics
 from tests.seed import ALICE, AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "get-generation.md"
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -35,27 +33,11 @@ def body_of(response: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def spec_example(status_line: str) -> dict[str, Any]:
-    """The JSON example the contract page shows under ``status_line`` (e.g. ``200 OK:``)."""
-    if not SPEC.exists():
-        pytest.skip(f"the contract page is not beside this checkout ({SPEC})")
-    text = SPEC.read_text(encoding="utf-8")
-    match = re.search(re.escape(status_line) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
-    assert match is not None, f"no example for {status_line!r} in the contract"
-    example: dict[str, Any] = json.loads(match.group(1))
-    return example
-
-
 def event_for(organization_id: str, job_id: str, *, user_id: str = ALICE, orgs: str = ORG) -> dict[str, Any]:
     event = load_event("get_generation_succeeded.json")
     event["pathParameters"] = {"organization_id": organization_id, "job_id": job_id}
     event["requestContext"]["authorizer"].update(user_id=user_id, principalId=user_id, organization_ids=orgs)
     return event
-
-
-def without_request_specifics(body: dict[str, Any]) -> dict[str, Any]:
-    error = {key: value for key, value in body["error"].items() if key not in {"trace_id", "timestamp"}}
-    return {**body, "error": error}
 
 
 class TestTheContractsExamples:

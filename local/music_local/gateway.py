@@ -1,0 +1,287 @@
+"""A local API Gateway (REST) driven by template.yaml: routes, the REQUEST authorizer, gateway responses.
+
+For each request it does what API Gateway does for this stack: match a route (else MISSING_AUTHENTICATION_TOKEN),
+read the authorizer's identity source (missing: UNAUTHORIZED, without calling the authorizer), run the
+authorizer function or reuse its cached policy for the TTL, evaluate the policy against the method ARN
+(ACCESS_DENIED when it does not allow), then invoke the handler with a REST v1 proxy event that carries the
+authorizer's context. Gateway-made errors are rendered from the template's gateway responses.
+
+Not emulated: stage throttling and usage plans (no 429s), request validation, binary media types, custom
+domains and base paths, authorizer timeouts, the 29 s integration timeout, and execution/access logs.
+"""
+
+import base64
+import importlib.util
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from music_local.iam import is_allowed
+from music_local.template import Route, Template
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+API_ID = "local"
+STAGE = "local"
+
+# One invocation at a time across all functions: both run in this process and share the Powertools Logger and
+# Metrics of the shared layer, as two Lambda execution environments never would.
+_INVOCATION_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str  # as sent, percent-encoding intact, without the query string
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    source_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """What the Lambda runtime passes as ``context``, with the fields Powertools reads."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+class LocalFunction:
+    """A template function's handler, imported from its CodeUri and run in this process."""
+
+    def __init__(self, template: Template, logical_id: str) -> None:
+        code = template.function_code(logical_id)
+        spec = importlib.util.spec_from_file_location(
+            f"local_{logical_id}.{code.module}", code.directory / f"{code.module}.py"
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {logical_id} from {code.directory}")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.name = logical_id
+        self._handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, code.handler)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with _INVOCATION_LOCK:
+            return self._handler(event, LambdaContext(function_name=self.name))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request on its way through the gateway."""
+
+    request: HttpRequest
+    route: Route
+    path_parameters: dict[str, str]
+    request_id: str
+    received: datetime
+
+    @property
+    def method_arn(self) -> str:
+        return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{STAGE}/{self.request.method}{self.request.path}"
+
+
+@dataclass
+class _CachedPolicy:
+    response: Mapping[str, Any]
+    expires: float
+
+
+class LocalGateway:
+    def __init__(
+        self,
+        template: Template,
+        functions: Mapping[str, LocalFunction],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._routes = template.routes()
+        self._authorizer = template.authorizer()
+        self._responses = template.gateway_responses()
+        self._functions = functions
+        self._clock = clock
+        self._cache: dict[tuple[str, ...], _CachedPolicy] = {}
+        self._cache_lock = threading.Lock()
+        self.authorizer_calls = 0
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        received = datetime.now(UTC)
+        matched = self._route(request)
+        if matched is None:
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
+        call = _Call(request, *matched, request_id, received)
+        identity = self._identity(request)
+        if identity is None:
+            return self._gateway_response("UNAUTHORIZED", request_id, received)
+        decision = self._authorize(identity, call)
+        if isinstance(decision, str):
+            return self._gateway_response(decision, request_id, received)
+        if not is_allowed(decision, call.method_arn):
+            return self._gateway_response("ACCESS_DENIED", request_id, received)
+        try:
+            result = self._functions[call.route.function].invoke(self._proxy_event(call, decision))
+            return self._integration_response(result, request_id)
+        except Exception:  # noqa: BLE001 - a failing function is the gateway's INTEGRATION_FAILURE, as on AWS
+            return self._gateway_response("INTEGRATION_FAILURE", request_id, received)
+
+    def too_large(self) -> HttpResponse:
+        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
+        return self._gateway_response("REQUEST_TOO_LARGE", str(uuid.uuid4()), datetime.now(UTC))
+
+    # --- steps ------------------------------------------------------------------------------------------------
+
+    def _route(self, request: HttpRequest) -> tuple[Route, dict[str, str]] | None:
+        segments = request.path.split("/")
+        for route in self._routes:
+            if route.method == request.method and (parameters := route.match(segments)) is not None:
+                return route, parameters
+        return None
+
+    def _identity(self, request: HttpRequest) -> tuple[str, ...] | None:
+        """The identity source values; ``None`` when one is missing or empty (API Gateway answers 401)."""
+        values = []
+        for header in self._authorizer.identity_headers:
+            found = [value for name, value in request.headers if name.lower() == header.lower()]
+            if not found or not found[-1].strip():
+                return None
+            values.append(",".join(found))
+        return tuple(values)
+
+    def _authorize(self, identity: tuple[str, ...], call: _Call) -> Mapping[str, Any] | str:
+        """The authorizer's response (cached per identity for the TTL), or the gateway response type to send."""
+        now = self._clock()
+        with self._cache_lock:
+            cached = self._cache.get(identity)
+            if cached is not None and cached.expires > now:
+                return cached.response
+        event = self._request_fields(call) | {"type": "REQUEST", "methodArn": call.method_arn}
+        self.authorizer_calls += 1
+        try:
+            response = self._functions[self._authorizer.function].invoke(event)
+        except Exception as error:  # noqa: BLE001 - the authorizer's verdict travels as an exception
+            return "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_CONFIGURATION_ERROR"
+        if not isinstance(response, Mapping) or not _is_authorizer_response(response):
+            return "AUTHORIZER_CONFIGURATION_ERROR"
+        if self._authorizer.ttl_seconds > 0:
+            with self._cache_lock:
+                self._cache[identity] = _CachedPolicy(response, now + self._authorizer.ttl_seconds)
+        return response
+
+    def _request_fields(self, call: _Call) -> dict[str, Any]:
+        """What REQUEST authorizer events and proxy events share."""
+        request, route, received = call.request, call.route, call.received
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers:
+            existing = next((key for key in multi_headers if key.lower() == name.lower()), name)
+            multi_headers.setdefault(existing, []).append(value)
+        query_pairs = parse_qsl(request.query, keep_blank_values=True)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in query_pairs:
+            multi_query.setdefault(name, []).append(value)
+        user_agent = next((v for k, v in request.headers if k.lower() == "user-agent"), None)
+        return {
+            "resource": route.path,
+            "path": request.path,
+            "httpMethod": request.method,
+            "headers": {name: values[-1] for name, values in multi_headers.items()},
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": call.path_parameters,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": "local",
+                "resourcePath": route.path,
+                "httpMethod": request.method,
+                "requestTime": _clf(received),
+                "requestTimeEpoch": int(received.timestamp() * 1000),
+                "path": f"/{STAGE}{request.path}",
+                "accountId": ACCOUNT_ID,
+                "protocol": "HTTP/1.1",
+                "stage": STAGE,
+                "domainName": "127.0.0.1",
+                "requestId": call.request_id,
+                "identity": {"sourceIp": request.source_ip, "userAgent": user_agent},
+                "apiId": API_ID,
+            },
+        }
+
+    def _proxy_event(self, call: _Call, authorization: Mapping[str, Any]) -> dict[str, Any]:
+        event = self._request_fields(call)
+        context = {name: str(value) for name, value in (authorization.get("context") or {}).items()}
+        event["requestContext"]["authorizer"] = {
+            "principalId": authorization["principalId"],
+            **context,
+            "integrationLatency": 0,
+        }
+        body = call.request.body.decode("utf-8", errors="replace") if call.request.body else None
+        return event | {"body": body, "isBase64Encoded": False}
+
+    def _integration_response(self, result: Any, request_id: str) -> HttpResponse:
+        if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
+            raise TypeError("malformed Lambda proxy response")  # answered as INTEGRATION_FAILURE by handle()
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[str(name)] = ",".join(str(value) for value in values)
+        headers["x-amzn-RequestId"] = request_id
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+        return HttpResponse(result["statusCode"], headers, raw)
+
+    def _gateway_response(self, response_type: str, request_id: str, received: datetime) -> HttpResponse:
+        configured = (
+            self._responses.get(response_type)
+            or self._responses["DEFAULT_5XX" if response_type in _FIVES else "DEFAULT_4XX"]
+        )
+        body = configured.body_template.replace("$context.requestId", request_id).replace(
+            "$context.requestTime", _clf(received)
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-RequestId": request_id,
+            "x-amzn-ErrorType": response_type,
+        }
+        for name, source in configured.headers.items():
+            if len(source) >= 2 and source[0] == source[-1] == "'":
+                headers[name] = source[1:-1]
+            elif source == "context.requestId":
+                headers[name] = request_id
+        return HttpResponse(configured.status, headers, body.encode("utf-8"))
+
+
+_FIVES = {"AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"}
+
+
+def _is_authorizer_response(response: Mapping[str, Any]) -> bool:
+    return isinstance(response.get("principalId"), str) and isinstance(response.get("policyDocument"), Mapping)
+
+
+def _clf(moment: datetime) -> str:
+    """API Gateway's ``$context.requestTime`` format: ``28/Jun/2026:10:30:00 +0000``."""
+    return moment.astimezone(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")

@@ -1,0 +1,27 @@
+"""The contract page's own examples, read from ../shared/spec, so tests compare against the page itself."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "get-generation.md"
+
+
+def spec_example(status_line: str) -> dict[str, Any]:
+    """The JSON example the contract page shows under ``status_line`` (e.g. ``200 OK:``)."""
+    if not SPEC.exists():
+        pytest.skip(f"the contract page is not beside this checkout ({SPEC})")
+    text = SPEC.read_text(encoding="utf-8")
+    match = re.search(re.escape(status_line) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
+    assert match is not None, f"no example for {status_line!r} in the contract"
+    example: dict[str, Any] = json.loads(match.group(1))
+    return example
+
+
+def without_request_specifics(body: dict[str, Any]) -> dict[str, Any]:
+    """An error body without what differs on every request (trace id and timestamp)."""
+    error = {key: value for key, value in body["error"].items() if key not in {"trace_id", "timestamp"}}
+    return {**body, "error": error}

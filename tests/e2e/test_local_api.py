@@ -1,0 +1,178 @@
+"""End to end over HTTP: client -> local API Gateway -> authorizer -> handler -> moto -> presigned download."""
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.contract import spec_example, without_request_specifics
+from tests.e2e.conftest import ROOT, LocalApi, start_local_api
+from tests.seed import ALICE_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID
+
+AUDIO = ROOT / "local" / "audio" / "late-night-study.mp3"
+TTL_SECONDS = 600
+
+
+def call(api: LocalApi, path: str, key: str | None = ALICE_KEY, method: str = "GET") -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(f"{api.url}{path}", method=method)  # noqa: S310 - loopback
+    if key is not None:
+        request.add_header("X-API-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def job_path(organization_id: str, job_id: str) -> str:
+    return f"/v1/music/{organization_id}/generations/{job_id}"
+
+
+def test_the_banner_shows_the_demo_key_and_a_ready_curl(local_api: LocalApi) -> None:
+    banner = "".join(local_api.output)
+
+    assert f"demo key: {ALICE_KEY}" in banner
+    assert f"export FREDDY_API_KEY={ALICE_KEY}" in banner
+    assert f'curl "{local_api.url}{job_path(ORG, SEED_JOB_ID)}" -H "X-API-Key: $FREDDY_API_KEY"' in banner
+
+
+def test_the_seed_job_comes_back_in_the_contracts_shape(local_api: LocalApi) -> None:
+    example = spec_example("200 OK:")
+
+    status, headers, body = call(local_api, job_path(ORG, SEED_JOB_ID))
+
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Request-Id"] == f"req_{headers['x-amzn-RequestId']}"
+    assert [key for key in body if key != "playback_url_expires_at"] == list(example)
+    for field in example:
+        if field not in {"playback_url", "track"}:
+            assert body[field] == example[field], field
+    assert {k: v for k, v in body["track"].items() if k != "playback_url"} == {
+        k: v for k, v in example["track"].items() if k != "playback_url"
+    }
+
+
+def test_the_playback_url_is_sigv4_and_downloads_the_mp3(local_api: LocalApi) -> None:
+    _, _, body = call(local_api, job_path(ORG, SEED_JOB_ID))
+    url = body["playback_url"]
+
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert 0 < int(query["X-Amz-Expires"][0]) <= TTL_SECONDS
+    signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - signed_at) < timedelta(minutes=1)
+    assert query["X-Amz-SignedHeaders"] == ["host"]
+    assert len(query["X-Amz-Signature"][0]) == 64
+    with urllib.request.urlopen(url, timeout=30) as download:  # noqa: S310 - the emulator on loopback
+        assert download.headers["Content-Type"] == "audio/mpeg"
+        assert download.read() == AUDIO.read_bytes()
+
+
+def test_a_missing_key_is_the_contracts_401(local_api: LocalApi) -> None:
+    example = spec_example("401 Unauthorized:")
+
+    status, headers, body = call(local_api, job_path(ORG, SEED_JOB_ID), key=None)
+
+    assert status == 401
+    assert without_request_specifics(body) == without_request_specifics(example)
+    assert body["error"]["trace_id"] == f"req_{headers['X-Request-Id']}"
+    assert headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("key", ["", "frd_test_notakey", ALICE_KEY[:-1] + "0"])
+def test_a_bad_key_is_401(local_api: LocalApi, key: str) -> None:
+    status, _, body = call(local_api, job_path(ORG, SEED_JOB_ID), key=key)
+
+    assert status == 401
+    assert body["error"]["code"] == "AUTHENTICATION_REQUIRED"
+
+
+def test_another_organization_is_403(local_api: LocalApi) -> None:
+    status, _, body = call(local_api, job_path(OTHER_ORG, "mgen_carol00001"))
+
+    assert status == 403
+    assert body["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"
+    assert body["success"] is False
+
+
+def test_a_user_without_organizations_is_403_everywhere(local_api: LocalApi) -> None:
+    assert call(local_api, job_path(ORG, SEED_JOB_ID), key=DAVE_KEY)[0] == 403
+
+
+def test_another_users_job_is_the_same_404_as_a_missing_job(local_api: LocalApi) -> None:
+    other_status, other_headers, other = call(local_api, job_path(ORG, "mgen_bobjob00001"))
+    missing_status, missing_headers, missing = call(local_api, job_path(ORG, "mgen_neverexisted1"))
+
+    assert other_status == missing_status == 404
+    assert other["error"]["details"] == {"job_id": "mgen_bobjob00001"}
+    missing["error"]["details"] = {"job_id": "mgen_bobjob00001"}
+    assert without_request_specifics(other) == without_request_specifics(missing)
+    assert other_headers.keys() == missing_headers.keys()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/music/org_abc123/tracks/mtrack_7c1a9e2f4b8d"),
+        ("GET", "/v1/music/org_abc123/generations"),
+        ("GET", "/"),
+        ("POST", job_path(ORG, SEED_JOB_ID)),
+        ("DELETE", job_path(ORG, SEED_JOB_ID)),
+    ],
+)
+def test_an_unknown_route_is_a_404_envelope(local_api: LocalApi, method: str, path: str) -> None:
+    status, _, body = call(local_api, path, method=method)
+
+    assert status == 404
+    assert body["error"]["code"] == "RESOURCE_NOT_FOUND"
+    assert body["error"]["system_message"] == "Route not found"
+
+
+def test_a_bad_fixture_file_stops_start_up_naming_the_entry(tmp_path: Path) -> None:
+    fixtures = json.loads((ROOT / "local" / "demo.json").read_text())
+    fixtures["memberships"][1]["user_id"] = "usr_ghost99"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(fixtures))
+
+    process = start_local_api("--port", "0", "--fixtures", str(bad))
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 2
+    assert "nothing was loaded" in output
+    assert "memberships[1]: unknown user usr_ghost99" in output
+    assert "Music generations API (local) on" not in output
+
+
+def test_make_invoke_replays_an_event_without_docker() -> None:
+    """The Docker-free twin of ``sam local invoke -e``, with nothing from this test's environment."""
+    completed = subprocess.run(  # noqa: S603 - our own module
+        [
+            str(Path(__file__).parents[2] / ".venv" / "bin" / "python"),
+            "-m",
+            "music_local.invoke",
+            "events/get_generation_succeeded.json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(
+        completed.stdout[completed.stdout.index("\n{\n") + 1 :]
+        if not completed.stdout.startswith("{\n")
+        else completed.stdout
+    )
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["track"]["title"] == "Late Night Study"

@@ -1,0 +1,181 @@
+"""The local API Gateway in-process: routing, the identity source, the policy cache, gateway responses."""
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from music_local.emulator import LocalAws
+from music_local.gateway import HttpRequest, HttpResponse, LocalFunction, LocalGateway
+from music_local.template import default_template
+from tests.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
+
+SEED_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
+TTL = default_template().authorizer().ttl_seconds
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
+    template = default_template()
+    functions = {
+        name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
+    }
+    return LocalGateway(template, functions, clock=clock)
+
+
+Send = Callable[..., HttpResponse]
+
+
+@pytest.fixture
+def send(gateway: LocalGateway) -> Send:
+    def run(path: str = SEED_PATH, key: str | None = ALICE_KEY, method: str = "GET", query: str = "") -> HttpResponse:
+        headers = [("Host", "127.0.0.1"), ("User-Agent", "pytest")]
+        if key is not None:
+            headers.append(("X-API-Key", key))
+        return gateway.handle(HttpRequest(method, path, query, headers))
+
+    return run
+
+
+def body(response: HttpResponse) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(response.body)
+    return parsed
+
+
+def test_a_valid_request_reaches_the_handler_with_the_authorizers_context(send: Send) -> None:
+    response = send()
+
+    assert response.status == 200
+    assert body(response)["id"] == SEED_JOB_ID
+    assert response.headers["X-Request-Id"] == f"req_{response.headers['x-amzn-RequestId']}"
+
+
+def test_the_policy_is_cached_per_key_for_the_ttl(send: Send, gateway: LocalGateway, clock: Clock) -> None:
+    assert send().status == 200
+    assert send(path=f"/v1/music/{ORG}/generations/mgen_queued0001").status == 200
+    assert gateway.authorizer_calls == 1
+    assert send(key=BOB_KEY).status == 404  # another key: its own authorizer call, its own user
+    assert gateway.authorizer_calls == 2
+
+    clock.now += TTL + 1
+
+    assert send().status == 200
+    assert gateway.authorizer_calls == 3
+
+
+def test_a_revoked_key_works_until_its_cached_policy_expires(send: Send, aws: LocalAws, clock: Clock) -> None:
+    """The revocation promise: at most AuthorizerTtlSeconds, never longer."""
+    assert send().status == 200
+    aws.auth.revoke_api_key(ALICE, "key_07b504ed80634ade")
+
+    clock.now += TTL - 1
+    assert send().status == 200
+    clock.now += 2
+    response = send()
+
+    assert response.status == 401
+    assert body(response)["error"]["code"] == "AUTHENTICATION_REQUIRED"
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_a_missing_identity_is_401_without_calling_the_authorizer(
+    send: Send, gateway: LocalGateway, key: str | None
+) -> None:
+    response = send(key=key)
+
+    assert response.status == 401
+    assert gateway.authorizer_calls == 0
+
+
+def test_gateway_responses_are_rendered_from_the_template(send: Send) -> None:
+    response = send(key=None)
+    error = body(response)["error"]
+
+    request_id = response.headers["x-amzn-RequestId"]
+    assert response.headers["X-Request-Id"] == request_id
+    assert error["trace_id"] == f"req_{request_id}"
+    assert re.fullmatch(r"\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000", error["timestamp"])
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e%2F9a7d", 400, "VALIDATION_ERROR"),
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e9a7d/", 404, "RESOURCE_NOT_FOUND"),
+        (f"/v1/music/{ORG}//generations/{SEED_JOB_ID}", 404, "RESOURCE_NOT_FOUND"),
+        (f"/v1/music/{ORG}/generations/", 404, "RESOURCE_NOT_FOUND"),
+        (f"/v1/music/{ORG}/generations/..", 400, "VALIDATION_ERROR"),
+        (f"/v1/music/{ORG}/generations/MGEN_2F8B1C4E9A7D", 400, "VALIDATION_ERROR"),
+        # The method ARN keeps the path as sent, so an encoded organization id fails the policy: closed, not open.
+        (f"/v1/music/org%5Fabc123/generations/{SEED_JOB_ID}", 403, "ORGANIZATION_ACCESS_DENIED"),
+    ],
+)
+def test_paths_are_matched_by_segment_and_decoded_like_api_gateway(
+    send: Send, path: str, status: int, code: str | None
+) -> None:
+    response = send(path=path)
+
+    assert response.status == status
+    if code is not None:
+        assert body(response)["error"]["code"] == code
+
+
+def test_an_authorizer_failure_is_a_503_with_retry_after(send: Send, aws: LocalAws) -> None:
+    aws.dynamodb.delete_table(TableName=aws.auth_table)
+
+    response = send()
+
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    assert body(response)["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_failing_function_is_an_integration_failure(
+    send: Send, gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send()  # the policy is cached; now break the handler
+    handler_function = gateway._functions["GetGenerationFunction"]
+    monkeypatch.setattr(handler_function, "_handler", lambda event, context: {"no": "statusCode"})
+
+    response = send()
+
+    assert response.status == 502
+    assert body(response)["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_the_query_string_and_multi_value_headers_reach_the_event(gateway: LocalGateway) -> None:
+    seen: list[dict[str, Any]] = []
+    handler_function = gateway._functions["GetGenerationFunction"]
+    original = handler_function._handler
+
+    def spy(event: dict[str, Any], context: Any) -> Any:
+        seen.append(event)
+        return original(event, context)
+
+    handler_function._handler = spy
+    headers = [("X-API-Key", ALICE_KEY), ("Accept", "a"), ("accept", "b")]
+    gateway.handle(HttpRequest("GET", SEED_PATH, "a=1&a=2&b=", headers))
+
+    (event,) = seen
+    assert event["queryStringParameters"] == {"a": "2", "b": ""}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": [""]}
+    assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
+    assert event["requestContext"]["authorizer"]["user_id"] == ALICE
+    assert event["pathParameters"] == {"organization_id": ORG, "job_id": SEED_JOB_ID}
