@@ -17,11 +17,11 @@ BUILD_DIR := .aws-sam/build
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-PY_SOURCES := layers/shared local admin functions tests scripts
+PY_SOURCES := layers/shared local admin functions tests scripts benchmarks
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install lint template-lint pytest test build run invoke demo-audio lock clean
+.PHONY: help install lint template-lint pytest test build run invoke bench demo-audio lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ run: $(VENV)/.installed ## Serve the API on http://127.0.0.1:$(PORT) (embedded A
 invoke: $(VENV)/.installed ## Run one event through its function: make invoke EVENT=events/<file>.json
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json" >&2; exit 2; }
 	$(BIN)/python -m music_local.invoke $(EVENT) --fixtures $(FIXTURES)
+
+bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes benchmarks/results/latest.json
+	$(BIN)/python benchmarks/bench.py
 
 demo-audio: $(VENV)/.installed ## Re-synthesize local/audio/late-night-study.mp3
 	$(BIN)/python scripts/make_demo_audio.py

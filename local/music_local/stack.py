@@ -1,7 +1,7 @@
 """The whole local stack in one object: moto server, tables and bucket, fixtures, functions, gateway."""
 
 import os
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +56,7 @@ def start_stack(
     *,
     template: Template | None = None,
     log_level: str = "WARNING",
-    environment: Mapping[str, str] | None = None,
+    environment: MutableMapping[str, str] | None = None,
 ) -> LocalStack:
     """Start the emulator, create the stack's resources, load the fixtures, import the functions.
 
@@ -70,7 +70,8 @@ def start_stack(
         aws = LocalAws(endpoint)
         aws.create_resources(template)
         load_fixtures(fixtures, aws)
-        target = os.environ if environment is None else dict(environment)
+        # The functions read os.environ; a caller running them in child processes passes its own mapping.
+        target = os.environ if environment is None else environment
         target.update(function_environment(template, aws) | LOCAL_ENVIRONMENT)
         target.update({"AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": log_level})
         functions = {

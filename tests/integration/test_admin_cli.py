@@ -11,7 +11,7 @@ import pytest
 
 from music_admin.cli import main
 from music_api.auth.keys import digest_of, parse_key
-from music_api.data.auth import api_key_key, membership_key
+from music_api.data.auth import AdminError, api_key_key, membership_key
 from music_local.emulator import LocalAws
 from tests.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
 
@@ -120,11 +120,11 @@ def test_refusals_are_clear_and_write_nothing(
 
 def test_memberships_are_added_and_removed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
     assert admin(capsys, "member", "add", "--user", DAVE, "--org", OTHER_ORG, "--role", "admin")[0] == 0
-    assert aws.auth.organization_ids(DAVE).ids == [OTHER_ORG]
+    assert aws.auth.organization_ids(DAVE) == [OTHER_ORG]
 
     assert admin(capsys, "member", "remove", "--user", DAVE, "--org", OTHER_ORG)[0] == 0
 
-    assert aws.auth.organization_ids(DAVE).ids == []
+    assert aws.auth.organization_ids(DAVE) == []
     item = aws.dynamodb.get_item(TableName=aws.auth_table, Key=membership_key(DAVE, OTHER_ORG))
     assert "Item" not in item
 
@@ -220,3 +220,29 @@ def test_the_console_script_is_installed_and_works(aws: LocalAws) -> None:
 
     assert completed.returncode == 0, completed.stderr
     assert parse_key(completed.stdout.strip()) is not None
+
+
+def test_a_concurrent_change_writes_nothing_and_says_try_again(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two operators at once: the second transaction's version check fails, so no key keeps a stale copy."""
+    repository = aws.auth
+    stale = repository._partition(DAVE)
+    repository.create_api_key(DAVE, "test")  # the faster operator's change bumps the version
+    monkeypatch.setattr(repository, "_partition", lambda user_id: stale)
+    before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
+
+    with pytest.raises(AdminError, match="changed by someone else meanwhile"):
+        repository.add_membership(DAVE, ORG, "member")
+
+    assert aws.dynamodb.scan(TableName=aws.auth_table)["Items"] == before
+
+
+def test_every_key_of_a_user_carries_the_users_organizations(aws: LocalAws) -> None:
+    _, first = aws.auth.create_api_key(DAVE, "test")
+    aws.auth.add_membership(DAVE, ORG, "member")
+    _, second = aws.auth.create_api_key(DAVE, "live")
+    aws.auth.add_membership(DAVE, OTHER_ORG, "admin")
+
+    keys = {key.key_id: key for key in aws.auth.list_api_keys(DAVE)}
+
+    assert keys[first.key_id].organization_ids == [ORG, OTHER_ORG]
+    assert keys[second.key_id].organization_ids == [ORG, OTHER_ORG]

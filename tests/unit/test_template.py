@@ -145,13 +145,13 @@ def test_every_route_is_behind_the_api_key_authorizer() -> None:
     assert template()["Parameters"]["AuthorizerTtlSeconds"]["Default"] == 300
 
 
-def test_the_authorizer_may_only_read_key_and_membership_items() -> None:
+def test_the_authorizer_may_only_get_api_key_items() -> None:
     (policy,) = resource("AuthorizerFunction")["Properties"]["Policies"]
     (statement,) = policy["Statement"]
 
-    assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
+    assert statement["Action"] == "dynamodb:GetItem"
     assert statement["Resource"] == {"Fn::GetAtt": "AuthTable.Arn"}
-    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["APIKEY#*", "USER#*"]}}
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["APIKEY#*"]}}
 
 
 def test_every_gateway_made_error_uses_the_contracts_envelope() -> None:

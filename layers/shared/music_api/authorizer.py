@@ -63,10 +63,7 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     if not api_key.is_usable_at(utc_now()):
         _reject("revoked" if api_key.status == "revoked" else "expired", api_key.key_id)
 
-    memberships = repository.organization_ids(api_key.user_id)
-    if memberships.truncated:
-        logger.warning("Membership limit reached; further organizations are left out of the policy")
-    organization_ids = memberships.ids
+    organization_ids = api_key.organization_ids
     policy = APIGatewayAuthorizerResponse.from_route_arn(
         request.method_arn,
         principal_id=api_key.user_id,

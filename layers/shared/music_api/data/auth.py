@@ -1,17 +1,22 @@
 """Users, organizations, memberships and API keys in the auth table (docs/data-model.md).
 
-| item         | pk                    | sk                      | GSI ByUser (gsi1pk / gsi1sk)     |
-|--------------|-----------------------|-------------------------|----------------------------------|
-| user         | ``USER#<user_id>``    | ``USER``                |                                  |
-| organization | ``ORG#<org_id>``      | ``ORG``                 |                                  |
-| membership   | ``USER#<user_id>``    | ``MEMBERSHIP#<org_id>`` |                                  |
-| API key      | ``APIKEY#<sha256>``   | ``APIKEY``              | ``USER#<user_id>`` / ``APIKEY#<key_id>`` |
+| item         | pk                  | sk                      | holds                                        |
+|--------------|---------------------|-------------------------|----------------------------------------------|
+| user         | ``USER#<user_id>``  | ``USER``                | ``version``, bumped by every change below    |
+| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                         |
+| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to list and revoke         |
+| organization | ``ORG#<org_id>``    | ``ORG``                 |                                              |
+| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, and the user's organizations |
 
-The authorizer reads one API-key item by digest and queries one user's memberships; the operator CLI writes.
-Every multi-item write is one transaction: nothing is ever half-written.
+The authorizer makes one strongly consistent GetItem: the API-key item carries a copy of its user's
+organization ids. Every write that changes what a key may reach (a new key, a membership added or removed)
+is one transaction that also bumps the user item's ``version`` on the condition that it is unchanged since
+the user's partition was read, so two operators can never leave a key with a stale copy; nothing is ever
+half-written.
 """
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,22 +28,16 @@ from music_api.auth.keys import Environment, digest_of, generate_key, key_hint, 
 from music_api.clock import to_utc_z, utc_now
 from music_api.data.dynamodb import error_code, from_item, store_errors, to_item
 from music_api.errors import InternalError
-from music_api.ids import is_organization_id
 from music_api.models.auth import Role, StoredApiKey, StoredMembership
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The authorizer's policy names every organization; beyond this many the policy would outgrow its limits.
+# A transaction holds at most 100 items: the user, the membership and one update per key must fit, and the
+# authorizer's policy names every organization, which must stay within API Gateway's policy size.
+MAX_KEYS_PER_USER = 25
 MAX_ORGANIZATIONS_PER_USER = 100
-BY_USER_INDEX = "ByUser"
 STORE = "Auth store"
-
-
-@dataclass(frozen=True, slots=True)
-class OrganizationIds:
-    ids: list[str]
-    truncated: bool  # more than MAX_ORGANIZATIONS_PER_USER memberships: the rest were not read
 
 
 class AdminError(Exception):
@@ -65,6 +64,23 @@ def membership_key(user_id: str, organization_id: str) -> dict[str, dict[str, st
     return {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"MEMBERSHIP#{organization_id}"}}
 
 
+def key_pointer_key(user_id: str, key_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"APIKEY#{key_id}"}}
+
+
+@dataclass(frozen=True)
+class _UserPartition:
+    """Everything stored under one user, read in one strongly consistent query."""
+
+    version: int
+    memberships: list[StoredMembership]
+    key_digests: list[str]
+
+    @property
+    def organization_ids(self) -> list[str]:
+        return sorted(membership.organization_id for membership in self.memberships)
+
+
 class AuthRepository:
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client
@@ -73,45 +89,31 @@ class AuthRepository:
     # --- what the authorizer reads ----------------------------------------------------------------------------
 
     def get_api_key(self, digest: str) -> StoredApiKey | None:
-        """The key stored under ``digest``; strongly consistent, so a revocation is seen at once."""
+        """The key stored under ``digest``, with its user's organizations; strongly consistent, so a
+        revocation or a membership change is seen at once."""
         with store_errors(STORE):
             response = self._client.get_item(TableName=self._table_name, Key=api_key_key(digest), ConsistentRead=True)
         item = response.get("Item")
         if item is None:
             return None
-        api_key = _validated(StoredApiKey, item)
+        api_key = _validated(StoredApiKey, from_item(item))
         if not hmac.compare_digest(api_key.digest, digest):
             raise CorruptAuthItemError("API key item does not match its key")
         return api_key
 
-    def organization_ids(self, user_id: str) -> "OrganizationIds":
-        """The organizations ``user_id`` belongs to, sorted; malformed ids are left out, never passed on."""
-        with store_errors(STORE):
-            response = self._client.query(
-                TableName=self._table_name,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":prefix": {"S": "MEMBERSHIP#"}},
-                ProjectionExpression="organization_id",
-                ConsistentRead=True,
-                Limit=MAX_ORGANIZATIONS_PER_USER,
-            )
-        found = (item.get("organization_id", {}).get("S", "") for item in response.get("Items", []))
-        return OrganizationIds(
-            ids=sorted(org for org in found if is_organization_id(org)),
-            truncated="LastEvaluatedKey" in response,
-        )
+    # --- what operators read and write ------------------------------------------------------------------------
 
-    # --- what operators write ---------------------------------------------------------------------------------
+    def organization_ids(self, user_id: str) -> list[str]:
+        return self._partition(user_id).organization_ids
 
     def create_user(self, user_id: str) -> None:
-        self._put_new(user_key(user_id), {"user_id": user_id}, f"user {user_id} already exists")
+        item = user_key(user_id) | to_item({"user_id": user_id, "version": 0, "created_at": to_utc_z(utc_now())})
+        self._transact([{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"])
 
     def create_organization(self, organization_id: str) -> None:
-        self._put_new(
-            organization_key(organization_id),
-            {"organization_id": organization_id},
-            f"organization {organization_id} already exists",
-        )
+        values = {"organization_id": organization_id, "created_at": to_utc_z(utc_now())}
+        item = organization_key(organization_id) | to_item(values)
+        self._transact([{"Put": self._put_if_absent(item)}], [f"organization {organization_id} already exists"])
 
     def create_api_key(
         self, user_id: str, environment: Environment, expires_at: datetime | None = None, *, key: str | None = None
@@ -120,6 +122,9 @@ class AuthRepository:
 
         ``key`` imports a key made elsewhere (the local demo's fixed key); by default one is generated.
         """
+        partition = self._partition(user_id)
+        if len(partition.key_digests) >= MAX_KEYS_PER_USER:
+            raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys; revoke and remove one first")
         plaintext = key or generate_key(environment)
         digest = digest_of(plaintext)
         values = {
@@ -131,62 +136,66 @@ class AuthRepository:
             "hint": key_hint(plaintext),
             "created_at": to_utc_z(utc_now()),
             "expires_at": to_utc_z(expires_at) if expires_at is not None else None,
+            "organization_ids": partition.organization_ids,
         }
         stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
-        item = api_key_key(digest) | to_item(
-            values | {"gsi1pk": f"USER#{user_id}", "gsi1sk": f"APIKEY#{stored.key_id}"}
-        )
+        pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": digest})
         self._transact(
             [
-                {"ConditionCheck": self._exists(user_key(user_id))},
-                {"Put": self._put_if_absent(item)},
+                self._bump_version(user_id, partition.version),
+                {"Put": self._put_if_absent(pointer)},
+                {"Put": self._put_if_absent(api_key_key(digest) | to_item(values))},
             ],
-            [f"unknown user {user_id}", "that key already exists"],
+            [_concurrent(user_id), "that key already exists", "that key already exists"],
         )
         return plaintext, stored
 
     def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
-        self._require(user_key(user_id), f"unknown user {user_id}")
-        with store_errors(STORE):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table_name,
-                IndexName=BY_USER_INDEX,
-                KeyConditionExpression="gsi1pk = :user AND begins_with(gsi1sk, :prefix)",
-                ExpressionAttributeValues={":user": {"S": f"USER#{user_id}"}, ":prefix": {"S": "APIKEY#"}},
-            )
-            items = [item for page in pages for item in page.get("Items", [])]
-        return sorted((_validated(StoredApiKey, item) for item in items), key=lambda key: key.created_at)
+        digests = self._partition(user_id).key_digests
+        keys = []
+        for start in range(0, len(digests), 100):  # BatchGetItem's limit
+            batch = [api_key_key(digest) for digest in digests[start : start + 100]]
+            with store_errors(STORE):
+                response = self._client.batch_get_item(
+                    RequestItems={self._table_name: {"Keys": batch, "ConsistentRead": True}}
+                )
+            found = response.get("Responses", {}).get(self._table_name, [])
+            keys += [_validated(StoredApiKey, from_item(item)) for item in found]
+        return sorted(keys, key=lambda api_key: (api_key.created_at, api_key.key_id))
 
     def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
         """Revoke one of the user's keys; revoking a revoked key changes nothing."""
-        matching = [key for key in self.list_api_keys(user_id) if key.key_id == key_id]
-        if not matching:
+        with store_errors(STORE):
+            pointer = self._client.get_item(
+                TableName=self._table_name, Key=key_pointer_key(user_id, key_id), ConsistentRead=True
+            ).get("Item")
+        api_key = self.get_api_key(pointer["digest"]["S"]) if pointer else None
+        if api_key is None or api_key.user_id != user_id:
             raise AdminError(f"user {user_id} has no key {key_id}")
-        (api_key,) = matching
         if api_key.status == "revoked":
             return api_key
         revoked_at = utc_now()
         with store_errors(STORE):
-            try:
-                self._client.update_item(
-                    TableName=self._table_name,
-                    Key=api_key_key(api_key.digest),
-                    UpdateExpression="SET #status = :revoked, revoked_at = :now",
-                    ConditionExpression="attribute_exists(pk) AND user_id = :user",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={
-                        ":revoked": {"S": "revoked"},
-                        ":now": {"S": to_utc_z(revoked_at)},
-                        ":user": {"S": user_id},
-                    },
-                )
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    raise AdminError(f"user {user_id} has no key {key_id}") from exc
-                raise
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=api_key_key(api_key.digest),
+                UpdateExpression="SET #status = :revoked, revoked_at = :now",
+                ConditionExpression="attribute_exists(pk) AND user_id = :user",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":revoked": {"S": "revoked"},
+                    ":now": {"S": to_utc_z(revoked_at)},
+                    ":user": {"S": user_id},
+                },
+            )
         return api_key.model_copy(update={"status": "revoked", "revoked_at": revoked_at})
 
     def add_membership(self, user_id: str, organization_id: str, role: Role) -> None:
+        partition = self._partition(user_id)
+        if organization_id in partition.organization_ids:
+            raise AdminError(f"user {user_id} is already a member of {organization_id}")
+        if len(partition.organization_ids) >= MAX_ORGANIZATIONS_PER_USER:
+            raise AdminError(f"user {user_id} already belongs to {MAX_ORGANIZATIONS_PER_USER} organizations")
         values = {
             "user_id": user_id,
             "organization_id": organization_id,
@@ -194,50 +203,90 @@ class AuthRepository:
             "created_at": to_utc_z(utc_now()),
         }
         _validated_values(StoredMembership, values)
-        item = membership_key(user_id, organization_id) | to_item(values)
         self._transact(
             [
-                {"ConditionCheck": self._exists(user_key(user_id))},
+                self._bump_version(user_id, partition.version),
                 {"ConditionCheck": self._exists(organization_key(organization_id))},
-                {"Put": self._put_if_absent(item)},
+                {"Put": self._put_if_absent(membership_key(user_id, organization_id) | to_item(values))},
+                *self._copy_organizations(partition.key_digests, [*partition.organization_ids, organization_id]),
             ],
-            [
-                f"unknown user {user_id}",
-                f"unknown organization {organization_id}",
-                f"user {user_id} is already a member of {organization_id}",
-            ],
+            [_concurrent(user_id), f"unknown organization {organization_id}", _concurrent(user_id)],
         )
 
     def remove_membership(self, user_id: str, organization_id: str) -> None:
-        with store_errors(STORE):
-            try:
-                self._client.delete_item(
-                    TableName=self._table_name,
-                    Key=membership_key(user_id, organization_id),
-                    ConditionExpression="attribute_exists(pk)",
-                )
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    raise AdminError(f"user {user_id} is not a member of {organization_id}") from exc
-                raise
+        partition = self._partition(user_id)
+        if organization_id not in partition.organization_ids:
+            raise AdminError(f"user {user_id} is not a member of {organization_id}")
+        remaining = [org for org in partition.organization_ids if org != organization_id]
+        self._transact(
+            [
+                self._bump_version(user_id, partition.version),
+                {
+                    "Delete": {
+                        "TableName": self._table_name,
+                        "Key": membership_key(user_id, organization_id),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                *self._copy_organizations(partition.key_digests, remaining),
+            ],
+            [_concurrent(user_id), _concurrent(user_id)],
+        )
 
     # --- helpers ----------------------------------------------------------------------------------------------
+
+    def _partition(self, user_id: str) -> _UserPartition:
+        """The user's item, memberships and key pointers, strongly consistent; AdminError for an unknown user."""
+        with store_errors(STORE):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table_name,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}},
+                ConsistentRead=True,
+            )
+            items = [from_item(item) for page in pages for item in page.get("Items", [])]
+        users = [item for item in items if item["sk"] == "USER"]
+        if not users:
+            raise AdminError(f"unknown user {user_id}")
+        memberships = [item for item in items if str(item["sk"]).startswith("MEMBERSHIP#")]
+        return _UserPartition(
+            version=int(users[0].get("version", 0)),
+            memberships=[_validated(StoredMembership, item) for item in memberships],
+            key_digests=[str(item["digest"]) for item in items if str(item["sk"]).startswith("APIKEY#")],
+        )
+
+    def _bump_version(self, user_id: str, version: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": user_key(user_id),
+                "UpdateExpression": "SET version = :next",
+                "ConditionExpression": "version = :seen",
+                "ExpressionAttributeValues": {":seen": {"N": str(version)}, ":next": {"N": str(version + 1)}},
+            }
+        }
+
+    def _copy_organizations(self, digests: Iterable[str], organization_ids: list[str]) -> list[dict[str, Any]]:
+        """Updates that give each of the user's keys the user's organizations, sorted."""
+        value = {"L": [{"S": org} for org in sorted(organization_ids)]}
+        return [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": api_key_key(digest),
+                    "UpdateExpression": "SET organization_ids = :orgs",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":orgs": value},
+                }
+            }
+            for digest in digests
+        ]
 
     def _exists(self, key: dict[str, Any]) -> dict[str, Any]:
         return {"TableName": self._table_name, "Key": key, "ConditionExpression": "attribute_exists(pk)"}
 
     def _put_if_absent(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"TableName": self._table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
-
-    def _put_new(self, key: dict[str, Any], values: dict[str, Any], exists_message: str) -> None:
-        item = key | to_item(values | {"created_at": to_utc_z(utc_now())})
-        self._transact([{"Put": self._put_if_absent(item)}], [exists_message])
-
-    def _require(self, key: dict[str, Any], message: str) -> None:
-        with store_errors(STORE):
-            found = self._client.get_item(TableName=self._table_name, Key=key, ConsistentRead=True).get("Item")
-        if found is None:
-            raise AdminError(message)
 
     def _transact(self, operations: list[dict[str, Any]], failure_messages: list[str]) -> None:
         """All or nothing; a failed condition becomes the message written for its operation."""
@@ -248,16 +297,22 @@ class AuthRepository:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons", [])
-                for reason, message in zip(reasons, failure_messages, strict=False):
+                for index, reason in enumerate(reasons):
                     if reason.get("Code") == "ConditionalCheckFailed":
+                        message = failure_messages[min(index, len(failure_messages) - 1)]
                         raise AdminError(message) from exc
                 raise
 
 
-def _validated[Model: (StoredApiKey, StoredMembership)](model: type[Model], item: dict[str, Any]) -> Model:
+def _concurrent(user_id: str) -> str:
+    return f"user {user_id} was changed by someone else meanwhile; nothing was written, try again"
+
+
+def _validated[Model: (StoredApiKey, StoredMembership)](model: type[Model], values: dict[str, Any]) -> Model:
+    """A stored item through its model; one that does not fit is corrupt (a bad write), never trusted."""
     try:
-        return model.model_validate(from_item(item))
-    except (ValidationError, TypeError, ValueError) as exc:
+        return model.model_validate(values)
+    except ValidationError as exc:
         raise CorruptAuthItemError(f"Stored {model.__name__} item is invalid") from exc
 
 

@@ -25,6 +25,11 @@ class StoredApiKey(BaseModel):
     created_at: StoredTimestamp
     expires_at: StoredTimestamp | None = None
     revoked_at: StoredTimestamp | None = None
+    # A copy of the user's memberships, kept current by every membership change: the authorizer reads only
+    # this item.
+    organization_ids: Annotated[
+        list[Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]], Field(max_length=100)
+    ] = []
 
     def is_usable_at(self, moment: datetime) -> bool:
         """Active and not expired: a revoked or expired key is refused however recently it worked."""
