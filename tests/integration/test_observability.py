@@ -24,7 +24,10 @@ def output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
     handler.setFormatter(logger.registered_formatter)
     function_logger = logging.getLogger(logger.service)
     function_logger.addHandler(handler)
+    level = function_logger.level
+    function_logger.setLevel(logging.DEBUG)  # every line the function can write, the per-request one included
     yield lambda: log_stream.getvalue() + capsys.readouterr().out
+    function_logger.setLevel(level)
     function_logger.removeHandler(handler)
 
 

@@ -9,13 +9,10 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from music_api.auth.keys import parse_key
+from music_api.auth.policy import authorizer_policy
 from music_api.aws import dynamodb_client
 from music_api.clock import utc_now
 from music_api.data.auth import AuthRepository
@@ -25,7 +22,6 @@ from music_api.request import trace_id_of
 from music_api.settings import get_settings
 
 API_KEY_HEADER = "x-api-key"
-ROUTE_TEMPLATE = "/v1/music/{organization_id}/generations/*"
 
 
 class UnauthorizedError(Exception):
@@ -52,7 +48,6 @@ def authorize(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any
 
 
 def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
-    request = APIGatewayAuthorizerRequestEvent(dict(event))
     parsed = parse_key(_single_api_key(event) or "")
     if parsed is None:
         _reject("malformed")  # missing, empty, repeated, wrong format or bad checksum: no lookup at all
@@ -64,25 +59,22 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
         _reject("revoked" if api_key.status == "revoked" else "expired", api_key.key_id)
 
     organization_ids = api_key.organization_ids
-    policy = APIGatewayAuthorizerResponse.from_route_arn(
-        request.method_arn,
+    policy = authorizer_policy(
+        str(event.get("methodArn", "")),
         principal_id=api_key.user_id,
+        organization_ids=organization_ids,
         context={
             "user_id": api_key.user_id,
             "key_id": api_key.key_id,
             "organization_ids": ",".join(organization_ids),
         },
     )
-    for organization_id in organization_ids:
-        policy.allow_route("GET", ROUTE_TEMPLATE.format(organization_id=organization_id))
-    if not organization_ids:
-        policy.deny_all_routes()
     _count("allow" if organization_ids else "deny")
     logger.info(
         "API key accepted",
         extra={"key_id": api_key.key_id, "user_id": api_key.user_id, "organizations": len(organization_ids)},
     )
-    return policy.asdict()
+    return policy
 
 
 def _single_api_key(event: Mapping[str, Any]) -> str | None:

@@ -38,7 +38,9 @@ def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> P
 
     metrics.add_dimension(name="status", value=job.status)
     metrics.add_metric(name="GenerationJobReturned", unit=MetricUnit.Count, value=1)
-    logger.info(
+    # DEBUG: one line per poll at INFO would cost more CPU than the rest of the handler's own work
+    # (docs/performance.md); errors are logged at INFO and above, and Lambda's REPORT line counts requests.
+    logger.debug(
         "Generation job returned",
         extra={"status": job.status, "playback_url_expires_at": body.playback_url_expires_at},
     )

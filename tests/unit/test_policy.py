@@ -1,0 +1,46 @@
+"""The authorizer's policy document: one Allow naming each organization, or Deny all; nothing else."""
+
+import pytest
+
+from music_api.auth.policy import MalformedMethodArnError, authorizer_policy
+from music_local.iam import is_allowed
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/mgen_1"
+
+
+def test_each_organization_gets_its_generations_route_on_this_api_and_stage() -> None:
+    policy = authorizer_policy(ARN, "usr_a", ["org_abc123", "org_xyz789"], {"user_id": "usr_a"})
+
+    (statement,) = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == [
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/*",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/generations/*",
+    ]
+    assert policy["principalId"] == "usr_a"
+    assert policy["context"] == {"user_id": "usr_a"}
+    assert is_allowed(policy, ARN)
+
+
+def test_no_organization_denies_every_route() -> None:
+    policy = authorizer_policy(ARN, "usr_a", [], {})
+
+    (statement,) = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert not is_allowed(policy, ARN)
+    assert not is_allowed(policy, ARN.replace("GET", "POST"))
+
+
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        "",
+        "*",
+        "arn:aws:execute-api:eu-west-1:123456789012:*",
+        "arn:aws:s3:::bucket/key",
+        ARN.split("/GET", maxsplit=1)[0],
+    ],
+)
+def test_a_malformed_method_arn_is_refused(method_arn: str) -> None:
+    with pytest.raises(MalformedMethodArnError):
+        authorizer_policy(method_arn, "usr_a", ["org_abc123"], {})
