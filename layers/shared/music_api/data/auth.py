@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from music_api.auth.keys import Environment, digest_of, generate_key, key_hint, key_id_of
 from music_api.clock import to_utc_z, utc_now
-from music_api.data.dynamodb import error_code, from_item, store_errors, to_item
+from music_api.data.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
 from music_api.errors import InternalError
 from music_api.models.auth import Role, StoredApiKey, StoredMembership
 
@@ -124,7 +124,7 @@ class AuthRepository:
         """
         partition = self._partition(user_id)
         if len(partition.key_digests) >= MAX_KEYS_PER_USER:
-            raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys; revoke and remove one first")
+            raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
         plaintext = key or generate_key(environment)
         digest = digest_of(plaintext)
         values = {
@@ -153,14 +153,21 @@ class AuthRepository:
     def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
         digests = self._partition(user_id).key_digests
         keys = []
-        for start in range(0, len(digests), 100):  # BatchGetItem's limit
-            batch = [api_key_key(digest) for digest in digests[start : start + 100]]
+        # At most MAX_KEYS_PER_USER keys: one BatchGetItem (limit 100) holds them all.
+        pending: list[Any] = [api_key_key(digest) for digest in digests]
+        for _ in range(5):  # BatchGetItem may leave keys unprocessed under throttling: ask again for those
+            if not pending:
+                break
             with store_errors(STORE):
                 response = self._client.batch_get_item(
-                    RequestItems={self._table_name: {"Keys": batch, "ConsistentRead": True}}
+                    RequestItems={self._table_name: {"Keys": pending, "ConsistentRead": True}}
                 )
             found = response.get("Responses", {}).get(self._table_name, [])
             keys += [_validated(StoredApiKey, from_item(item)) for item in found]
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys", {}).get(self._table_name) or {})
+            pending = list(unprocessed.get("Keys", []))
+        if pending:
+            raise StoreUnavailableError(f"{STORE} kept keys unprocessed")
         return sorted(keys, key=lambda api_key: (api_key.created_at, api_key.key_id))
 
     def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
@@ -297,6 +304,10 @@ class AuthRepository:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons", [])
+                if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                    raise AdminError(
+                        "another change to the same items was in flight; nothing was written, try again"
+                    ) from exc
                 for index, reason in enumerate(reasons):
                     if reason.get("Code") == "ConditionalCheckFailed":
                         message = failure_messages[min(index, len(failure_messages) - 1)]
