@@ -1,0 +1,135 @@
+"""Tenant isolation (OWASP API1, BOLA/IDOR) through the local API: every caller against every job.
+
+Two organizations x two users x a job in every status (tests/data/tenants.json). Whatever the path, a caller
+only ever sees their own jobs; another caller's job reads exactly like a job that does not exist.
+"""
+
+import json
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from music_local.fixtures import read_fixtures
+from tests.contract import without_request_specifics
+from tests.e2e.conftest import READY, ROOT, free_port, start_local_api
+
+TENANTS = ROOT / "tests" / "data" / "tenants.json"
+FIXTURES = read_fixtures(TENANTS).content
+KEYS = {key.user_id: key.key for key in FIXTURES.api_keys}
+MEMBER_OF = {m.user_id: m.organization_id for m in FIXTURES.memberships}
+JOBS = FIXTURES.generations
+NEVER_EXISTED = "mgen_neverexisted00"
+
+
+@pytest.fixture(scope="module")
+def tenant_api() -> Iterator[str]:
+    process = start_local_api("--port", str(free_port()), "--fixtures", str(TENANTS))
+    assert process.stdout is not None
+    deadline, url = time.monotonic() + 60, ""
+    for line in process.stdout:
+        if ready := READY.search(line):
+            url = ready.group(1)
+            break
+        if time.monotonic() > deadline:
+            break
+    if not url:
+        process.kill()
+        pytest.fail("the local API did not start")
+    yield url
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    process.stdout.close()
+
+
+def get(base: str, path: str, user: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(f"{base}{path}", headers={"X-API-Key": KEYS[user]})  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def assert_not_leaking(status: int, body: dict[str, Any], caller: str) -> None:
+    """The invariant of every cell: a 200 is the caller's own job; anything else is a bare envelope."""
+    if status == 200:
+        owned = {job.id for job in JOBS if job.user_id == caller}
+        assert body["id"] in owned
+    else:
+        assert body["success"] is False
+        assert set(body) == {"success", "error"}
+        assert "track" not in json.dumps(body["error"]["details"])
+
+
+CELLS = [
+    (caller, job.id, organization)
+    for caller in KEYS
+    for job in JOBS
+    for organization in sorted({job.organization_id, MEMBER_OF[caller]})
+]
+
+
+@pytest.mark.parametrize(("caller", "job_id", "organization_id"), CELLS)
+def test_every_caller_against_every_job_in_every_organization(
+    tenant_api: str, caller: str, job_id: str, organization_id: str
+) -> None:
+    job = next(j for j in JOBS if j.id == job_id)
+    status, body = get(tenant_api, f"/v1/music/{organization_id}/generations/{job_id}", caller)
+
+    assert_not_leaking(status, body, caller)
+    if organization_id != MEMBER_OF[caller]:
+        assert status == 403
+    elif job.user_id == caller:
+        assert status == 200
+        assert body["status"] == job.status
+    else:
+        _, missing = get(tenant_api, f"/v1/music/{organization_id}/generations/{NEVER_EXISTED}", caller)
+        missing["error"]["details"]["job_id"] = job_id
+        assert status == 404
+        assert without_request_specifics(body) == without_request_specifics(missing)
+
+
+def _own_succeeded_job(caller: str) -> str:
+    return next(j.id for j in JOBS if j.user_id == caller and j.status == "succeeded")
+
+
+VARIANTS: dict[str, Callable[[str], str]] = {
+    "upper-case prefix": lambda job: job.replace("mgen_", "MGEN_"),
+    "percent-encoded slash": lambda job: job[:8] + "%2F" + job[8:],
+    "dot-dot": lambda job: "..",
+    "dot-dot after id": lambda job: f"{job}/..",
+    "trailing slash": lambda job: f"{job}/",
+    "cyrillic look-alike": lambda job: job[:-1] + "%D0%B0",
+    "fullwidth digit": lambda job: job[:-1] + "%EF%BC%91",
+    "very long": lambda job: job + "a" * 5000,
+    "empty": lambda job: "",
+    "null byte": lambda job: job + "%00",
+    "space": lambda job: job + "%20",
+}
+
+
+@pytest.mark.parametrize("caller", sorted(KEYS))
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_malformed_ids_never_reach_anyones_data(tenant_api: str, caller: str, variant: str) -> None:
+    job_id = VARIANTS[variant](_own_succeeded_job(caller))
+    status, body = get(tenant_api, f"/v1/music/{MEMBER_OF[caller]}/generations/{job_id}", caller)
+
+    assert status in {400, 404}
+    assert_not_leaking(status, body, caller)
+
+
+@pytest.mark.parametrize("caller", sorted(KEYS))
+@pytest.mark.parametrize(
+    "organization",
+    ["ORG_TENANTA1", "org_tenanta1%2F..%2Forg_tenantb2", "org_ten%61nta1", "", "..", "org_*"],
+)
+def test_malformed_organizations_never_reach_anyones_data(tenant_api: str, caller: str, organization: str) -> None:
+    status, body = get(tenant_api, f"/v1/music/{organization}/generations/{_own_succeeded_job(caller)}", caller)
+
+    assert status in {400, 403, 404}
+    assert_not_leaking(status, body, caller)
