@@ -1,5 +1,6 @@
 """The local API as a user runs it: ``python -m music_local`` in a subprocess, on a free loopback port."""
 
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "local" / "demo.json"
 READY = re.compile(r"Music generations API \(local\) on (http://127\.0\.0\.1:\d+)")
 START_TIMEOUT_SECONDS = 60
 
@@ -48,7 +50,8 @@ def start_local_api(*extra_args: str) -> subprocess.Popen[str]:
 
 @pytest.fixture(scope="session")
 def local_api() -> Iterator[LocalApi]:
-    process = start_local_api("--port", str(free_port()))
+    # DEBUG: every line the functions can log is written, so the hygiene check below sees all of them.
+    process = start_local_api("--port", str(free_port()), "--log-level", "DEBUG")
     api = LocalApi(url="", process=process)
     assert process.stdout is not None
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -70,3 +73,14 @@ def local_api() -> Iterator[LocalApi]:
     assert process.wait(timeout=30) == 0, "Ctrl-C must stop the local API cleanly"
     reader.join(timeout=5)
     process.stdout.close()
+    assert_no_secrets_logged(api.output)
+
+
+def assert_no_secrets_logged(output: list[str]) -> None:
+    """After every suite that used the server: no API key and no URL signature in any line it printed after
+    its banner (the banner shows the demo key on purpose: that is the point of ``make run``)."""
+    after_banner = "".join(output[next(i for i, line in enumerate(output) if line.startswith("Ctrl-C")) + 1 :])
+    assert '"level":"DEBUG"' in after_banner, "the functions' logs must have been captured"
+    assert "X-Amz-Signature" not in after_banner
+    for key in (entry["key"] for entry in json.loads(DEMO.read_text())["api_keys"]):
+        assert key not in after_banner
