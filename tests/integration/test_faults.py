@@ -2,17 +2,20 @@
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from botocore.exceptions import NoCredentialsError
 
 from get_generation.app import lambda_handler
-from music_api.aws import dynamodb_client, reset_clients
+from music_api.aws import dynamodb_client, reset_clients, s3_client
 from music_api.data.jobs import job_key
 from music_local.emulator import LocalAws
+from music_local.template import default_template
 from tests.conftest import JOBS_TABLE, FakeLambdaContext, load_event
 from tests.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
 
@@ -147,3 +150,36 @@ def test_the_seed_item_itself_is_not_corrupt(aws: LocalAws, lambda_context: Fake
 
     assert response["statusCode"] == 200
     assert (SEED["user_id"], SEED["organization_id"], SEED["id"]) == (ALICE, ORG, SEED_JOB_ID)
+
+
+def test_a_stalling_dynamodb_ends_in_503_within_the_function_timeout(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+) -> None:
+    """An endpoint that accepts connections and never answers: read timeouts, bounded retries, then 503."""
+    timeout = default_template().document["Globals"]["Function"]["Timeout"]
+    with socket.socket() as stalling:
+        stalling.bind(("127.0.0.1", 0))
+        stalling.listen(8)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{stalling.getsockname()[1]}")
+        reset_clients()
+        started = time.monotonic()
+
+        response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+        elapsed = time.monotonic() - started
+    assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
+    assert elapsed < timeout  # a correctness bound (Lambda would kill the request), not a speed target
+
+
+def test_a_presign_failure_is_503(
+    aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: Any, **__: Any) -> str:
+        raise NoCredentialsError
+
+    monkeypatch.setattr(s3_client(), "generate_presigned_url", fail)
+
+    response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
+
+    assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
+    assert response["headers"]["Retry-After"] == "1"
