@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
+CHECKOV_VENV := .tools/checkov
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 BUILD_DIR := .aws-sam/build
@@ -21,7 +22,7 @@ PY_SOURCES := layers/shared local admin functions tests scripts benchmarks
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install lint template-lint pytest test build run invoke bench demo-audio lock clean
+.PHONY: help install lint template-lint pytest test build run invoke load bench demo-audio openapi lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,16 +40,25 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/sam.txt
 	@touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create .venv and .tools/sam from the lock files
+# checkov, like SAM CLI, pins its own versions of shared libraries: a tool venv of its own.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
+	@touch $@
 
-lint: $(VENV)/.installed template-lint ## ruff, mypy, cfn-lint and sam validate --lint
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create .venv and .tools/* from the lock files
+
+lint: $(VENV)/.installed template-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy $(PY_SOURCES)
+	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin functions scripts benchmarks
+	$(BIN)/python scripts/generate_openapi.py --check
 
-template-lint: $(SAM_VENV)/.installed ## cfn-lint and sam validate --lint on template.yaml
+template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sam validate --lint, checkov (offline)
 	$(CFN_LINT) template.yaml
 	$(SAM) validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 pytest: $(VENV)/.installed ## Every test suite, with coverage of the shared package
 	$(BIN)/pytest --cov --cov-report=term-missing
@@ -66,8 +76,14 @@ invoke: $(VENV)/.installed ## Run one event through its function: make invoke EV
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json" >&2; exit 2; }
 	$(BIN)/python -m music_local.invoke $(EVENT) --fixtures $(FIXTURES)
 
+load: $(VENV)/.installed ## Bounded load on the local API: 20 pollers, 5000 requests, loopback only
+	$(BIN)/python scripts/load.py --pollers 20 --requests 5000 --seconds 300
+
 bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/bench.py
+
+openapi: $(VENV)/.installed ## Regenerate docs/openapi.yaml from the response models
+	$(BIN)/python scripts/generate_openapi.py
 
 demo-audio: $(VENV)/.installed ## Re-synthesize local/audio/late-night-study.mp3
 	$(BIN)/python scripts/make_demo_audio.py
@@ -77,6 +93,8 @@ lock: $(VENV)/.installed ## Re-pin requirements/dev.txt, requirements/sam.txt an
 		--custom-compile-command "make lock" -o requirements/dev.txt
 	$(BIN)/uv pip compile requirements/sam.in --python-version 3.13 --generate-hashes --no-header \
 		--custom-compile-command "make lock" -o requirements/sam.txt
+	$(BIN)/uv pip compile requirements/checkov.in --python-version 3.13 --generate-hashes --no-header \
+		--custom-compile-command "make lock" -o requirements/checkov.txt
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 \
 		--no-header --custom-compile-command "make lock" -o layers/shared/requirements.txt
 

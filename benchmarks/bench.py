@@ -15,7 +15,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
+import subprocess  # nosec B404
 import sys
 import tempfile
 from importlib import metadata
@@ -43,7 +43,7 @@ TARGETS_MET = {
 
 def _worker(environment: dict[str, str], *args: str) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
-        subprocess.run(  # noqa: S603 - our own worker script
+        subprocess.run(  # noqa: S603 - our own worker script # nosec B603
             [sys.executable, str(WORKER), result.name, *args],
             env=environment,
             cwd=ROOT,
@@ -57,7 +57,7 @@ def _worker(environment: dict[str, str], *args: str) -> dict[str, Any]:
 
 def _importtime(environment: dict[str, str], module_file: str) -> list[tuple[float, str]]:
     directory = ROOT / Path(module_file).parent
-    completed = subprocess.run(  # noqa: S603 - the interpreter running this script
+    completed = subprocess.run(  # noqa: S603 - the interpreter running this script # nosec B603
         [sys.executable, "-X", "importtime", "-c", f"import {Path(module_file).stem}"],
         env=environment,
         cwd=directory,

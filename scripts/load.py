@@ -14,7 +14,7 @@ import re
 import signal
 import socket
 import statistics
-import subprocess
+import subprocess  # nosec B404
 import sys
 import threading
 import time
@@ -38,7 +38,7 @@ def local_api() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    process = subprocess.Popen(  # noqa: S603 - our own module
+    process = subprocess.Popen(  # noqa: S603 - our own module # nosec B603
         [sys.executable, "-m", "music_local", "--port", str(port)],
         cwd=ROOT,
         env=environment | {"PYTHONUNBUFFERED": "1"},
@@ -46,7 +46,7 @@ def local_api() -> Iterator[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    assert process.stdout is not None  # noqa: S101 - PIPE was asked for
+    assert process.stdout is not None  # noqa: S101 - PIPE was asked for # nosec B101
     url = ""
     for line in process.stdout:
         if ready := READY.search(line):

@@ -64,7 +64,7 @@ def add_hat(buffer: list[float], start: float, noise: random.Random) -> None:
 
 def render() -> "array[int]":
     buffer = [0.0] * int(DURATION_SECONDS * RATE)
-    noise = random.Random(7)  # noqa: S311 - hi-hat noise, seeded so the file is reproducible
+    noise = random.Random(7)  # noqa: S311 - hi-hat noise, seeded so the file is reproducible # nosec B311
     bar = 0
     while bar * BAR_SECONDS < DURATION_SECONDS:
         start = bar * BAR_SECONDS

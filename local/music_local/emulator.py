@@ -38,7 +38,7 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource (moto's own reset API)."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback URL built above
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback URL built above # nosec B310
             pass
 
     def stop(self) -> None:

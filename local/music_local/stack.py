@@ -5,7 +5,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from music_local.emulator import REGION, LocalAws, MotoServer
+from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.template import Template, default_template
@@ -14,8 +14,8 @@ from music_local.template import Template, default_template
 LOCAL_ENVIRONMENT = {
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_ACCESS_KEY_ID": EMULATOR_CREDENTIAL,
+    "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIAL,
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 

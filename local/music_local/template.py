@@ -97,7 +97,7 @@ class Template:
     @classmethod
     def load(cls, path: Path = TEMPLATE) -> "Template":
         with path.open(encoding="utf-8") as stream:
-            document = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+            document = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass # nosec B506
         return cls(document, path.resolve().parent)
 
     def resource(self, logical_id: str) -> dict[str, Any]:

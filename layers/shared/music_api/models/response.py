@@ -17,7 +17,8 @@ UtcTimestamp = Annotated[
     Field(description="ISO-8601 UTC timestamp with a Z suffix, e.g. 2026-06-28T10:30:00Z."),
 ]
 
-_RESPONSE = ConfigDict(frozen=True, extra="forbid")
+# Every key is always serialized, so the published JSON Schema lists fields with defaults as required too.
+_RESPONSE = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class TrackSummary(BaseModel):

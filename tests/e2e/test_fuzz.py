@@ -1,0 +1,106 @@
+"""Contract fuzzing: schemathesis generates requests from docs/openapi.yaml and sends them to the local API.
+
+Every response must be documented (status, content type, headers) and match its schema, and none may be a 500.
+Cases are schemathesis's own (positive and negative data, e.g. malformed ids, unicode, extra or missing headers),
+plus positive cases aimed at the demo organization and its jobs so that the handler's 200/404/400 paths are hit,
+not only the gateway's 401/403. Most carry the demo key; the rest another user's key, a revoked or unknown key,
+the random X-API-Key value schemathesis generated, or none. Hypothesis runs derandomized: the same cases every run.
+"""
+
+import time
+from collections import Counter
+from typing import Any
+
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.e2e.conftest import ROOT, LocalApi
+from tests.seed import ALICE_KEY, ALICE_REVOKED_KEY, BOB_KEY, DAVE_KEY, JOBS, ORG, UNKNOWN_KEY
+
+SPEC = ROOT / "docs" / "openapi.yaml"
+PATH = "/v1/music/{organization_id}/generations/{job_id}"
+EXAMPLES = 1100  # one request each
+MINIMUM_REQUESTS = 1000
+TIME_BUDGET_SECONDS = 240
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+OPERATION = schemathesis.openapi.from_path(SPEC)[PATH]["GET"]
+DEMO_JOB_IDS = sorted(job["id"] for job in JOBS)
+GENERATED = "generated"  # send whatever X-API-Key schemathesis generated (random garbage, empty, or none)
+# Weighted by repetition: the demo key most of the time.
+KEYS: list[str | None] = [*[ALICE_KEY] * 12, BOB_KEY, DAVE_KEY, ALICE_REVOKED_KEY, UNKNOWN_KEY, GENERATED, None]
+
+CASES = st.one_of(
+    OPERATION.as_strategy(GenerationMode.POSITIVE),
+    OPERATION.as_strategy(GenerationMode.NEGATIVE),
+    OPERATION.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
+    OPERATION.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
+    st.sampled_from(DEMO_JOB_IDS).flatmap(
+        lambda job_id: OPERATION.as_strategy(
+            GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
+        )
+    ),
+)
+
+
+def with_key(case: Any, key: str | None) -> None:
+    if key == GENERATED:
+        return
+    headers = {name: value for name, value in (case.headers or {}).items() if name.lower() != "x-api-key"}
+    if key is not None:
+        headers["X-API-Key"] = key
+    case.headers = headers
+
+
+def test_generated_requests_get_documented_answers_and_no_500(local_api: LocalApi) -> None:
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+    deadline = time.monotonic() + TIME_BUDGET_SECONDS
+
+    with requests.Session() as session:
+
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,  # the same cases every run
+            database=None,  # nothing written to .hypothesis/
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],  # failures are collected below, not shrunk
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+        )
+        @given(case=CASES, key=st.sampled_from(KEYS))
+        def probe(case: Any, key: str | None) -> None:
+            if time.monotonic() > deadline:
+                return
+            with_key(case, key)
+            response = case.call(base_url=local_api.url, session=session, timeout=30, allow_redirects=False)
+            statuses[response.status_code] += 1
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except FailureGroup as group:
+                failures.append(str(group))
+
+        probe()
+
+    total = sum(statuses.values())
+    assert not failures, f"{len(failures)} of {total} responses break docs/openapi.yaml:\n\n" + "\n".join(failures[:5])
+    assert statuses[500] == 0, statuses
+    assert total >= MINIMUM_REQUESTS, f"only {total} requests within {TIME_BUDGET_SECONDS}s: {statuses}"
+    # The mix reached the handler's answers, not only the gateway's.
+    assert {200, 400, 401, 403, 404} <= set(statuses), statuses
