@@ -179,3 +179,17 @@ def test_the_query_string_and_multi_value_headers_reach_the_event(gateway: Local
     assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
     assert event["requestContext"]["authorizer"]["user_id"] == ALICE
     assert event["pathParameters"] == {"organization_id": ORG, "job_id": SEED_JOB_ID}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [None, "", "frd_test_notakey", ALICE_KEY[:-1] + "0", "frd_test_FoRgP5mQb30Y4SqPXdR6PbFWPn0IIi3QOqwe"],
+    ids=["missing", "empty", "malformed", "bad-checksum", "revoked"],
+)
+def test_the_handler_is_never_invoked_for_a_bad_key(gateway: LocalGateway, send: Send, key: str | None) -> None:
+    invoked: list[object] = []
+    handler_function = gateway._functions["GetGenerationFunction"]
+    handler_function._handler = lambda event, context: invoked.append(event)
+
+    assert send(key=key).status == 401
+    assert invoked == []
