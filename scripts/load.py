@@ -9,57 +9,19 @@ requests or when the time limit is reached. Exit status 1 when any request faile
 
 import argparse
 import http.client
-import os
-import re
-import signal
-import socket
 import statistics
-import subprocess  # nosec B404
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
+from music_local.launcher import launched
+
 KEY = "frd_test_ecyWJFrOeyePLimY7BxcQhWzSkVOa32StzqY"  # the demo key of usr_alice01 (local/demo.json)
 PATHS = [
     f"/v1/music/org_abc123/generations/{job}"
     for job in ("mgen_2f8b1c4e9a7d", "mgen_queued0001", "mgen_running0001", "mgen_failed00001")
 ]
-READY = re.compile(r"Music generations API \(local\) on (http://127\.0\.0\.1:\d+)")
-
-
-@contextmanager
-def local_api() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    process = subprocess.Popen(  # noqa: S603 - our own module # nosec B603
-        [sys.executable, "-m", "music_local", "--port", str(port)],
-        cwd=ROOT,
-        env=environment | {"PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None  # noqa: S101 - PIPE was asked for # nosec B101
-    url = ""
-    for line in process.stdout:
-        if ready := READY.search(line):
-            url = ready.group(1)
-            break
-    threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
-    try:
-        if not url:
-            raise RuntimeError("the local API did not start")
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
 
 
 def poll(url: str, count: int, deadline: float, latencies: list[float], errors: list[str]) -> None:
@@ -108,8 +70,8 @@ def main() -> int:
     if args.url:
         latencies, errors, elapsed = run(args.url, args.pollers, args.requests, args.seconds)
     else:
-        with local_api() as url:
-            latencies, errors, elapsed = run(url, args.pollers, args.requests, args.seconds)
+        with launched() as api:
+            latencies, errors, elapsed = run(api.url, args.pollers, args.requests, args.seconds)
     milliseconds = sorted(latency * 1000 for latency in latencies)
     p99 = milliseconds[min(len(milliseconds) - 1, int(len(milliseconds) * 0.99))] if milliseconds else 0.0
     print(

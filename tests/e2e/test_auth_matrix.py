@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from music_local.launcher import LaunchedApi
 from tests.contract import spec_example, without_request_specifics
-from tests.e2e.conftest import LocalApi
 from tests.seed import (
     ALICE_EXPIRED_KEY,
     ALICE_KEY,
@@ -23,7 +23,7 @@ from tests.seed import (
 PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
 
 
-def send(api: LocalApi, headers: list[tuple[str, str]], path: str = PATH) -> tuple[int, dict[str, Any]]:
+def send(api: LaunchedApi, headers: list[tuple[str, str]], path: str = PATH) -> tuple[int, dict[str, Any]]:
     target = urlsplit(api.url)
     connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
     try:
@@ -55,7 +55,7 @@ UNAUTHENTICATED = {
 
 
 @pytest.mark.parametrize("case", sorted(UNAUTHENTICATED))
-def test_a_bad_key_is_the_contracts_401(local_api: LocalApi, case: str) -> None:
+def test_a_bad_key_is_the_contracts_401(local_api: LaunchedApi, case: str) -> None:
     example = spec_example("401 Unauthorized:")
 
     status, body = send(local_api, UNAUTHENTICATED[case])
@@ -64,7 +64,7 @@ def test_a_bad_key_is_the_contracts_401(local_api: LocalApi, case: str) -> None:
     assert without_request_specifics(body) == without_request_specifics(example)
 
 
-def test_a_key_only_in_the_query_string_is_401(local_api: LocalApi) -> None:
+def test_a_key_only_in_the_query_string_is_401(local_api: LaunchedApi) -> None:
     status, body = send(local_api, [], path=f"{PATH}?api_key={ALICE_KEY}&X-API-Key={ALICE_KEY}")
 
     assert status == 401
@@ -72,7 +72,7 @@ def test_a_key_only_in_the_query_string_is_401(local_api: LocalApi) -> None:
 
 
 @pytest.mark.parametrize("header", ["X-API-Key", "x-api-key", "X-API-KEY", "x-Api-kEy"])
-def test_the_header_name_is_case_insensitive(local_api: LocalApi, header: str) -> None:
+def test_the_header_name_is_case_insensitive(local_api: LaunchedApi, header: str) -> None:
     status, body = send(local_api, [(header, ALICE_KEY)])
 
     assert status == 200
@@ -83,7 +83,7 @@ def test_the_header_name_is_case_insensitive(local_api: LocalApi, header: str) -
     ("key", "status", "code"),
     [(CAROL_KEY, 403, "ORGANIZATION_ACCESS_DENIED"), (DAVE_KEY, 403, "ORGANIZATION_ACCESS_DENIED")],
 )
-def test_a_valid_key_for_another_organization_is_403(local_api: LocalApi, key: str, status: int, code: str) -> None:
+def test_a_valid_key_for_another_organization_is_403(local_api: LaunchedApi, key: str, status: int, code: str) -> None:
     answered, body = send(local_api, [("X-API-Key", key)])
 
     assert answered == status

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT
+from music_local.launcher import ROOT
 
 REQUIRED_KEYS = {
     "cold_init_ratio",

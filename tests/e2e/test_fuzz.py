@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.e2e.conftest import ROOT, LocalApi
+from music_local.launcher import ROOT, LaunchedApi
 from tests.seed import ALICE_KEY, ALICE_REVOKED_KEY, BOB_KEY, DAVE_KEY, JOBS, ORG, UNKNOWN_KEY
 
 SPEC = ROOT / "docs" / "openapi.yaml"
@@ -69,7 +69,7 @@ def with_key(case: Any, key: str | None) -> None:
     case.headers = headers
 
 
-def test_generated_requests_get_documented_answers_and_no_500(local_api: LocalApi) -> None:
+def test_generated_requests_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
     statuses: Counter[int] = Counter()
     failures: list[str] = []
     deadline = time.monotonic() + TIME_BUDGET_SECONDS

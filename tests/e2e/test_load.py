@@ -3,10 +3,10 @@
 import subprocess
 import sys
 
-from tests.e2e.conftest import ROOT, LocalApi
+from music_local.launcher import ROOT, LaunchedApi
 
 
-def test_twenty_concurrent_pollers_get_no_error(local_api: LocalApi) -> None:
+def test_twenty_concurrent_pollers_get_no_error(local_api: LaunchedApi) -> None:
     completed = subprocess.run(  # noqa: S603 - our own script
         [
             sys.executable,

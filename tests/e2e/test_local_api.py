@@ -11,15 +11,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from music_local.launcher import ROOT, LaunchedApi, start_process
 from tests.contract import spec_example, without_request_specifics
-from tests.e2e.conftest import ROOT, LocalApi, start_local_api
 from tests.seed import ALICE_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID
 
 AUDIO = ROOT / "local" / "audio" / "late-night-study.mp3"
 TTL_SECONDS = 600
 
 
-def call(api: LocalApi, path: str, key: str | None = ALICE_KEY, method: str = "GET") -> tuple[int, dict[str, str], Any]:
+def call(
+    api: LaunchedApi, path: str, key: str | None = ALICE_KEY, method: str = "GET"
+) -> tuple[int, dict[str, str], Any]:
     request = urllib.request.Request(f"{api.url}{path}", method=method)  # noqa: S310 - loopback
     if key is not None:
         request.add_header("X-API-Key", key)
@@ -34,7 +36,7 @@ def job_path(organization_id: str, job_id: str) -> str:
     return f"/v1/music/{organization_id}/generations/{job_id}"
 
 
-def test_the_banner_shows_the_demo_key_and_a_ready_curl(local_api: LocalApi) -> None:
+def test_the_banner_shows_the_demo_key_and_a_ready_curl(local_api: LaunchedApi) -> None:
     banner = "".join(local_api.output)
 
     assert f"demo key: {ALICE_KEY}" in banner
@@ -42,7 +44,7 @@ def test_the_banner_shows_the_demo_key_and_a_ready_curl(local_api: LocalApi) -> 
     assert f'curl "{local_api.url}{job_path(ORG, SEED_JOB_ID)}" -H "X-API-Key: $FREDDY_API_KEY"' in banner
 
 
-def test_the_seed_job_comes_back_in_the_contracts_shape(local_api: LocalApi) -> None:
+def test_the_seed_job_comes_back_in_the_contracts_shape(local_api: LaunchedApi) -> None:
     example = spec_example("200 OK:")
 
     status, headers, body = call(local_api, job_path(ORG, SEED_JOB_ID))
@@ -60,7 +62,7 @@ def test_the_seed_job_comes_back_in_the_contracts_shape(local_api: LocalApi) -> 
     }
 
 
-def test_the_playback_url_is_sigv4_and_downloads_the_mp3(local_api: LocalApi) -> None:
+def test_the_playback_url_is_sigv4_and_downloads_the_mp3(local_api: LaunchedApi) -> None:
     _, _, body = call(local_api, job_path(ORG, SEED_JOB_ID))
     url = body["playback_url"]
 
@@ -76,7 +78,7 @@ def test_the_playback_url_is_sigv4_and_downloads_the_mp3(local_api: LocalApi) ->
         assert download.read() == AUDIO.read_bytes()
 
 
-def test_a_missing_key_is_the_contracts_401(local_api: LocalApi) -> None:
+def test_a_missing_key_is_the_contracts_401(local_api: LaunchedApi) -> None:
     example = spec_example("401 Unauthorized:")
 
     status, headers, body = call(local_api, job_path(ORG, SEED_JOB_ID), key=None)
@@ -88,14 +90,14 @@ def test_a_missing_key_is_the_contracts_401(local_api: LocalApi) -> None:
 
 
 @pytest.mark.parametrize("key", ["", "frd_test_notakey", ALICE_KEY[:-1] + "0"])
-def test_a_bad_key_is_401(local_api: LocalApi, key: str) -> None:
+def test_a_bad_key_is_401(local_api: LaunchedApi, key: str) -> None:
     status, _, body = call(local_api, job_path(ORG, SEED_JOB_ID), key=key)
 
     assert status == 401
     assert body["error"]["code"] == "AUTHENTICATION_REQUIRED"
 
 
-def test_another_organization_is_403(local_api: LocalApi) -> None:
+def test_another_organization_is_403(local_api: LaunchedApi) -> None:
     status, _, body = call(local_api, job_path(OTHER_ORG, "mgen_carol00001"))
 
     assert status == 403
@@ -103,11 +105,11 @@ def test_another_organization_is_403(local_api: LocalApi) -> None:
     assert body["success"] is False
 
 
-def test_a_user_without_organizations_is_403_everywhere(local_api: LocalApi) -> None:
+def test_a_user_without_organizations_is_403_everywhere(local_api: LaunchedApi) -> None:
     assert call(local_api, job_path(ORG, SEED_JOB_ID), key=DAVE_KEY)[0] == 403
 
 
-def test_another_users_job_is_the_same_404_as_a_missing_job(local_api: LocalApi) -> None:
+def test_another_users_job_is_the_same_404_as_a_missing_job(local_api: LaunchedApi) -> None:
     other_status, other_headers, other = call(local_api, job_path(ORG, "mgen_bobjob00001"))
     missing_status, missing_headers, missing = call(local_api, job_path(ORG, "mgen_neverexisted1"))
 
@@ -128,7 +130,7 @@ def test_another_users_job_is_the_same_404_as_a_missing_job(local_api: LocalApi)
         ("DELETE", job_path(ORG, SEED_JOB_ID)),
     ],
 )
-def test_an_unknown_route_is_a_404_envelope(local_api: LocalApi, method: str, path: str) -> None:
+def test_an_unknown_route_is_a_404_envelope(local_api: LaunchedApi, method: str, path: str) -> None:
     status, _, body = call(local_api, path, method=method)
 
     assert status == 404
@@ -142,7 +144,7 @@ def test_a_bad_fixture_file_stops_start_up_naming_the_entry(tmp_path: Path) -> N
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(fixtures))
 
-    process = start_local_api("--port", "0", "--fixtures", str(bad))
+    process = start_process("--port", "0", "--fixtures", str(bad))
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == 2

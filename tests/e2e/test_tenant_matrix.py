@@ -5,9 +5,6 @@ only ever sees their own jobs; another caller's job reads exactly like a job tha
 """
 
 import json
-import signal
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,8 +13,9 @@ from typing import Any
 import pytest
 
 from music_local.fixtures import read_fixtures
+from music_local.launcher import ROOT, launched
 from tests.contract import without_request_specifics
-from tests.e2e.conftest import READY, ROOT, assert_no_secrets_logged, free_port, start_local_api
+from tests.e2e.conftest import assert_no_secrets_logged
 
 TENANTS = ROOT / "tests" / "data" / "tenants.json"
 FIXTURES = read_fixtures(TENANTS).content
@@ -29,28 +27,9 @@ NEVER_EXISTED = "mgen_neverexisted00"
 
 @pytest.fixture(scope="module")
 def tenant_api() -> Iterator[str]:
-    process = start_local_api("--port", str(free_port()), "--fixtures", str(TENANTS), "--log-level", "DEBUG")
-    assert process.stdout is not None
-    output: list[str] = []
-    deadline, url = time.monotonic() + 60, ""
-    for line in process.stdout:
-        output.append(line)
-        if ready := READY.search(line):
-            url = ready.group(1)
-            break
-        if time.monotonic() > deadline:
-            break
-    if not url:
-        process.kill()
-        pytest.fail("the local API did not start")
-    reader = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
-    reader.start()
-    yield url
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=30)
-    reader.join(timeout=5)
-    process.stdout.close()
-    assert_no_secrets_logged(output, TENANTS)
+    with launched("--fixtures", str(TENANTS), "--log-level", "DEBUG") as api:
+        yield api.url
+    assert_no_secrets_logged(api.output, TENANTS)
 
 
 def get(base: str, path: str, user: str) -> tuple[int, dict[str, Any]]:
