@@ -22,7 +22,6 @@ def test_the_seed_job_is_a_valid_stored_job() -> None:
     assert job.track is not None
     assert job.track.measured_duration_seconds == pytest.approx(119.4)
     assert job.created_at == datetime(2026, 6, 28, 10, 30, tzinfo=UTC)
-    assert not job.is_in_flight
 
 
 def test_attributes_added_by_writers_are_ignored() -> None:
@@ -65,7 +64,6 @@ def test_an_unfinished_job_needs_no_track() -> None:
 
     assert job.status == "queued"
     assert job.track is None
-    assert job.is_in_flight
 
 
 def test_created_at_is_rendered_in_utc_with_z_and_whole_seconds() -> None:

@@ -10,7 +10,6 @@ from music_api.models.stored import STORED_ITEM, StoredNumber, StoredTimestamp
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 JobMode = Literal["creation", "focus"]
-IN_FLIGHT_STATUSES: frozenset[JobStatus] = frozenset({"queued", "running"})
 
 
 class StoredTrack(BaseModel):
@@ -56,7 +55,3 @@ class StoredJob(BaseModel):
         if self.result_track_id is not None and self.result_track_id != self.track.id:
             raise ValueError("result_track_id does not match the embedded track")
         return self
-
-    @property
-    def is_in_flight(self) -> bool:
-        return self.status in IN_FLIGHT_STATUSES
