@@ -1,8 +1,11 @@
 """The local API as a user runs it: ``python -m music_local`` in a subprocess, on a free loopback port."""
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,3 +31,15 @@ def assert_no_secrets_logged(output: list[str], fixtures: Path) -> None:
     assert "X-Amz-Signature" not in after_banner
     for key in (entry["key"] for entry in json.loads(fixtures.read_text())["api_keys"]):
         assert key not in after_banner
+
+
+def request_json(base_url: str, path: str, key: str | None, method: str = "GET") -> tuple[int, dict[str, str], Any]:
+    """One request to a local API: status, headers and the JSON body, whatever the status."""
+    request = urllib.request.Request(f"{base_url}{path}", method=method)  # noqa: S310 - loopback
+    if key is not None:
+        request.add_header("X-API-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())

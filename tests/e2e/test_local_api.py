@@ -13,6 +13,7 @@ import pytest
 
 from music_local.launcher import ROOT, LaunchedApi, start_process
 from tests.contract import spec_example, without_request_specifics
+from tests.e2e.conftest import request_json
 from tests.seed import ALICE_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID
 
 AUDIO = ROOT / "local" / "audio" / "late-night-study.mp3"
@@ -22,14 +23,7 @@ TTL_SECONDS = 600
 def call(
     api: LaunchedApi, path: str, key: str | None = ALICE_KEY, method: str = "GET"
 ) -> tuple[int, dict[str, str], Any]:
-    request = urllib.request.Request(f"{api.url}{path}", method=method)  # noqa: S310 - loopback
-    if key is not None:
-        request.add_header("X-API-Key", key)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            return response.status, dict(response.headers), json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
+    return request_json(api.url, path, key, method)
 
 
 def job_path(organization_id: str, job_id: str) -> str:

@@ -5,8 +5,6 @@ only ever sees their own jobs; another caller's job reads exactly like a job tha
 """
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 from music_local.fixtures import read_fixtures
 from music_local.launcher import ROOT, launched
 from tests.contract import without_request_specifics
-from tests.e2e.conftest import assert_no_secrets_logged
+from tests.e2e.conftest import assert_no_secrets_logged, request_json
 
 TENANTS = ROOT / "tests" / "data" / "tenants.json"
 FIXTURES = read_fixtures(TENANTS).content
@@ -33,12 +31,8 @@ def tenant_api() -> Iterator[str]:
 
 
 def get(base: str, path: str, user: str) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(f"{base}{path}", headers={"X-API-Key": KEYS[user]})  # noqa: S310 - loopback
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    status, _, body = request_json(base, path, KEYS[user])
+    return status, body
 
 
 def assert_not_leaking(status: int, body: dict[str, Any], caller: str) -> None:
