@@ -41,11 +41,12 @@ def load(module_file: str) -> Any:
     spec.loader.exec_module(module)
     if "functions" in path.parts:
         # Our clients are created on first use; INIT is import plus the clients the first request needs.
-        from music_api.aws import aws_session, dynamodb_client, s3_client  # noqa: PLC0415
+        from music_api.aws import aws_session, dynamodb_client, s3_bucket_url  # noqa: PLC0415
+        from music_api.settings import get_settings  # noqa: PLC0415
 
         dynamodb_client()
         if path.parent.name == "get_generation":
-            s3_client()
+            s3_bucket_url(get_settings().audio_bucket_name)
             aws_session().get_credentials()
     return module
 

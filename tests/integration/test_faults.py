@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.auth import S3SigV4QueryAuth
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import NoCredentialsError
 
 from get_generation.app import lambda_handler
-from music_api.aws import dynamodb_client, reset_clients, s3_client
+from music_api.aws import dynamodb_client, reset_clients
 from music_api.data.jobs import job_key
 from music_local.emulator import LocalAws
 from music_local.template import default_template
@@ -174,10 +175,10 @@ def test_a_stalling_dynamodb_ends_in_503_within_the_function_timeout(
 def test_a_presign_failure_is_503(
     aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(*_: Any, **__: Any) -> str:
+    def fail(*_: Any, **__: Any) -> None:
         raise NoCredentialsError
 
-    monkeypatch.setattr(s3_client(), "generate_presigned_url", fail)
+    monkeypatch.setattr(S3SigV4QueryAuth, "add_auth", fail)
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 

@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.credentials import Credentials, RefreshableCredentials
 
-from music_api.aws import aws_session, reset_clients, s3_client
+from music_api.aws import aws_session, reset_clients, s3_bucket_url
 from music_api.errors import CorruptJobError
 from music_api.models.job import StoredTrack
+from music_api.settings import get_settings
 from music_api.signer import PlaybackUrlSigner, SigningUnavailableError, credentials_expiry, download_filename
 from tests.seed import JOBS
 
@@ -22,8 +23,8 @@ def track(**changes: Any) -> StoredTrack:
 
 def signer(credentials: Credentials | None, ttl_seconds: int = 600) -> PlaybackUrlSigner:
     return PlaybackUrlSigner(
-        s3_client(),
-        bucket="test-music-audio",
+        s3_bucket_url("test-music-audio"),
+        region=get_settings().aws_region,
         key_prefix="audio/",
         ttl_seconds=ttl_seconds,
         credentials=credentials,
@@ -76,8 +77,6 @@ def test_a_url_is_sigv4_with_the_tracks_type_and_an_inline_disposition() -> None
 @pytest.mark.parametrize("region", ["us-east-1", "eu-central-1"])
 def test_urls_use_the_regional_endpoint(monkeypatch: pytest.MonkeyPatch, region: str) -> None:
     monkeypatch.setenv("AWS_REGION", region)
-    from music_api.settings import get_settings
-
     get_settings.cache_clear()
     reset_clients()
 

@@ -1,21 +1,22 @@
-"""boto3 clients, created once per container on first use.
+"""boto3 clients and endpoints, created once per container on first use.
 
 Endpoints come from botocore's own configuration (``AWS_ENDPOINT_URL`` and friends), so the same code talks to
 AWS in Lambda and to the moto server locally. Tests point the environment elsewhere and call
 ``reset_clients()``; nothing needs ``importlib.reload``.
 """
 
+import re
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+from botocore.loaders import create_loader
 
 from music_api.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_s3 import S3Client
 
 
 @cache
@@ -39,24 +40,34 @@ def dynamodb_client() -> "DynamoDBClient":
     return aws_session().client("dynamodb", config=_bounded_config())
 
 
+# Bucket names S3 serves as <bucket>.s3.<region>...: botocore addresses any other name (dots, capitals) by path.
+_VIRTUAL_HOSTABLE_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+
+
 @cache
-def s3_client() -> "S3Client":
-    # Presigning is local (no request is sent). SigV4 on the regional virtual-host endpoint is what makes a URL
-    # valid in every region: botocore presigns for the global s3.amazonaws.com unless addressing is "virtual",
-    # and S3 answers those with a redirect the signature does not survive. An emulator on a bare
-    # host:port (AWS_ENDPOINT_URL) can only be addressed by path.
+def s3_bucket_url(bucket: str) -> str:
+    """Where presigned URLs of the bucket point, as boto3's S3 client would address it (no client needed:
+    presigning sends no request). An emulator on a bare host:port (AWS_ENDPOINT_URL) can only be addressed by
+    path; in AWS, the regional virtual-host endpoint, because botocore presigns for the global s3.amazonaws.com
+    unless told otherwise and S3 answers those with a redirect the signature does not survive."""
     settings = get_settings()
-    addressing_style: Literal["path", "virtual"] = "path" if settings.aws_endpoint_url else "virtual"
-    config = _bounded_config().merge(
-        Config(
-            signature_version="s3v4",
-            s3={"addressing_style": addressing_style, "us_east_1_regional_endpoint": "regional"},
-        )
-    )
-    return aws_session().client("s3", config=config)
+    if settings.aws_endpoint_url:
+        return f"{settings.aws_endpoint_url.rstrip('/')}/{bucket}"
+    region = settings.aws_region
+    host = f"s3.{region}.{_dns_suffix(region)}"
+    return f"https://{bucket}.{host}" if _VIRTUAL_HOSTABLE_BUCKET.fullmatch(bucket) else f"https://{host}/{bucket}"
+
+
+def _dns_suffix(region: str) -> str:
+    """amazonaws.com, or the region's partition's own (amazonaws.com.cn, ...), from botocore's partition data."""
+    partitions = create_loader().load_data("partitions")["partitions"]
+    for partition in partitions:
+        if region in partition["regions"] or re.fullmatch(partition["regionRegex"], region):
+            return str(partition["outputs"]["dnsSuffix"])
+    return str(partitions[0]["outputs"]["dnsSuffix"])
 
 
 def reset_clients() -> None:
     """Forget the session and clients (tests, after changing the environment they read)."""
-    for factory in (aws_session, dynamodb_client, s3_client):
+    for factory in (aws_session, dynamodb_client, s3_bucket_url):
         factory.cache_clear()

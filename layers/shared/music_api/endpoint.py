@@ -6,7 +6,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.aws import aws_session, dynamodb_client, s3_client
+from music_api.aws import aws_session, dynamodb_client, s3_bucket_url
 from music_api.data.jobs import JobRepository
 from music_api.errors import ApiError, InternalError
 from music_api.http import ProxyResponse, error_response, json_response
@@ -54,8 +54,8 @@ def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> P
 
 def _signer(settings: Settings) -> PlaybackUrlSigner:
     return PlaybackUrlSigner(
-        s3_client(),
-        bucket=settings.audio_bucket_name,
+        s3_bucket_url(settings.audio_bucket_name),
+        region=settings.aws_region,
         key_prefix=settings.audio_key_prefix,
         ttl_seconds=settings.playback_url_ttl_seconds,
         credentials=aws_session().get_credentials(),

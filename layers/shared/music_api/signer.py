@@ -5,17 +5,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError
+from botocore.utils import percent_encode
 
 from music_api.clock import utc_now
 from music_api.errors import CorruptJobError, ServiceUnavailableError
 from music_api.models.job import StoredTrack
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 _EXTENSIONS = {
     "audio/mpeg": "mp3",
@@ -53,11 +52,9 @@ def file_extension(mime_type: str) -> str:
     return _EXTENSIONS.get(mime_type, "audio")
 
 
-def credentials_expiry(credentials: Credentials | None) -> datetime | None:
+def credentials_expiry(credentials: Credentials) -> datetime | None:
     """When the signing credentials stop working, if botocore knows (assumed roles, container credentials,
     ``AWS_CREDENTIAL_EXPIRATION``); ``None`` for static credentials."""
-    if credentials is None:
-        raise SigningUnavailableError("No credentials to sign with")
     if not isinstance(credentials, RefreshableCredentials):
         return None
     try:
@@ -70,16 +67,19 @@ def credentials_expiry(credentials: Credentials | None) -> datetime | None:
 
 
 class PlaybackUrlSigner:
+    """SigV4 query signing with botocore's own signer, the request built as boto3's S3 client builds it for
+    ``generate_presigned_url("get_object")``: the same URL, byte for byte, without creating an S3 client."""
+
     def __init__(
         self,
-        client: "S3Client",
-        bucket: str,
+        bucket_url: str,
+        region: str,
         key_prefix: str,
         ttl_seconds: int,
         credentials: Credentials | None,
     ) -> None:
-        self._client = client
-        self._bucket = bucket
+        self._bucket_url = bucket_url
+        self._region = region
         self._key_prefix = key_prefix
         self._ttl_seconds = ttl_seconds
         self._credentials = credentials
@@ -88,26 +88,30 @@ class PlaybackUrlSigner:
         # The role may read only below the prefix: a key elsewhere is a bad write, not something to sign.
         if not track.audio_key.startswith(self._key_prefix) or ".." in track.audio_key.split("/"):
             raise CorruptJobError("Track audio key is outside the audio prefix")
+        if self._credentials is None:
+            raise SigningUnavailableError("No credentials to sign with")
         now = utc_now()
-        expires_in = self._expires_in(now)
+        expires_in = self._expires_in(self._credentials, now)
+        # The key is a path (S3 keeps "/" and "~" as they are); the response overrides are query parameters, in
+        # the order boto3 puts them.
+        request = AWSRequest(
+            method="GET",
+            url=f"{self._bucket_url}/{percent_encode(track.audio_key, safe='/~')}",
+            params={
+                "response-content-type": track.mime_type,
+                "response-content-disposition": f'inline; filename="{download_filename(track)}"',
+            },
+        )
         try:
-            url = self._client.generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": self._bucket,
-                    "Key": track.audio_key,
-                    "ResponseContentType": track.mime_type,
-                    "ResponseContentDisposition": f'inline; filename="{download_filename(track)}"',
-                },
-                ExpiresIn=expires_in,
-            )
-        except BotoCoreError as exc:
+            signer = S3SigV4QueryAuth(self._credentials.get_frozen_credentials(), "s3", self._region, expires_in)
+            signer.add_auth(request)
+        except (BotoCoreError, RuntimeError) as exc:  # RuntimeError: refreshed credentials still expired
             raise SigningUnavailableError("Presigning failed") from exc
-        return SignedUrl(url=url, expires_at=now + timedelta(seconds=expires_in))
+        return SignedUrl(url=request.prepare().url, expires_at=now + timedelta(seconds=expires_in))
 
-    def _expires_in(self, now: datetime) -> int:
+    def _expires_in(self, credentials: Credentials, now: datetime) -> int:
         """The configured TTL, clamped so that the URL never outlives the credentials that sign it."""
-        expiry = credentials_expiry(self._credentials)
+        expiry = credentials_expiry(credentials)
         if expiry is None:
             return self._ttl_seconds
         remaining = math.floor((expiry - now).total_seconds())
