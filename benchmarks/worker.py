@@ -1,21 +1,24 @@
 """One measurement in a fresh process (run by bench.py): worker.py RESULT_FILE MODE ARGS...
 
-- cold MODULE_FILE: import the module and create its clients, as Lambda's INIT does;
-- warm MODULE_FILE EVENT_FILE N: N invocations, CPU and wall time of each;
-- presign N: N presigned URLs through our signer.
+- cold MODULE_FILE EVENT_FILE: a Lambda cold start: import the module (INIT), then answer one event;
+- warm MODULE_FILE EVENT_FILE N: N invocations after 20 unmeasured ones, CPU and wall time of each;
+- presign N: N presigned URLs through our signer, and through boto3's S3 client for comparison.
+
+Every mode also reports this process's own peak RSS.
 """
 
 import time
 
-STARTED = time.perf_counter()  # before any import that is being measured
+STARTED_WALL, STARTED_CPU = time.perf_counter(), time.process_time()  # before any import that is measured
 
 import importlib.util  # noqa: E402
 import json  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+WARM_UP_INVOCATIONS = 20  # the first requests open connections and fill caches
 
 
 class Context:
@@ -31,7 +34,14 @@ class Context:
         return 10_000
 
 
-def load(module_file: str) -> Any:
+class UnexpectedResponseError(Exception):
+    """A function answered the benchmark event with an error: its timings would not be comparable."""
+
+
+Handler = Callable[[dict[str, Any], Context], Any]
+
+
+def load(module_file: str) -> Handler:
     path = Path(module_file).resolve()
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -39,47 +49,65 @@ def load(module_file: str) -> Any:
         raise ImportError(module_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if "functions" in path.parts:
-        # Our clients are created on first use; INIT is import plus the clients the first request needs.
-        from music_api.aws import aws_session, dynamodb_client, s3_bucket_url  # noqa: PLC0415
-        from music_api.settings import get_settings  # noqa: PLC0415
+    handler: Handler = module.lambda_handler
+    return handler
 
-        dynamodb_client()
-        if path.parent.name == "get_generation":
-            s3_bucket_url(get_settings().audio_bucket_name)
-            aws_session().get_credentials()
-    return module
+
+def check(response: Any) -> None:
+    """An HTTP answer must be a 200; the authorizer's policy has no status."""
+    if isinstance(response, dict) and response.get("statusCode", 200) != 200:
+        raise UnexpectedResponseError(f"status {response['statusCode']}: {response.get('body')}")
 
 
 def peak_rss_kb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """This process's own high-water mark (VmHWM). Not ``ru_maxrss``: Linux carries the parent's peak from before
+    ``exec`` into a child's ``RUSAGE_SELF``, so a big bench parent would make every function look as big."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
-def cold(module_file: str) -> dict[str, Any]:
-    load(module_file)
-    return {"init_ms": (time.perf_counter() - STARTED) * 1000, "peak_rss_kb": peak_rss_kb()}
+def cold(module_file: str, event_file: str) -> dict[str, Any]:
+    event = json.loads(Path(event_file).read_text())
+    handler = load(module_file)
+    init_wall = time.perf_counter()
+    check(handler(event, Context()))
+    return {
+        "init_ms": (init_wall - STARTED_WALL) * 1000,
+        "first_request_ms": (time.perf_counter() - init_wall) * 1000,
+        "cold_cpu_ms": (time.process_time() - STARTED_CPU) * 1000,
+        "peak_rss_kb": peak_rss_kb(),
+    }
 
 
 def warm(module_file: str, event_file: str, count: str) -> dict[str, Any]:
-    handler = load(module_file).lambda_handler
     event = json.loads(Path(event_file).read_text())
+    handler = load(module_file)
     context = Context()
+    for _ in range(WARM_UP_INVOCATIONS):
+        check(handler(event, context))
     cpu, wall = [], []
-    for index in range(int(count) + 20):
+    for _ in range(int(count)):
         started_cpu, started_wall = time.process_time(), time.perf_counter()
-        handler(event, context)
-        if index >= 20:  # the first requests warm connections and caches
-            cpu.append((time.process_time() - started_cpu) * 1e6)
-            wall.append((time.perf_counter() - started_wall) * 1e6)
+        response = handler(event, context)
+        cpu.append((time.process_time() - started_cpu) * 1e6)
+        wall.append((time.perf_counter() - started_wall) * 1e6)
+        check(response)
     return {"cpu_us": cpu, "wall_us": wall, "peak_rss_kb": peak_rss_kb()}
 
 
 def presign(count: str) -> dict[str, Any]:
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
     from music_api.endpoint import _signer  # noqa: PLC0415
     from music_api.models.job import StoredTrack  # noqa: PLC0415
     from music_api.settings import get_settings  # noqa: PLC0415
+    from music_api.signer import download_filename  # noqa: PLC0415
 
-    signer = _signer(get_settings())
+    settings = get_settings()
+    signer = _signer(settings)
     track = StoredTrack(
         id="mtrack_7c1a9e2f4b8d",
         title="Late Night Study",
@@ -91,14 +119,30 @@ def presign(count: str) -> dict[str, Any]:
         licence_class="personal_only",
         audio_key="audio/org_abc123/mtrack_7c1a9e2f4b8d.mp3",
     )
-    signer.sign(track)
-    timings = []
-    for _ in range(int(count)):
-        started = time.perf_counter()
-        signer.sign(track)
-        timings.append((time.perf_counter() - started) * 1e6)
-    timings.sort()
-    return {"presign_us_median": timings[len(timings) // 2]}
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    params = {
+        "Bucket": settings.audio_bucket_name,
+        "Key": track.audio_key,
+        "ResponseContentType": track.mime_type,
+        "ResponseContentDisposition": f'inline; filename="{download_filename(track)}"',
+    }
+
+    def ours() -> object:
+        return signer.sign(track)
+
+    def boto3s() -> object:
+        return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=settings.playback_url_ttl_seconds)
+
+    medians = {}
+    for name, sign in (("presign_us_median", ours), ("presign_boto3_us_median", boto3s)):
+        sign()
+        timings = []
+        for _ in range(int(count)):
+            started = time.perf_counter()
+            sign()
+            timings.append((time.perf_counter() - started) * 1e6)
+        medians[name] = sorted(timings)[len(timings) // 2]
+    return {**medians, "peak_rss_kb": peak_rss_kb()}
 
 
 if __name__ == "__main__":
