@@ -41,7 +41,7 @@ def load(module_file: str) -> Any:
     spec.loader.exec_module(module)
     if "functions" in path.parts:
         # Our clients are created on first use; INIT is import plus the clients the first request needs.
-        from music_api.aws import aws_session, dynamodb_client, s3_client  # noqa: PLC0415
+        from music_api.core.aws import aws_session, dynamodb_client, s3_client  # noqa: PLC0415
 
         dynamodb_client()
         if path.parent.name == "get_generation":
@@ -74,11 +74,11 @@ def warm(module_file: str, event_file: str, count: str) -> dict[str, Any]:
 
 
 def presign(count: str) -> dict[str, Any]:
-    from music_api.endpoint import _signer  # noqa: PLC0415
-    from music_api.models.job import StoredTrack  # noqa: PLC0415
-    from music_api.settings import get_settings  # noqa: PLC0415
+    from music_api.generations.handler import _signer  # noqa: PLC0415
+    from music_api.generations.settings import generation_settings  # noqa: PLC0415
+    from music_api.generations.stored import StoredTrack  # noqa: PLC0415
 
-    signer = _signer(get_settings())
+    signer = _signer(generation_settings())
     track = StoredTrack(
         id="mtrack_7c1a9e2f4b8d",
         title="Late Night Study",

@@ -7,11 +7,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.credentials import Credentials, RefreshableCredentials
 
-from music_api.aws import aws_session, reset_clients, s3_client
-from music_api.errors import CorruptJobError
-from music_api.models.job import StoredTrack
-from music_api.signer import PlaybackUrlSigner, SigningUnavailableError, credentials_expiry, download_filename
-from tests.seed import JOBS
+from music_api.core.aws import aws_session, s3_client
+from music_api.generations.signer import (
+    PlaybackUrlSigner,
+    SigningUnavailableError,
+    credentials_expiry,
+    download_filename,
+)
+from music_api.generations.stored import CorruptJobError, StoredTrack
+from tests.helpers.aws import reset_aws
+from tests.helpers.seed import JOBS
 
 TRACK = StoredTrack.model_validate(JOBS[0]["track"])
 
@@ -76,10 +81,7 @@ def test_a_url_is_sigv4_with_the_tracks_type_and_an_inline_disposition() -> None
 @pytest.mark.parametrize("region", ["us-east-1", "eu-central-1"])
 def test_urls_use_the_regional_endpoint(monkeypatch: pytest.MonkeyPatch, region: str) -> None:
     monkeypatch.setenv("AWS_REGION", region)
-    from music_api.settings import get_settings
-
-    get_settings.cache_clear()
-    reset_clients()
+    reset_aws()
 
     url = signer(aws_session().get_credentials()).sign(TRACK).url
 

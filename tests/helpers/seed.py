@@ -7,8 +7,8 @@ status; Bob and Carol own one succeeded job each. events/ carries these keys and
 
 from typing import Any
 
-from music_api.data.dynamodb import to_item
-from music_api.data.jobs import job_key
+from music_api.core.dynamodb import to_item
+from music_api.generations.store import job_key
 from music_local.fixtures import DEMO_FIXTURES, read_fixtures
 
 ALICE = "usr_alice01"

@@ -4,19 +4,17 @@ The caller's identity comes only from ``requestContext.authorizer``, which API G
 authorizer's context: ``user_id`` and ``organization_ids`` (comma-separated, as context values are strings).
 """
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from music_api.errors import (
+from music_api.core.errors import (
     AuthenticationRequiredError,
     OrganizationAccessDeniedError,
     RequestValidationError,
 )
-from music_api.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE, is_job_id, is_organization_id, is_user_id
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+from music_api.core.events import mapping
+from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE, is_job_id, is_organization_id, is_user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +30,10 @@ class GetGenerationRequest:
     caller: Caller
 
 
-def trace_id_of(event: Mapping[str, Any], fallback_request_id: str) -> str:
-    """``req_`` + API Gateway's request id, the id in the body, the X-Request-Id header and every log line."""
-    request_id = _mapping(event.get("requestContext")).get("requestId")
-    if not isinstance(request_id, str) or _REQUEST_ID.fullmatch(request_id) is None:
-        request_id = fallback_request_id
-    return f"req_{request_id}"
-
-
 def parse_request(event: Mapping[str, Any]) -> GetGenerationRequest:
     """Authenticated caller, then well-formed path, then membership: each failure has its own status."""
     caller = _caller(event)
-    path = _mapping(event.get("pathParameters"))
+    path = mapping(event.get("pathParameters"))
     organization_id = _path_parameter(path, "organization_id")
     if not is_organization_id(organization_id):
         raise RequestValidationError("organization_id", ORGANIZATION_ID_RULE)
@@ -56,7 +46,7 @@ def parse_request(event: Mapping[str, Any]) -> GetGenerationRequest:
 
 
 def _caller(event: Mapping[str, Any]) -> Caller:
-    context = _mapping(_mapping(event.get("requestContext")).get("authorizer"))
+    context = mapping(mapping(event.get("requestContext")).get("authorizer"))
     user_id = context.get("user_id")
     organization_ids = context.get("organization_ids")
     # No identity means the request did not come through the authorizer: fail closed.
@@ -71,7 +61,3 @@ def _path_parameter(path: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise RequestValidationError(name, "is required")
     return value
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}

@@ -15,7 +15,6 @@ the user's partition was read, so two operators can never leave a key with a sta
 half-written.
 """
 
-import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,32 +23,25 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from music_api.auth.keys import Environment, digest_of, generate_key, key_hint, key_id_of
-from music_api.clock import to_utc_z, utc_now
-from music_api.data.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
-from music_api.errors import InternalError
-from music_api.models.auth import Role, StoredApiKey, StoredMembership
+from music_admin.keys import generate_key, key_hint
+from music_admin.models import Role, StoredMembership
+from music_api.access.keys import Environment, digest_of, key_id_of
+from music_api.access.models import StoredApiKey
+from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
+from music_api.core.clock import to_utc_z, utc_now
+from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 # A transaction holds at most 100 items: the user, the membership and one update per key must fit, and the
 # authorizer's policy names every organization, which must stay within API Gateway's policy size.
 MAX_KEYS_PER_USER = 25
 MAX_ORGANIZATIONS_PER_USER = 100
-STORE = "Auth store"
 
 
 class AdminError(Exception):
     """An operator request that cannot be carried out; the message says why, for a person to read."""
-
-
-class CorruptAuthItemError(InternalError):
-    """An auth item does not satisfy its model."""
-
-
-def api_key_key(digest: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"APIKEY#{digest}"}, "sk": {"S": "APIKEY"}}
 
 
 def user_key(user_id: str) -> dict[str, dict[str, str]]:
@@ -81,27 +73,9 @@ class _UserPartition:
         return sorted(membership.organization_id for membership in self.memberships)
 
 
-class AuthRepository:
-    def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
-        self._client = client
-        self._table_name = table_name
-
-    # --- what the authorizer reads ----------------------------------------------------------------------------
-
-    def get_api_key(self, digest: str) -> StoredApiKey | None:
-        """The key stored under ``digest``, with its user's organizations; strongly consistent, so a
-        revocation or a membership change is seen at once."""
-        with store_errors(STORE):
-            response = self._client.get_item(TableName=self._table_name, Key=api_key_key(digest), ConsistentRead=True)
-        item = response.get("Item")
-        if item is None:
-            return None
-        api_key = _validated(StoredApiKey, from_item(item))
-        if not hmac.compare_digest(api_key.digest, digest):
-            raise CorruptAuthItemError("API key item does not match its key")
-        return api_key
-
-    # --- what operators read and write ------------------------------------------------------------------------
+class AuthRepository(ApiKeyStore):
+    """The operator's reads and writes of users, organizations, memberships and keys, over the authorizer's
+    read of a key (the same model validates both sides)."""
 
     def organization_ids(self, user_id: str) -> list[str]:
         return self._partition(user_id).organization_ids

@@ -1,30 +1,20 @@
-"""What the API returns: the generation job object and the contract's error envelope.
+"""What GET /generations/{job_id} returns: the generation job object.
 
 Field order and names follow the contract's examples; keys are always present (``null`` when not applicable).
 """
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, Field
 
-from music_api.clock import to_utc_z
-from music_api.models.job import JobMode, JobStatus
-
-UtcTimestamp = Annotated[
-    datetime,
-    PlainSerializer(to_utc_z, return_type=str, when_used="json"),
-    Field(description="ISO-8601 UTC timestamp with a Z suffix, e.g. 2026-06-28T10:30:00Z."),
-]
-
-# Every key is always serialized, so the published JSON Schema lists fields with defaults as required too.
-_RESPONSE = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
+from music_api.core.envelope import RESPONSE, UtcTimestamp
+from music_api.generations.stored import JobMode, JobStatus
 
 
 class TrackSummary(BaseModel):
     """Embedded track summary, present only on a succeeded job."""
 
-    model_config = _RESPONSE
+    model_config = RESPONSE
 
     id: Annotated[str, Field(description="Track id (mtrack_-prefixed).")]
     title: str
@@ -40,7 +30,7 @@ class TrackSummary(BaseModel):
 class GenerationJob(BaseModel):
     """A music generation job object."""
 
-    model_config = _RESPONSE
+    model_config = RESPONSE
 
     id: Annotated[str, Field(description="Job id (mgen_-prefixed).")]
     status: JobStatus
@@ -58,25 +48,3 @@ class GenerationJob(BaseModel):
         UtcTimestamp | None, Field(description="When playback_url stops working; null unless succeeded.")
     ]
     track: TrackSummary | None
-
-
-class ErrorBody(BaseModel):
-    model_config = _RESPONSE
-
-    code: str
-    message: str
-    system_message: str
-    type: str
-    status: int
-    details: dict[str, str]
-    trace_id: str
-    timestamp: UtcTimestamp
-
-
-class ErrorResponse(BaseModel):
-    """The contract's error envelope."""
-
-    model_config = _RESPONSE
-
-    success: Literal[False] = False
-    error: ErrorBody

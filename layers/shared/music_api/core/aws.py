@@ -1,8 +1,8 @@
 """boto3 clients, created once per container on first use.
 
 Endpoints come from botocore's own configuration (``AWS_ENDPOINT_URL`` and friends), so the same code talks to
-AWS in Lambda and to the moto server locally. Tests point the environment elsewhere and call
-``reset_clients()``; nothing needs ``importlib.reload``.
+AWS in Lambda and to the moto server locally. Tests point the environment elsewhere and clear the caches;
+nothing needs ``importlib.reload``.
 """
 
 from functools import cache
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 import boto3
 from botocore.config import Config
 
-from music_api.settings import get_settings
+from music_api.core.settings import aws_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
 @cache
 def aws_session() -> boto3.session.Session:
-    return boto3.session.Session(region_name=get_settings().aws_region)
+    return boto3.session.Session(region_name=aws_settings().aws_region)
 
 
 def _bounded_config() -> Config:
     """Short timeouts and few retries: a request must end well inside API Gateway's 29 s integration limit."""
-    settings = get_settings()
+    settings = aws_settings()
     return Config(
         connect_timeout=settings.aws_connect_timeout_seconds,
         read_timeout=settings.aws_read_timeout_seconds,
@@ -45,7 +45,7 @@ def s3_client() -> "S3Client":
     # valid in every region: botocore presigns for the global s3.amazonaws.com unless addressing is "virtual",
     # and S3 answers those with a redirect the signature does not survive. An emulator on a bare
     # host:port (AWS_ENDPOINT_URL) can only be addressed by path.
-    settings = get_settings()
+    settings = aws_settings()
     addressing_style: Literal["path", "virtual"] = "path" if settings.aws_endpoint_url else "virtual"
     config = _bounded_config().merge(
         Config(
@@ -54,9 +54,3 @@ def s3_client() -> "S3Client":
         )
     )
     return aws_session().client("s3", config=config)
-
-
-def reset_clients() -> None:
-    """Forget the session and clients (tests, after changing the environment they read)."""
-    for factory in (aws_session, dynamodb_client, s3_client):
-        factory.cache_clear()

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from music_api.data.dynamodb import from_item, store_errors
-from music_api.errors import CorruptJobError
-from music_api.models.job import StoredJob
+from music_api.core.dynamodb import from_item, store_errors
+from music_api.generations.stored import CorruptJobError, StoredJob
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -11,15 +11,15 @@ from typing import Any, NoReturn
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.auth.keys import parse_key
-from music_api.auth.policy import authorizer_policy
-from music_api.aws import dynamodb_client
-from music_api.clock import utc_now
-from music_api.data.auth import AuthRepository
-from music_api.errors import ApiError
-from music_api.observability import logger, metrics
-from music_api.request import trace_id_of
-from music_api.settings import get_settings
+from music_api.access.keys import parse_key
+from music_api.access.policy import authorizer_policy
+from music_api.access.settings import authorizer_settings
+from music_api.access.store import ApiKeyStore
+from music_api.core.aws import dynamodb_client
+from music_api.core.clock import utc_now
+from music_api.core.errors import ApiError
+from music_api.core.events import trace_id_of
+from music_api.core.observability import logger, metrics
 
 API_KEY_HEADER = "x-api-key"
 
@@ -51,8 +51,7 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     parsed = parse_key(_single_api_key(event) or "")
     if parsed is None:
         _reject("malformed")  # missing, empty, repeated, wrong format or bad checksum: no lookup at all
-    repository = AuthRepository(dynamodb_client(), get_settings().auth_table_name)
-    api_key = repository.get_api_key(parsed.digest)
+    api_key = ApiKeyStore(dynamodb_client(), authorizer_settings().auth_table_name).get_api_key(parsed.digest)
     if api_key is None:
         _reject("unknown", parsed.key_id)
     if not api_key.is_usable_at(utc_now()):

@@ -42,7 +42,7 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def _checksum(body: str) -> str:
+def checksum(body: str) -> str:
     """CRC32 of everything before the checksum, so a live key cannot pass as a test key or vice versa."""
     return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
 
@@ -55,23 +55,13 @@ def key_id_of(digest: str) -> str:
     return f"key_{digest[:16]}"
 
 
-def generate_key(environment: Environment) -> str:
-    body = f"frd_{environment}_" + "".join(secrets.choice(BASE62) for _ in range(RANDOM_LENGTH))
-    return body + _checksum(body)
-
-
 def parse_key(candidate: str) -> ParsedKey | None:
     """The key's digest when ``candidate`` is a well-formed key with a valid checksum, else ``None``."""
     match = KEY_PATTERN.fullmatch(candidate)
     if match is None:
         return None
     body = candidate[:-CHECKSUM_LENGTH]
-    if not secrets.compare_digest(_checksum(body), match.group(3)):
+    if not secrets.compare_digest(checksum(body), match.group(3)):
         return None
     environment: Environment = "live" if match.group(1) == "live" else "test"
     return ParsedKey(environment=environment, digest=digest_of(candidate))
-
-
-def key_hint(key: str) -> str:
-    """What may be shown of a key after creation: its prefix and last four characters."""
-    return f"{key[:9]}...{key[-4:]}"

@@ -1,11 +1,11 @@
 """The endpoint's logic: the caller's job, with a freshly signed playback URL when it has succeeded."""
 
-from music_api.data.jobs import JobRepository
-from music_api.errors import JobNotFoundError
-from music_api.models.job import StoredJob
-from music_api.models.response import GenerationJob, TrackSummary
-from music_api.request import GetGenerationRequest
-from music_api.signer import PlaybackUrlSigner
+from music_api.core.errors import JobNotFoundError
+from music_api.generations.request import GetGenerationRequest
+from music_api.generations.response import GenerationJob, TrackSummary
+from music_api.generations.signer import PlaybackUrlSigner
+from music_api.generations.store import JobRepository
+from music_api.generations.stored import StoredJob
 
 _PUBLIC_JOB_FIELDS = {"id", "status", "progress", "engine", "mode", "created_at", "error_message", "refusal_reason"}
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError
 
-from music_api.clock import utc_now
-from music_api.errors import CorruptJobError, ServiceUnavailableError
-from music_api.models.job import StoredTrack
+from music_api.core.clock import utc_now
+from music_api.core.errors import ServiceUnavailableError
+from music_api.generations.stored import CorruptJobError, StoredTrack
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

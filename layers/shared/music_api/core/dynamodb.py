@@ -14,7 +14,7 @@ from botocore.exceptions import (
     HTTPClientError,
 )
 
-from music_api.errors import InternalError, ServiceUnavailableError
+from music_api.core.errors import InternalError, ServiceUnavailableError
 
 # Error codes after which a retry later can succeed: the caller should back off, not give up.
 TRANSIENT_ERROR_CODES = frozenset(

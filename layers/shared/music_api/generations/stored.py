@@ -5,8 +5,14 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
-from music_api.models.stored import STORED_ITEM, StoredNumber, StoredTimestamp
+from music_api.core.errors import InternalError
+from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.core.stored import STORED_ITEM, StoredNumber, StoredTimestamp
+
+
+class CorruptJobError(InternalError):
+    """A stored job item does not satisfy the stored-item model."""
+
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 JobMode = Literal["creation", "focus"]

@@ -6,22 +6,23 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.aws import aws_session, dynamodb_client, s3_client
-from music_api.data.jobs import JobRepository
-from music_api.errors import ApiError, InternalError
-from music_api.http import ProxyResponse, error_response, json_response
-from music_api.observability import logger, metrics
-from music_api.request import parse_request, trace_id_of
-from music_api.service import get_generation
-from music_api.settings import Settings, get_settings
-from music_api.signer import PlaybackUrlSigner
+from music_api.core.aws import aws_session, dynamodb_client, s3_client
+from music_api.core.errors import ApiError, InternalError
+from music_api.core.events import trace_id_of
+from music_api.core.http import ProxyResponse, error_response, json_response
+from music_api.core.observability import logger, metrics
+from music_api.generations.logic import get_generation
+from music_api.generations.request import parse_request
+from music_api.generations.settings import GenerationSettings, generation_settings
+from music_api.generations.signer import PlaybackUrlSigner
+from music_api.generations.store import JobRepository
 
 
 def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
     trace_id = trace_id_of(event, context.aws_request_id)
     logger.set_correlation_id(trace_id)
     try:
-        settings = get_settings()
+        settings = generation_settings()
         request = parse_request(event)
         logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
         job, body = get_generation(
@@ -52,7 +53,7 @@ def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> P
     return json_response(200, body.model_dump_json(), trace_id, retry_after_seconds=retry_after)
 
 
-def _signer(settings: Settings) -> PlaybackUrlSigner:
+def _signer(settings: GenerationSettings) -> PlaybackUrlSigner:
     return PlaybackUrlSigner(
         s3_client(),
         bucket=settings.audio_bucket_name,
@@ -70,5 +71,5 @@ def _error(error: ApiError, trace_id: str) -> ProxyResponse:
         logger.error(str(error), exc_info=error, extra={"error_code": error.code})
     else:
         logger.info(str(error), extra={"error_code": error.code, "status_code": error.status, "details": error.details})
-    retry_after = get_settings().unavailable_retry_after_seconds if error.retryable else None
+    retry_after = generation_settings().unavailable_retry_after_seconds if error.retryable else None
     return error_response(error, trace_id, retry_after_seconds=retry_after)

@@ -1,16 +1,15 @@
-"""API-key and membership items as stored in the auth table (docs/data-model.md)."""
+"""The API-key item as stored in the auth table (docs/data-model.md): what the authorizer reads."""
 
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from music_api.auth.keys import KEY_ID_PATTERN
-from music_api.ids import ORGANIZATION_ID_PATTERN, USER_ID_PATTERN, anchored
-from music_api.models.stored import STORED_ITEM, StoredTimestamp
+from music_api.access.keys import KEY_ID_PATTERN
+from music_api.core.ids import ORGANIZATION_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.core.stored import STORED_ITEM, StoredTimestamp
 
 KeyStatus = Literal["active", "revoked"]
-Role = Literal["owner", "admin", "member"]
 
 
 class StoredApiKey(BaseModel):
@@ -36,12 +35,3 @@ class StoredApiKey(BaseModel):
         if self.status != "active" or self.revoked_at is not None:
             return False
         return self.expires_at is None or moment < self.expires_at
-
-
-class StoredMembership(BaseModel):
-    model_config = STORED_ITEM
-
-    user_id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
-    organization_id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
-    role: Role
-    created_at: StoredTimestamp

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from music_api.clock import utc_now
-from music_api.errors import ApiError
-from music_api.models.response import ErrorBody, ErrorResponse
+from music_api.core.clock import utc_now
+from music_api.core.envelope import ErrorBody, ErrorResponse
+from music_api.core.errors import ApiError
 
 ProxyResponse = dict[str, Any]
 
