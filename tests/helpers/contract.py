@@ -1,7 +1,7 @@
 """The contract page's own examples, read from the copy of the page kept in tests/data/contract/.
 
-The copy is the published page byte for byte (../shared/spec/get-generation.md when it was taken); tests compare
-against it so that a fresh clone without ../shared runs every test.
+The copy is the published page byte for byte (spec/get-generation.md of the shared folder beside the checkout,
+when it was taken); tests compare against it so that a fresh clone without that folder runs every test.
 """
 
 import json
