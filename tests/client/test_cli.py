@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from freddy_music.cli import EXIT_CODE_MEANINGS, ExitCode, main
-from tests.client.conftest import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, job_answer, job_body
-from tests.client.scripted_server import Answer, ScriptedServer
+from tests.helpers.client import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, job_answer, job_body
+from tests.helpers.scripted_server import Answer, ScriptedServer
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

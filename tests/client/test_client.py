@@ -19,8 +19,8 @@ from freddy_music import (
 )
 from freddy_music._http import DEFAULT_BASE_URL, USER_AGENT, retry_after_seconds
 from freddy_music.models import JobStatus
-from tests.client.conftest import API_KEY, JOB, JOB_PATH, ORG, Flavour, envelope, job_answer, job_body
-from tests.client.scripted_server import Answer, ScriptedServer
+from tests.helpers.client import API_KEY, JOB, JOB_PATH, ORG, Flavour, envelope, job_answer, job_body
+from tests.helpers.scripted_server import Answer, ScriptedServer
 
 
 @pytest.fixture(autouse=True)

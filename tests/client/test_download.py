@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from freddy_music import DownloadError, GenerationJob
-from tests.client.conftest import AUDIO, JOB_PATH, Flavour, job_answer, job_body
-from tests.client.scripted_server import Answer, ScriptedServer
+from tests.helpers.client import AUDIO, JOB_PATH, Flavour, job_answer, job_body
+from tests.helpers.scripted_server import Answer, ScriptedServer
 
 OLD = "/storage/audio.mp3"  # the playback URL of the job the caller holds
 NEW = "/storage/fresh/audio.mp3"  # the one the job carries when fetched again

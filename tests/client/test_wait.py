@@ -22,8 +22,8 @@ from freddy_music import (
     WaitTimeoutError,
 )
 from freddy_music.errors import APIError, JobError
-from tests.client.conftest import API_KEY, JOB, JOB_PATH, ORG, Flavour, VirtualTime, envelope, job_answer
-from tests.client.scripted_server import Answer, ScriptedServer
+from tests.helpers.client import API_KEY, JOB, JOB_PATH, ORG, Flavour, VirtualTime, envelope, job_answer
+from tests.helpers.scripted_server import Answer, ScriptedServer
 
 
 def request_times(server: ScriptedServer) -> list[float]:
