@@ -1,0 +1,93 @@
+"""The contract page's four request examples, run as written against the local API.
+
+Each example is taken from the copy of the page in tests/data/contract/; the only change is the host
+(``https://api.aitronos.com`` becomes the local API's address). The key comes from ``FREDDY_API_KEY``, as the
+examples say; the SDK example, which takes the key as an argument, gets the demo key in place of its
+``"your-api-key"`` placeholder, and our client in place of the vendor's import.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from music_local.launcher import LaunchedApi
+from tests.helpers.contract import CONTRACT_PAGE, spec_code
+from tests.helpers.seed import ALICE_KEY, AUDIO_BYTES, SEED_JOB_ID
+
+PUBLIC_API = "https://api.aitronos.com"
+VENDOR_SDK_IMPORT = "from aitronos import Aitronos  # pip install aitronos-sdk"
+OUR_CLIENT_IMPORT = "from freddy_music import Client as Aitronos  # pip install ./clients/python"
+
+
+def localised(title: str, api: LaunchedApi) -> str:
+    """The example under ``title``, pointed at the local API."""
+    example = spec_code(title)
+    assert PUBLIC_API in example or title == "Python SDK:", f"the {title} example no longer names the public API"
+    return example.replace(PUBLIC_API, api.url)
+
+
+def run(command: list[str], api: LaunchedApi) -> str:
+    """Run an example as a user would, with the key (and, for our client, the base URL) in the environment."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("FREDDY_")}
+    finished = subprocess.run(  # noqa: S603 - the contract's examples, against loopback
+        command,
+        env=environment | {"FREDDY_API_KEY": ALICE_KEY, "FREDDY_BASE_URL": api.url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+def assert_plays_the_demo_audio(url: str) -> None:
+    with urllib.request.urlopen(url, timeout=30) as download:  # noqa: S310 - the emulator on loopback
+        assert download.read() == AUDIO_BYTES
+
+
+def test_the_curl_example(local_api: LaunchedApi) -> None:
+    body = json.loads(run(["bash", "-c", localised("cURL:", local_api)], local_api))
+
+    assert body["id"] == SEED_JOB_ID
+    assert body["status"] == "succeeded"
+    assert_plays_the_demo_audio(body["playback_url"])
+
+
+def test_the_python_requests_example(local_api: LaunchedApi) -> None:
+    printed = run([sys.executable, "-c", localised("Python:", local_api)], local_api)
+
+    assert printed == "succeeded 100\n"
+
+
+def test_the_javascript_fetch_example_under_node(local_api: LaunchedApi, tmp_path: Path) -> None:
+    # An ES module: the example awaits at the top level.
+    script = tmp_path / "example.mjs"
+    script.write_text(localised("JavaScript:", local_api), encoding="utf-8")
+
+    status, playback_url = run(["node", str(script)], local_api).split()
+
+    assert status == "succeeded"
+    assert_plays_the_demo_audio(playback_url)
+
+
+def test_the_python_sdk_example_through_our_client(local_api: LaunchedApi) -> None:
+    example = localised("Python SDK:", local_api)
+    assert VENDOR_SDK_IMPORT in example
+    assert example.count('"your-api-key"') == 1
+    ours = example.replace(VENDOR_SDK_IMPORT, OUR_CLIENT_IMPORT).replace('"your-api-key"', json.dumps(ALICE_KEY))
+
+    (playback_url,) = run([sys.executable, "-c", ours], local_api).split()
+
+    assert_plays_the_demo_audio(playback_url)
+
+
+def test_these_are_all_the_request_examples_on_the_page() -> None:
+    """A request example added to the page fails here until it runs above too."""
+    page = CONTRACT_PAGE.read_text(encoding="utf-8")
+
+    assert re.findall(r"^(.+:)\n```(?!json)", page, re.MULTILINE) == ["cURL:", "Python SDK:", "Python:", "JavaScript:"]
