@@ -4,8 +4,6 @@ Every job the demo serves has already ended, or stands still in queued or runnin
 through queued -> running -> an end (the lifecycle issue) join ``ENDINGS`` with the outcome they reach.
 """
 
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from freddy_music import (
 from freddy_music.cli import ExitCode, main
 from freddy_music.errors import APIError, JobError
 from music_local.launcher import LaunchedApi
+from tests.helpers.client import run_as_alice
 from tests.helpers.contract import spec_example
 from tests.helpers.seed import (
     ALICE_KEY,
@@ -94,19 +93,12 @@ def test_get_returns_the_contracts_example_job(client: Client) -> None:
 
 def test_watch_saves_the_exact_mp3(local_api: LaunchedApi, tmp_path: Path) -> None:
     output = tmp_path / "late-night-study.mp3"
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("FREDDY_")}
 
-    watched = subprocess.run(  # noqa: S603 - our own command, on loopback
-        [sys.executable, "-m", "freddy_music", "watch", ORG, SEED_JOB_ID, "--output", str(output)],
-        env=environment | {"FREDDY_API_KEY": ALICE_KEY, "FREDDY_BASE_URL": local_api.url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    printed = run_as_alice(
+        [sys.executable, "-m", "freddy_music", "watch", ORG, SEED_JOB_ID, "--output", str(output)], local_api.url
     )
 
-    assert watched.returncode == 0, watched.stderr
-    assert watched.stdout.splitlines() == [
+    assert printed.splitlines() == [
         f"{SEED_JOB_ID} succeeded 100%",
         "Late Night Study (mtrack_7c1a9e2f4b8d)",
         "  1:59, audio/mpeg, licence personal_only, instrumental, engine studio",

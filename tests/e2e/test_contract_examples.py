@@ -7,14 +7,13 @@ examples say; the SDK example, which takes the key as an argument, gets the demo
 """
 
 import json
-import os
 import re
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 from music_local.launcher import LaunchedApi
+from tests.helpers.client import run_as_alice
 from tests.helpers.contract import CONTRACT_PAGE, spec_code
 from tests.helpers.seed import ALICE_KEY, AUDIO_BYTES, SEED_JOB_ID
 
@@ -30,28 +29,13 @@ def localised(title: str, api: LaunchedApi) -> str:
     return example.replace(PUBLIC_API, api.url)
 
 
-def run(command: list[str], api: LaunchedApi) -> str:
-    """Run an example as a user would, with the key (and, for our client, the base URL) in the environment."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("FREDDY_")}
-    finished = subprocess.run(  # noqa: S603 - the contract's examples, against loopback
-        command,
-        env=environment | {"FREDDY_API_KEY": ALICE_KEY, "FREDDY_BASE_URL": api.url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    return finished.stdout
-
-
 def assert_plays_the_demo_audio(url: str) -> None:
     with urllib.request.urlopen(url, timeout=30) as download:  # noqa: S310 - the emulator on loopback
         assert download.read() == AUDIO_BYTES
 
 
 def test_the_curl_example(local_api: LaunchedApi) -> None:
-    body = json.loads(run(["bash", "-c", localised("cURL:", local_api)], local_api))
+    body = json.loads(run_as_alice(["bash", "-c", localised("cURL:", local_api)], local_api.url))
 
     assert body["id"] == SEED_JOB_ID
     assert body["status"] == "succeeded"
@@ -59,7 +43,7 @@ def test_the_curl_example(local_api: LaunchedApi) -> None:
 
 
 def test_the_python_requests_example(local_api: LaunchedApi) -> None:
-    printed = run([sys.executable, "-c", localised("Python:", local_api)], local_api)
+    printed = run_as_alice([sys.executable, "-c", localised("Python:", local_api)], local_api.url)
 
     assert printed == "succeeded 100\n"
 
@@ -69,7 +53,7 @@ def test_the_javascript_fetch_example_under_node(local_api: LaunchedApi, tmp_pat
     script = tmp_path / "example.mjs"
     script.write_text(localised("JavaScript:", local_api), encoding="utf-8")
 
-    status, playback_url = run(["node", str(script)], local_api).split()
+    status, playback_url = run_as_alice(["node", str(script)], local_api.url).split()
 
     assert status == "succeeded"
     assert_plays_the_demo_audio(playback_url)
@@ -81,7 +65,7 @@ def test_the_python_sdk_example_through_our_client(local_api: LaunchedApi) -> No
     assert example.count('"your-api-key"') == 1
     ours = example.replace(VENDOR_SDK_IMPORT, OUR_CLIENT_IMPORT).replace('"your-api-key"', json.dumps(ALICE_KEY))
 
-    (playback_url,) = run([sys.executable, "-c", ours], local_api).split()
+    (playback_url,) = run_as_alice([sys.executable, "-c", ours], local_api.url).split()
 
     assert_plays_the_demo_audio(playback_url)
 

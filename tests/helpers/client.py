@@ -1,7 +1,9 @@
 """Calling the Python client in tests: answers the API would give, virtual time, and either client alike."""
 
 import asyncio
+import os
 import random
+import subprocess  # nosec B404
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +15,19 @@ from tests.helpers.seed import ALICE_KEY as API_KEY
 from tests.helpers.seed import ORG
 from tests.helpers.seed import SEED_JOB_ID as JOB
 
-__all__ = ["API_KEY", "AUDIO", "JOB", "JOB_PATH", "ORG", "Flavour", "VirtualTime", "envelope", "job_answer", "job_body"]
+__all__ = [
+    "API_KEY",
+    "AUDIO",
+    "JOB",
+    "JOB_PATH",
+    "ORG",
+    "Flavour",
+    "VirtualTime",
+    "envelope",
+    "job_answer",
+    "job_body",
+    "run_as_alice",
+]
 
 JOB_PATH = f"/v1/music/{ORG}/generations/{JOB}"
 AUDIO = b"ID3\x04\x00" + bytes(range(256)) * 64  # any bytes: the client does not look inside
@@ -129,3 +143,19 @@ class Flavour:
     def download(self, job: GenerationJob, path: Path) -> Path:
         saved: Path = self.call(lambda client: client.download(job, path))
         return saved
+
+
+def run_as_alice(command: list[str], base_url: str) -> str:
+    """Run a command as a user of the API would: the demo key and the base URL in the environment (nothing else
+    of ours); it must succeed. Returns what it printed."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("FREDDY_")}
+    finished = subprocess.run(  # noqa: S603 - commands the tests choose, against loopback
+        command,
+        env=environment | {"FREDDY_API_KEY": API_KEY, "FREDDY_BASE_URL": base_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
