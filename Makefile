@@ -18,21 +18,33 @@ BUILD_DIR := .aws-sam/build
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-PY_SOURCES := layers/shared local admin functions tests scripts benchmarks
+CLIENT := clients/python
+PY_SOURCES := layers/shared local admin functions tests scripts benchmarks $(CLIENT)
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install lint template-lint pytest test build run invoke load bench demo-audio openapi lock clean
+.PHONY: help install system-tools lint template-lint pytest test build run invoke load bench demo-audio openapi lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt pyproject.toml $(CLIENT)/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "Python 3.13 is required (.python-version); found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	@# The client's dependencies are pinned in requirements/dev.txt (the dev extra).
+	$(BIN)/python -m pip install --quiet --no-deps --editable $(CLIENT)
 	@touch $@
+
+# The contract page's cURL and JavaScript examples run in the e2e tests: curl and Node from Debian's packages
+# when missing (as root, as on CI; otherwise it says what to install).
+system-tools:
+	@missing=""; command -v curl >/dev/null || missing="curl"; command -v node >/dev/null || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "please install the Debian packages:$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 # SAM CLI pins its own boto3/pydantic: it lives in a venv of its own, never the project's.
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -46,13 +58,14 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
 	@touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create .venv and .tools/* from the lock files
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed system-tools ## Create .venv and .tools/* from the lock files (and curl, node)
 
 lint: $(VENV)/.installed template-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy $(PY_SOURCES)
-	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin functions scripts benchmarks
+	$(BIN)/mypy --python-version 3.11 $(CLIENT)  # the oldest Python the client supports
+	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin functions scripts benchmarks $(CLIENT)/src
 	$(BIN)/python scripts/generate_openapi.py --check
 
 template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sam validate --lint, checkov (offline)
@@ -60,7 +73,7 @@ template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sa
 	$(SAM) validate --lint --template template.yaml
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
-pytest: $(VENV)/.installed ## Every test suite, with coverage of the shared package
+pytest: $(VENV)/.installed system-tools ## Every test suite, with coverage of the shared package and the client
 	$(BIN)/pytest --cov --cov-report=term-missing
 
 test: lint pytest ## Lint everything, then run every test

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from pydantic import BaseModel, Field
 
-from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, anchored
+from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, anchored
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 Mode = Literal["creation", "focus"]
@@ -37,7 +37,7 @@ class EnvironmentVariables(BaseModel):
     PLAYBACK_URL_TTL_SECONDS: int = Field(default=600, ge=60, le=3600)
 
 
-class TrackEntry(BaseModel):
+class Track(BaseModel):
     id: str
     title: str
     engine: str
@@ -46,10 +46,17 @@ class TrackEntry(BaseModel):
     measured_duration_seconds: float
     mime_type: str
     licence_class: str
+
+
+class TrackEntry(Track):
     audio_key: str
 
 
-class JobEntry(BaseModel):
+class TrackOutput(Track):
+    playback_url: str
+
+
+class Job(BaseModel):
     id: str
     status: Status
     progress: int = Field(ge=0, le=100)
@@ -59,31 +66,13 @@ class JobEntry(BaseModel):
     result_track_id: str | None = None
     error_message: str | None = None
     refusal_reason: str | None = None
+
+
+class JobEntry(Job):
     track: TrackEntry | None = None
 
 
-class TrackOutput(BaseModel):
-    id: str
-    title: str
-    engine: str
-    mode: Mode
-    instrumental: bool
-    measured_duration_seconds: float
-    mime_type: str
-    licence_class: str
-    playback_url: str
-
-
-class GenerationOutput(BaseModel):
-    id: str
-    status: Status
-    progress: int
-    engine: str
-    mode: Mode
-    created_at: datetime
-    result_track_id: str | None
-    error_message: str | None
-    refusal_reason: str | None
+class GenerationOutput(Job):
     playback_url: str | None
     playback_url_expires_at: datetime | None
     track: TrackOutput | None

@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
-from music_api.ids import JOB_ID_PATTERN, JOB_ID_RULE, ORGANIZATION_ID_PATTERN, ORGANIZATION_ID_RULE, anchored
-from music_api.models.response import ErrorResponse, GenerationJob
+from music_api.core.envelope import ErrorResponse
+from music_api.core.ids import JOB_ID_PATTERN, JOB_ID_RULE, ORGANIZATION_ID_PATTERN, ORGANIZATION_ID_RULE, anchored
+from music_api.generations.response import GenerationJob
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "openapi.yaml"

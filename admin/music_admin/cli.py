@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-from music_api.auth.keys import KEY_ID_PATTERN
-from music_api.clock import to_utc_z
-from music_api.data.auth import AdminError, AuthRepository
-from music_api.errors import ApiError
-from music_api.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
+from music_admin.auth_store import AdminError, AuthRepository
+from music_api.access.keys import KEY_ID_PATTERN
+from music_api.core.clock import to_utc_z
+from music_api.core.errors import ApiError
+from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

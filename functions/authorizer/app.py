@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.authorizer import authorize
-from music_api.observability import logger, metrics
+from music_api.access.handler import authorize
+from music_api.core.observability import logger, metrics
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.endpoint import handle_get_generation
-from music_api.http import ProxyResponse
-from music_api.observability import logger, metrics
+from music_api.core.http import ProxyResponse
+from music_api.core.observability import logger, metrics
+from music_api.generations.handler import handle_get_generation
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from music_api.data.auth import AuthRepository
-from music_api.data.dynamodb import to_item
-from music_api.data.jobs import job_key
+from music_admin.auth_store import AuthRepository
+from music_api.core.dynamodb import to_item
+from music_api.generations.store import job_key
 from music_local.template import Template
 
 if TYPE_CHECKING:

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from music_api.auth.keys import parse_key
-from music_api.clock import to_utc_z
-from music_api.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
-from music_api.models.auth import KeyStatus, Role
-from music_api.models.job import JobMode, JobStatus, StoredJob
-from music_api.signer import file_extension
+from music_admin.models import Role
+from music_api.access.keys import parse_key
+from music_api.access.models import KeyStatus
+from music_api.core.clock import to_utc_z
+from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.generations.signer import file_extension
+from music_api.generations.stored import JobMode, JobStatus, StoredJob
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws

@@ -22,10 +22,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
+from music_local.emulator import REGION
 from music_local.iam import is_allowed
 from music_local.template import Route, Template
 
-REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
 STAGE = "local"

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from music_local.launcher import LaunchedApi
-from tests.contract import spec_example, without_request_specifics
-from tests.seed import (
+from tests.helpers.contract import spec_example, without_request_specifics
+from tests.helpers.seed import (
     ALICE_EXPIRED_KEY,
     ALICE_KEY,
     ALICE_REVOKED_KEY,

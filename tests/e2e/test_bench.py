@@ -11,8 +11,9 @@ from benchmarks.bench import RATIOS, TARGETS, TARGETS_MET
 
 from get_generation.app import lambda_handler
 from music_local.emulator import LocalAws
+from music_local.gateway import LambdaContext
 from music_local.launcher import ROOT
-from tests.conftest import FakeLambdaContext, load_event
+from tests.helpers.events import load_event
 
 
 def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def body_shape(value: Any) -> Any:
     return type(value).__name__
 
 
-def test_the_peer_answers_the_benchmark_event_as_ours_does(aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_the_peer_answers_the_benchmark_event_as_ours_does(aws: LocalAws, lambda_context: LambdaContext) -> None:
     spec = importlib.util.spec_from_file_location("peer_handler", ROOT / "benchmarks" / "peer_handler.py")
     assert spec is not None
     assert spec.loader is not None

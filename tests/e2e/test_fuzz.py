@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from music_local.launcher import ROOT, LaunchedApi
-from tests.seed import ALICE_KEY, ALICE_REVOKED_KEY, BOB_KEY, DAVE_KEY, JOBS, ORG, UNKNOWN_KEY
+from tests.helpers.seed import ALICE_KEY, ALICE_REVOKED_KEY, BOB_KEY, DAVE_KEY, JOBS, ORG, UNKNOWN_KEY
 
 SPEC = ROOT / "docs" / "openapi.yaml"
 PATH = "/v1/music/{organization_id}/generations/{job_id}"

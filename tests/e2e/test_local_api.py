@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from music_local.launcher import ROOT, LaunchedApi, start_process
-from tests.contract import spec_example, without_request_specifics
-from tests.e2e.conftest import request_json
-from tests.seed import ALICE_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID
+from tests.helpers.contract import spec_example, without_request_specifics
+from tests.helpers.http import request_json
+from tests.helpers.seed import ALICE_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID
 
 AUDIO = ROOT / "local" / "audio" / "late-night-study.mp3"
 TTL_SECONDS = 600

@@ -12,8 +12,8 @@ import pytest
 
 from music_local.fixtures import read_fixtures
 from music_local.launcher import ROOT, launched
-from tests.contract import without_request_specifics
-from tests.e2e.conftest import assert_no_secrets_logged, request_json
+from tests.helpers.contract import without_request_specifics
+from tests.helpers.http import assert_no_secrets_logged, request_json
 
 TENANTS = ROOT / "tests" / "data" / "tenants.json"
 FIXTURES = read_fixtures(TENANTS).content

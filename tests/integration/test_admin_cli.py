@@ -9,11 +9,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from music_admin.auth_store import AdminError, membership_key
 from music_admin.cli import main
-from music_api.auth.keys import digest_of, parse_key
-from music_api.data.auth import AdminError, api_key_key, membership_key
+from music_api.access.keys import digest_of, parse_key
+from music_api.access.store import api_key_key
 from music_local.emulator import LocalAws
-from tests.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
+from tests.helpers.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -7,13 +7,15 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler
-from music_api.auth.keys import digest_of
-from music_api.aws import dynamodb_client, reset_clients
-from music_api.data.auth import CorruptAuthItemError, api_key_key
+from music_api.access.keys import digest_of
+from music_api.access.store import CorruptAuthItemError, api_key_key
+from music_api.core.aws import dynamodb_client
 from music_local.emulator import LocalAws
+from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
-from tests.conftest import FakeLambdaContext, load_event
-from tests.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL_KEY, ORG, OTHER_ORG, UNKNOWN_KEY
+from tests.helpers.aws import reset_aws
+from tests.helpers.events import load_event
+from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL_KEY, ORG, OTHER_ORG, UNKNOWN_KEY
 
 Authorize = Callable[[dict[str, Any]], dict[str, Any]]
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
@@ -32,7 +34,7 @@ def event_with_headers(headers: dict[str, list[str]], **changes: Any) -> dict[st
 
 
 @pytest.fixture
-def authorize(aws: LocalAws, lambda_context: FakeLambdaContext) -> Authorize:
+def authorize(aws: LocalAws, lambda_context: LambdaContext) -> Authorize:
     def run(event: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = lambda_handler(event, lambda_context)
         return response
@@ -207,7 +209,7 @@ class TestRejectedKeys:
 
 
 def test_an_unreachable_store_is_an_authorizer_failure_not_a_401(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+    monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext
 ) -> None:
     """Any other error makes API Gateway answer AUTHORIZER_FAILURE (503): a caller must not be told their
     valid key is wrong because the store hiccuped."""
@@ -215,7 +217,7 @@ def test_an_unreachable_store_is_an_authorizer_failure_not_a_401(
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    reset_clients()
+    reset_aws()
 
     with pytest.raises(Exception) as raised:  # noqa: PT011 - any message but "Unauthorized"
         lambda_handler(load_event("authorizer_valid_key.json"), lambda_context)

@@ -12,9 +12,10 @@ import pytest
 from authorizer.app import lambda_handler as authorizer_handler
 from get_generation.app import lambda_handler as get_generation_handler
 from music_local.emulator import LocalAws
+from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
-from tests.conftest import FakeLambdaContext, event_names, load_event
-from tests.seed import ORG
+from tests.helpers.events import event_names, load_event
+from tests.helpers.seed import ORG
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,7 @@ def test_every_event_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("get_generation_")])
-def test_replayed_request_gives_the_expected_response(
-    name: str, aws: LocalAws, lambda_context: FakeLambdaContext
-) -> None:
+def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, lambda_context: LambdaContext) -> None:
     expected = EXPECTATIONS[name]
     assert isinstance(expected, Response)
     event = load_event(name)
@@ -95,7 +94,7 @@ def test_replayed_request_gives_the_expected_response(
 
 @pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("authorizer_")])
 def test_replayed_authorizer_request_gives_the_expected_policy(
-    name: str, aws: LocalAws, lambda_context: FakeLambdaContext
+    name: str, aws: LocalAws, lambda_context: LambdaContext
 ) -> None:
     expected = EXPECTATIONS[name]
     assert isinstance(expected, Policy)

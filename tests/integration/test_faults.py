@@ -13,12 +13,14 @@ from botocore.compat import HTTPHeaders
 from botocore.exceptions import NoCredentialsError
 
 from get_generation.app import lambda_handler
-from music_api.aws import dynamodb_client, reset_clients
-from music_api.data.jobs import job_key
+from music_api.core.aws import dynamodb_client
+from music_api.generations.store import job_key
 from music_local.emulator import LocalAws
+from music_local.gateway import LambdaContext
 from music_local.template import default_template
-from tests.conftest import JOBS_TABLE, FakeLambdaContext, load_event
-from tests.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
+from tests.helpers.aws import JOBS_TABLE, reset_aws
+from tests.helpers.events import load_event
+from tests.helpers.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
 
 # What must never reach a client: resource names, exception text, code locations.
 INTERNALS = (JOBS_TABLE, "Traceback", "botocore", "pydantic", "music_api", ".py", "ORG#", "JOB#")
@@ -69,7 +71,7 @@ def assert_envelope(response: dict[str, Any], status: int, code: str) -> dict[st
     ],
 )
 def test_throttled_or_failing_dynamodb_answers_503_after_bounded_retries(
-    aws: LocalAws, lambda_context: FakeLambdaContext, status: int, error_type: str, attempts: int
+    aws: LocalAws, lambda_context: LambdaContext, status: int, error_type: str, attempts: int
 ) -> None:
     calls, hook = respond_to_get_item(status, error_type)
     dynamodb_client().meta.events.register("before-send.dynamodb.GetItem", hook)
@@ -81,12 +83,12 @@ def test_throttled_or_failing_dynamodb_answers_503_after_bounded_retries(
     assert len(calls) == attempts
 
 
-def test_unreachable_dynamodb_answers_503(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> None:
+def test_unreachable_dynamodb_answers_503(monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    reset_clients()
+    reset_aws()
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 
@@ -94,7 +96,7 @@ def test_unreachable_dynamodb_answers_503(monkeypatch: pytest.MonkeyPatch, lambd
     assert response["headers"]["Retry-After"] == "1"
 
 
-def test_a_missing_table_is_a_500_that_does_not_name_it(aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_a_missing_table_is_a_500_that_does_not_name_it(aws: LocalAws, lambda_context: LambdaContext) -> None:
     aws.dynamodb.delete_table(TableName=aws.jobs_table)
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
@@ -104,7 +106,7 @@ def test_a_missing_table_is_a_500_that_does_not_name_it(aws: LocalAws, lambda_co
     assert "Retry-After" not in response["headers"]
 
 
-def test_invalid_settings_are_a_500(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> None:
+def test_invalid_settings_are_a_500(monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> None:
     monkeypatch.setenv("PLAYBACK_URL_TTL_SECONDS", "86400")
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
@@ -134,7 +136,7 @@ SEED_TRACK = SEED["track"]
     ],
 )
 def test_corrupt_items_are_500_with_nothing_internal_in_the_body(
-    aws: LocalAws, lambda_context: FakeLambdaContext, corrupt: dict[str, Any]
+    aws: LocalAws, lambda_context: LambdaContext, corrupt: dict[str, Any]
 ) -> None:
     aws.dynamodb.put_item(TableName=aws.jobs_table, Item=job_item(corrupt) | job_key(ORG, ALICE, SEED_JOB_ID))
 
@@ -145,7 +147,7 @@ def test_corrupt_items_are_500_with_nothing_internal_in_the_body(
     assert body["error"]["system_message"] == "Internal server error"
 
 
-def test_the_seed_item_itself_is_not_corrupt(aws: LocalAws, lambda_context: FakeLambdaContext) -> None:
+def test_the_seed_item_itself_is_not_corrupt(aws: LocalAws, lambda_context: LambdaContext) -> None:
     """Guards the corrupt-item cases above: each differs from a valid item in one way only."""
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 
@@ -154,7 +156,7 @@ def test_the_seed_item_itself_is_not_corrupt(aws: LocalAws, lambda_context: Fake
 
 
 def test_a_stalling_dynamodb_ends_in_503_within_the_function_timeout(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
+    monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext
 ) -> None:
     """An endpoint that accepts connections and never answers: read timeouts, bounded retries, then 503."""
     timeout = default_template().document["Globals"]["Function"]["Timeout"]
@@ -162,7 +164,7 @@ def test_a_stalling_dynamodb_ends_in_503_within_the_function_timeout(
         stalling.bind(("127.0.0.1", 0))
         stalling.listen(8)
         monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{stalling.getsockname()[1]}")
-        reset_clients()
+        reset_aws()
         started = time.monotonic()
 
         response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
@@ -173,7 +175,7 @@ def test_a_stalling_dynamodb_ends_in_503_within_the_function_timeout(
 
 
 def test_a_presign_failure_is_503(
-    aws: LocalAws, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+    aws: LocalAws, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def fail(*_: Any, **__: Any) -> None:
         raise NoCredentialsError

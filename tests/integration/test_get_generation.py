@@ -12,15 +12,16 @@ import pytest
 
 from get_generation.app import lambda_handler
 from music_local.emulator import LocalAws
-from tests.conftest import FakeLambdaContext, load_event
-from tests.contract import spec_example, without_request_specifics
-from tests.seed import ALICE, AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
+from music_local.gateway import LambdaContext
+from tests.helpers.contract import spec_example, without_request_specifics
+from tests.helpers.events import load_event
+from tests.helpers.seed import ALICE, AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @pytest.fixture
-def invoke(aws: LocalAws, lambda_context: FakeLambdaContext) -> Invoke:
+def invoke(aws: LocalAws, lambda_context: LambdaContext) -> Invoke:
     def run(event: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = lambda_handler(event, lambda_context)
         return response

@@ -10,7 +10,7 @@ import pytest
 from music_local.emulator import LocalAws
 from music_local.gateway import HttpRequest, HttpResponse, LocalFunction, LocalGateway
 from music_local.template import default_template
-from tests.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
+from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
 SEED_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
 TTL = default_template().authorizer().ttl_seconds

@@ -10,9 +10,10 @@ import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from get_generation.app import lambda_handler
-from music_api.observability import logger
+from music_api.core.observability import logger
 from music_local.emulator import LocalAws
-from tests.conftest import FakeLambdaContext, event_names, load_event
+from music_local.gateway import LambdaContext
+from tests.helpers.events import event_names, load_event
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def metric_lines(written: list[dict[str, Any]], metric: str) -> list[dict[str, A
 
 
 def test_no_api_key_or_url_signature_is_ever_logged(
-    aws: LocalAws, lambda_context: FakeLambdaContext, output: Callable[[], str]
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
     signatures = []
     for name in event_names():
@@ -66,7 +67,7 @@ def test_no_api_key_or_url_signature_is_ever_logged(
 
 
 def test_every_log_line_carries_the_requests_trace_id(
-    aws: LocalAws, lambda_context: FakeLambdaContext, output: Callable[[], str]
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
     logs = [document for document in documents(output()) if "level" in document]
@@ -78,7 +79,7 @@ def test_every_log_line_carries_the_requests_trace_id(
 
 
 def test_a_500s_cause_is_in_the_log_under_its_trace_id(
-    aws: LocalAws, lambda_context: FakeLambdaContext, output: Callable[[], str]
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
     aws.dynamodb.delete_table(TableName=aws.jobs_table)
 
@@ -92,7 +93,7 @@ def test_a_500s_cause_is_in_the_log_under_its_trace_id(
 
 
 def test_metrics_count_results_by_status_and_errors_by_code(
-    aws: LocalAws, lambda_context: FakeLambdaContext, output: Callable[[], str]
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
     cold_start.is_cold_start = True
     lambda_handler(load_event("get_generation_running.json"), lambda_context)

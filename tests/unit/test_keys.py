@@ -6,12 +6,11 @@ import zlib
 
 import pytest
 
-from music_api.auth.keys import (
+from music_admin.keys import generate_key, key_hint
+from music_api.access.keys import (
     BASE62,
     KEY_ID_PATTERN,
     digest_of,
-    generate_key,
-    key_hint,
     key_id_of,
     parse_key,
 )

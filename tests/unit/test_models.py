@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from music_api.clock import to_utc_z
-from music_api.models.job import StoredJob
-from music_api.models.response import GenerationJob
-from tests.seed import JOBS
+from music_api.core.clock import to_utc_z
+from music_api.generations.response import GenerationJob
+from music_api.generations.stored import StoredJob
+from tests.helpers.seed import JOBS
 
 SUCCEEDED: dict[str, Any] = JOBS[0]
 

@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from scripts import generate_openapi
 from scripts.generate_openapi import GATEWAY_TIMESTAMP, HANDLER_TIMESTAMP, OUTPUT, build_document, main, render
 
-from music_api.ids import is_job_id, is_organization_id
+from music_api.core.ids import is_job_id, is_organization_id
 
 STATUSES = {"200", "400", "401", "403", "404", "413", "429", "500", "502", "503", "504"}
 

@@ -4,12 +4,13 @@ from typing import Any
 
 import pytest
 
-from music_api.errors import (
+from music_api.core.errors import (
     AuthenticationRequiredError,
     OrganizationAccessDeniedError,
     RequestValidationError,
 )
-from music_api.request import Caller, parse_request, trace_id_of
+from music_api.core.events import trace_id_of
+from music_api.generations.request import Caller, parse_request
 
 
 def event(

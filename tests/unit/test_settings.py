@@ -1,13 +1,15 @@
-"""Settings come from the environment, validated once, with safe bounds."""
+"""Settings come from the environment, validated once per function, with safe bounds; each function validates
+only what it uses."""
 
 import pytest
 from pydantic import ValidationError
 
-from music_api.settings import Settings, get_settings
+from music_api.access.settings import AuthorizerSettings
+from music_api.generations.settings import GenerationSettings, generation_settings
 
 
 def test_defaults_fill_everything_but_the_resource_names() -> None:
-    settings = get_settings()
+    settings = generation_settings()
 
     assert settings.jobs_table_name == "test-music-jobs"
     assert settings.audio_bucket_name == "test-music-audio"
@@ -17,18 +19,18 @@ def test_defaults_fill_everything_but_the_resource_names() -> None:
 
 
 def test_settings_are_read_once_per_container(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = get_settings()
+    first = generation_settings()
     monkeypatch.setenv("PLAYBACK_URL_TTL_SECONDS", "900")
 
-    assert get_settings() is first
-    get_settings.cache_clear()
-    assert get_settings().playback_url_ttl_seconds == 900
+    assert generation_settings() is first
+    generation_settings.cache_clear()
+    assert generation_settings().playback_url_ttl_seconds == 900
 
 
 @pytest.mark.parametrize("ttl", ["59", "3601", "ten minutes", "600.5"])
 def test_the_url_ttl_must_be_between_60_and_3600_seconds(ttl: str) -> None:
     with pytest.raises(ValidationError):
-        Settings.model_validate(
+        GenerationSettings.model_validate(
             {
                 "JOBS_TABLE_NAME": "jobs",
                 "AUTH_TABLE_NAME": "auth",
@@ -44,12 +46,12 @@ def test_resource_names_are_required(missing: str) -> None:
     del environment[missing]
 
     with pytest.raises(ValidationError):
-        Settings.model_validate(environment)
+        GenerationSettings.model_validate(environment)
 
 
 def test_the_audio_prefix_must_be_a_folder() -> None:
     with pytest.raises(ValidationError):
-        Settings.model_validate(
+        GenerationSettings.model_validate(
             {
                 "JOBS_TABLE_NAME": "jobs",
                 "AUTH_TABLE_NAME": "auth",
@@ -57,3 +59,19 @@ def test_the_audio_prefix_must_be_a_folder() -> None:
                 "AUDIO_KEY_PREFIX": "audio",
             }
         )
+
+
+def test_the_authorizer_needs_only_the_auth_table() -> None:
+    settings = AuthorizerSettings.model_validate({"AUTH_TABLE_NAME": "auth"})
+
+    assert settings.auth_table_name == "auth"
+    assert not hasattr(settings, "jobs_table_name")
+    assert not hasattr(settings, "audio_bucket_name")
+    with pytest.raises(ValidationError):
+        AuthorizerSettings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
+
+
+def test_the_get_endpoint_does_not_need_the_auth_table() -> None:
+    settings = GenerationSettings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
+
+    assert settings.jobs_table_name == "jobs"

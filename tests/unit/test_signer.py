@@ -7,12 +7,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from botocore.credentials import Credentials, RefreshableCredentials
 
-from music_api.aws import aws_session, reset_clients, s3_bucket_url
-from music_api.errors import CorruptJobError
-from music_api.models.job import StoredTrack
-from music_api.settings import get_settings
-from music_api.signer import PlaybackUrlSigner, SigningUnavailableError, credentials_expiry, download_filename
-from tests.seed import JOBS
+from music_api.core.aws import aws_session, s3_bucket_url
+from music_api.core.settings import aws_settings
+from music_api.generations.signer import (
+    PlaybackUrlSigner,
+    SigningUnavailableError,
+    credentials_expiry,
+    download_filename,
+)
+from music_api.generations.stored import CorruptJobError, StoredTrack
+from tests.helpers.aws import reset_aws
+from tests.helpers.seed import JOBS
 
 TRACK = StoredTrack.model_validate(JOBS[0]["track"])
 
@@ -24,7 +29,7 @@ def track(**changes: Any) -> StoredTrack:
 def signer(credentials: Credentials | None, ttl_seconds: int = 600) -> PlaybackUrlSigner:
     return PlaybackUrlSigner(
         s3_bucket_url("test-music-audio"),
-        region=get_settings().aws_region,
+        region=aws_settings().aws_region,
         key_prefix="audio/",
         ttl_seconds=ttl_seconds,
         credentials=credentials,
@@ -77,8 +82,7 @@ def test_a_url_is_sigv4_with_the_tracks_type_and_an_inline_disposition() -> None
 @pytest.mark.parametrize("region", ["us-east-1", "eu-central-1"])
 def test_urls_use_the_regional_endpoint(monkeypatch: pytest.MonkeyPatch, region: str) -> None:
     monkeypatch.setenv("AWS_REGION", region)
-    get_settings.cache_clear()
-    reset_clients()
+    reset_aws()
 
     url = signer(aws_session().get_credentials()).sign(TRACK).url
 

@@ -18,10 +18,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from mypy_boto3_s3 import S3Client
 
-from music_api.aws import reset_clients, s3_bucket_url
-from music_api.models.job import StoredTrack
-from music_api.settings import get_settings
-from music_api.signer import PlaybackUrlSigner, download_filename
+from music_api.core.aws import s3_bucket_url
+from music_api.generations.signer import PlaybackUrlSigner, download_filename
+from music_api.generations.stored import StoredTrack
+from tests.helpers.aws import reset_aws
 
 FROZEN_CLOCK = datetime(2026, 6, 28, 10, 30, 5)  # noqa: DTZ001 - naive UTC, as botocore's clock returns it
 EMULATOR = "http://127.0.0.1:5000"
@@ -87,8 +87,7 @@ def check_urls_match_boto3(monkeypatch: pytest.MonkeyPatch, region: str, endpoin
     monkeypatch.setenv("AWS_REGION", region)
     if endpoint_url:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
-    get_settings.cache_clear()
-    reset_clients()
+    reset_aws()
     url_of_bucket = s3_bucket_url(bucket)
     client = boto3_s3_client(region, endpoint_url)
 

@@ -4,7 +4,9 @@ import json
 import re
 from typing import Any
 
-from music_api.settings import Settings
+from music_api.core.envelope import ErrorBody
+from music_api.core.errors import GATEWAY_RESPONSES
+from music_api.generations.settings import GenerationSettings
 from music_local.template import default_template
 
 
@@ -62,9 +64,7 @@ def test_the_audio_prefix_setting_matches_the_policy() -> None:
 
 
 def test_the_timeout_covers_the_worst_case_aws_budget_and_fits_api_gateway() -> None:
-    settings = Settings.model_validate(
-        {"JOBS_TABLE_NAME": "jobs", "AUTH_TABLE_NAME": "auth", "AUDIO_BUCKET_NAME": "audio"}
-    )
+    settings = GenerationSettings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
     attempts = settings.aws_max_attempts
     per_attempt = settings.aws_connect_timeout_seconds + settings.aws_read_timeout_seconds
     # botocore's standard mode sleeps at most 2**n seconds (jittered) before retry n+1.
@@ -113,23 +113,6 @@ def test_the_event_is_never_logged() -> None:
     assert template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
 
 
-GATEWAY_ERRORS = {
-    "UNAUTHORIZED": (401, "AUTHENTICATION_REQUIRED"),
-    "ACCESS_DENIED": (403, "ORGANIZATION_ACCESS_DENIED"),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "RESOURCE_NOT_FOUND"),
-    "THROTTLED": (429, "RATE_LIMIT_EXCEEDED"),
-    "QUOTA_EXCEEDED": (429, "RATE_LIMIT_EXCEEDED"),
-    "REQUEST_TOO_LARGE": (413, "REQUEST_TOO_LARGE"),
-    "AUTHORIZER_FAILURE": (503, "SERVICE_UNAVAILABLE"),
-    # what API Gateway answers when the authorizer raises anything but "Unauthorized" (auth store down)
-    "AUTHORIZER_CONFIGURATION_ERROR": (503, "SERVICE_UNAVAILABLE"),
-    "INTEGRATION_FAILURE": (502, "SERVICE_UNAVAILABLE"),
-    "INTEGRATION_TIMEOUT": (504, "SERVICE_UNAVAILABLE"),
-    "DEFAULT_4XX": (400, "BAD_REQUEST"),
-    "DEFAULT_5XX": (500, "INTERNAL_ERROR"),
-}
-
-
 def api() -> dict[str, Any]:
     properties: dict[str, Any] = resource("MusicApi")["Properties"]
     return properties
@@ -154,32 +137,36 @@ def test_the_authorizer_may_only_get_api_key_items() -> None:
     assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["APIKEY#*"]}}
 
 
-def test_every_gateway_made_error_uses_the_contracts_envelope() -> None:
+def test_every_gateway_made_error_is_the_catalogues_in_the_contracts_envelope() -> None:
+    """The texts live once, in music_api.core.errors; the template's copies must be exactly those."""
     responses = api()["GatewayResponses"]
 
-    assert set(responses) == set(GATEWAY_ERRORS)
-    for response_type, (status, code) in GATEWAY_ERRORS.items():
+    assert set(responses) == set(GATEWAY_RESPONSES)
+    for response_type, expected in GATEWAY_RESPONSES.items():
+        error = expected.error
         response = responses[response_type]
         body = json.loads(response["ResponseTemplates"]["application/json"])
-        assert int(response["StatusCode"]) == status, response_type
-        assert list(body) == ["success", "error"]
-        assert list(body["error"]) == [
-            "code",
-            "message",
-            "system_message",
-            "type",
-            "status",
-            "details",
-            "trace_id",
-            "timestamp",
-        ]
-        assert body["success"] is False
-        assert (body["error"]["code"], body["error"]["status"], body["error"]["details"]) == (code, status, {})
-        assert body["error"]["trace_id"] == "req_$context.requestId"
+        assert int(response["StatusCode"]) == error.status, response_type
+        assert body == {
+            "success": False,
+            "error": {
+                "code": error.code,
+                "message": error.message,
+                "system_message": error.default_system_message,
+                "type": error.type,
+                "status": error.status,
+                "details": {},
+                "trace_id": "req_$context.requestId",
+                "timestamp": "$context.requestTime",
+            },
+        }, response_type
+        assert list(body["error"]) == list(ErrorBody.model_fields), "the envelope's key order"
         headers = response["ResponseParameters"]["Headers"]
         assert headers["Cache-Control"] == "'no-store'"
+        assert headers["X-Content-Type-Options"] == "'nosniff'"
         assert headers["X-Request-Id"] == "context.requestId"
-        assert ("Retry-After" in headers) == (code in {"RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE"}), response_type
+        retry_after = None if expected.retry_after_seconds is None else f"'{expected.retry_after_seconds}'"
+        assert headers.get("Retry-After") == retry_after, response_type
 
 
 def test_the_gateways_401_has_the_contracts_texts_exactly() -> None:
@@ -195,3 +182,14 @@ def test_gateway_templates_carry_no_client_controlled_values() -> None:
     for response in api()["GatewayResponses"].values():
         variables = re.findall(r"\$[\w.]+", response["ResponseTemplates"]["application/json"])
         assert set(variables) <= {"$context.requestId", "$context.requestTime"}
+
+
+def test_each_function_is_given_only_the_resources_it_uses() -> None:
+    shared = template()["Globals"]["Function"]["Environment"]["Variables"]
+    authorizer = resource("AuthorizerFunction")["Properties"]["Environment"]["Variables"]
+    get_generation = resource("GetGenerationFunction")["Properties"]["Environment"]["Variables"]
+
+    assert not {"JOBS_TABLE_NAME", "AUTH_TABLE_NAME", "AUDIO_BUCKET_NAME"} & set(shared)
+    assert authorizer == {"AUTH_TABLE_NAME": {"Ref": "AuthTable"}}
+    assert {"JOBS_TABLE_NAME", "AUDIO_BUCKET_NAME"} <= set(get_generation)
+    assert "AUTH_TABLE_NAME" not in get_generation

@@ -1,0 +1,310 @@
+"""Users, organizations, memberships and API keys in the auth table (docs/data-model.md).
+
+| item         | pk                  | sk                      | holds                                        |
+|--------------|---------------------|-------------------------|----------------------------------------------|
+| user         | ``USER#<user_id>``  | ``USER``                | ``version``, bumped by every change below    |
+| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                         |
+| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to list and revoke         |
+| organization | ``ORG#<org_id>``    | ``ORG``                 |                                              |
+| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, and the user's organizations |
+
+The authorizer makes one strongly consistent GetItem: the API-key item carries a copy of its user's
+organization ids. Every write that changes what a key may reach (a new key, a membership added or removed)
+is one transaction that also bumps the user item's ``version`` on the condition that it is unchanged since
+the user's partition was read, so two operators can never leave a key with a stale copy; nothing is ever
+half-written.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from music_admin.keys import generate_key, key_hint
+from music_admin.models import Role, StoredMembership
+from music_api.access.keys import Environment, digest_of, key_id_of
+from music_api.access.models import StoredApiKey
+from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
+from music_api.core.clock import to_utc_z, utc_now
+from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
+
+if TYPE_CHECKING:
+    pass
+
+# A transaction holds at most 100 items: the user, the membership and one update per key must fit, and the
+# authorizer's policy names every organization, which must stay within API Gateway's policy size.
+MAX_KEYS_PER_USER = 25
+MAX_ORGANIZATIONS_PER_USER = 100
+
+
+class AdminError(Exception):
+    """An operator request that cannot be carried out; the message says why, for a person to read."""
+
+
+def user_key(user_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "USER"}}
+
+
+def organization_key(organization_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"ORG#{organization_id}"}, "sk": {"S": "ORG"}}
+
+
+def membership_key(user_id: str, organization_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"MEMBERSHIP#{organization_id}"}}
+
+
+def key_pointer_key(user_id: str, key_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": f"USER#{user_id}"}, "sk": {"S": f"APIKEY#{key_id}"}}
+
+
+@dataclass(frozen=True)
+class _UserPartition:
+    """Everything stored under one user, read in one strongly consistent query."""
+
+    version: int
+    memberships: list[StoredMembership]
+    key_digests: list[str]
+
+    @property
+    def organization_ids(self) -> list[str]:
+        return sorted(membership.organization_id for membership in self.memberships)
+
+
+class AuthRepository(ApiKeyStore):
+    """The operator's reads and writes of users, organizations, memberships and keys, over the authorizer's
+    read of a key (the same model validates both sides)."""
+
+    def organization_ids(self, user_id: str) -> list[str]:
+        return self._partition(user_id).organization_ids
+
+    def create_user(self, user_id: str) -> None:
+        item = user_key(user_id) | to_item({"user_id": user_id, "version": 0, "created_at": to_utc_z(utc_now())})
+        self._transact([{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"])
+
+    def create_organization(self, organization_id: str) -> None:
+        values = {"organization_id": organization_id, "created_at": to_utc_z(utc_now())}
+        item = organization_key(organization_id) | to_item(values)
+        self._transact([{"Put": self._put_if_absent(item)}], [f"organization {organization_id} already exists"])
+
+    def create_api_key(
+        self, user_id: str, environment: Environment, expires_at: datetime | None = None, *, key: str | None = None
+    ) -> tuple[str, StoredApiKey]:
+        """A new key for an existing user: the plaintext (shown once, never stored) and what is stored.
+
+        ``key`` imports a key made elsewhere (the local demo's fixed key); by default one is generated.
+        """
+        partition = self._partition(user_id)
+        if len(partition.key_digests) >= MAX_KEYS_PER_USER:
+            raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
+        plaintext = key or generate_key(environment)
+        digest = digest_of(plaintext)
+        values = {
+            "key_id": key_id_of(digest),
+            "digest": digest,
+            "user_id": user_id,
+            "environment": environment,
+            "status": "active",
+            "hint": key_hint(plaintext),
+            "created_at": to_utc_z(utc_now()),
+            "expires_at": to_utc_z(expires_at) if expires_at is not None else None,
+            "organization_ids": partition.organization_ids,
+        }
+        stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
+        pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": digest})
+        self._transact(
+            [
+                self._bump_version(user_id, partition.version),
+                {"Put": self._put_if_absent(pointer)},
+                {"Put": self._put_if_absent(api_key_key(digest) | to_item(values))},
+            ],
+            [_concurrent(user_id), "that key already exists", "that key already exists"],
+        )
+        return plaintext, stored
+
+    def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
+        digests = self._partition(user_id).key_digests
+        keys = []
+        # At most MAX_KEYS_PER_USER keys: one BatchGetItem (limit 100) holds them all.
+        pending: list[Any] = [api_key_key(digest) for digest in digests]
+        for _ in range(5):  # BatchGetItem may leave keys unprocessed under throttling: ask again for those
+            if not pending:
+                break
+            with store_errors(STORE):
+                response = self._client.batch_get_item(
+                    RequestItems={self._table_name: {"Keys": pending, "ConsistentRead": True}}
+                )
+            found = response.get("Responses", {}).get(self._table_name, [])
+            keys += [_validated(StoredApiKey, from_item(item)) for item in found]
+            unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys", {}).get(self._table_name) or {})
+            pending = list(unprocessed.get("Keys", []))
+        if pending:
+            raise StoreUnavailableError(f"{STORE} kept keys unprocessed")
+        return sorted(keys, key=lambda api_key: (api_key.created_at, api_key.key_id))
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
+        """Revoke one of the user's keys; revoking a revoked key changes nothing."""
+        with store_errors(STORE):
+            pointer = self._client.get_item(
+                TableName=self._table_name, Key=key_pointer_key(user_id, key_id), ConsistentRead=True
+            ).get("Item")
+        api_key = self.get_api_key(pointer["digest"]["S"]) if pointer else None
+        if api_key is None or api_key.user_id != user_id:
+            raise AdminError(f"user {user_id} has no key {key_id}")
+        if api_key.status == "revoked":
+            return api_key
+        revoked_at = utc_now()
+        with store_errors(STORE):
+            self._client.update_item(
+                TableName=self._table_name,
+                Key=api_key_key(api_key.digest),
+                UpdateExpression="SET #status = :revoked, revoked_at = :now",
+                ConditionExpression="attribute_exists(pk) AND user_id = :user",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":revoked": {"S": "revoked"},
+                    ":now": {"S": to_utc_z(revoked_at)},
+                    ":user": {"S": user_id},
+                },
+            )
+        return api_key.model_copy(update={"status": "revoked", "revoked_at": revoked_at})
+
+    def add_membership(self, user_id: str, organization_id: str, role: Role) -> None:
+        partition = self._partition(user_id)
+        if organization_id in partition.organization_ids:
+            raise AdminError(f"user {user_id} is already a member of {organization_id}")
+        if len(partition.organization_ids) >= MAX_ORGANIZATIONS_PER_USER:
+            raise AdminError(f"user {user_id} already belongs to {MAX_ORGANIZATIONS_PER_USER} organizations")
+        values = {
+            "user_id": user_id,
+            "organization_id": organization_id,
+            "role": role,
+            "created_at": to_utc_z(utc_now()),
+        }
+        _validated_values(StoredMembership, values)
+        self._transact(
+            [
+                self._bump_version(user_id, partition.version),
+                {"ConditionCheck": self._exists(organization_key(organization_id))},
+                {"Put": self._put_if_absent(membership_key(user_id, organization_id) | to_item(values))},
+                *self._copy_organizations(partition.key_digests, [*partition.organization_ids, organization_id]),
+            ],
+            [_concurrent(user_id), f"unknown organization {organization_id}", _concurrent(user_id)],
+        )
+
+    def remove_membership(self, user_id: str, organization_id: str) -> None:
+        partition = self._partition(user_id)
+        if organization_id not in partition.organization_ids:
+            raise AdminError(f"user {user_id} is not a member of {organization_id}")
+        remaining = [org for org in partition.organization_ids if org != organization_id]
+        self._transact(
+            [
+                self._bump_version(user_id, partition.version),
+                {
+                    "Delete": {
+                        "TableName": self._table_name,
+                        "Key": membership_key(user_id, organization_id),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                *self._copy_organizations(partition.key_digests, remaining),
+            ],
+            [_concurrent(user_id), _concurrent(user_id)],
+        )
+
+    # --- helpers ----------------------------------------------------------------------------------------------
+
+    def _partition(self, user_id: str) -> _UserPartition:
+        """The user's item, memberships and key pointers, strongly consistent; AdminError for an unknown user."""
+        with store_errors(STORE):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table_name,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}},
+                ConsistentRead=True,
+            )
+            items = [from_item(item) for page in pages for item in page.get("Items", [])]
+        users = [item for item in items if item["sk"] == "USER"]
+        if not users:
+            raise AdminError(f"unknown user {user_id}")
+        memberships = [item for item in items if str(item["sk"]).startswith("MEMBERSHIP#")]
+        return _UserPartition(
+            version=int(users[0].get("version", 0)),
+            memberships=[_validated(StoredMembership, item) for item in memberships],
+            key_digests=[str(item["digest"]) for item in items if str(item["sk"]).startswith("APIKEY#")],
+        )
+
+    def _bump_version(self, user_id: str, version: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": user_key(user_id),
+                "UpdateExpression": "SET version = :next",
+                "ConditionExpression": "version = :seen",
+                "ExpressionAttributeValues": {":seen": {"N": str(version)}, ":next": {"N": str(version + 1)}},
+            }
+        }
+
+    def _copy_organizations(self, digests: Iterable[str], organization_ids: list[str]) -> list[dict[str, Any]]:
+        """Updates that give each of the user's keys the user's organizations, sorted."""
+        value = {"L": [{"S": org} for org in sorted(organization_ids)]}
+        return [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": api_key_key(digest),
+                    "UpdateExpression": "SET organization_ids = :orgs",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeValues": {":orgs": value},
+                }
+            }
+            for digest in digests
+        ]
+
+    def _exists(self, key: dict[str, Any]) -> dict[str, Any]:
+        return {"TableName": self._table_name, "Key": key, "ConditionExpression": "attribute_exists(pk)"}
+
+    def _put_if_absent(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"TableName": self._table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+
+    def _transact(self, operations: list[dict[str, Any]], failure_messages: list[str]) -> None:
+        """All or nothing; a failed condition becomes the message written for its operation."""
+        with store_errors(STORE):
+            try:
+                self._client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                    raise AdminError(
+                        "another change to the same items was in flight; nothing was written, try again"
+                    ) from exc
+                for index, reason in enumerate(reasons):
+                    if reason.get("Code") == "ConditionalCheckFailed":
+                        message = failure_messages[min(index, len(failure_messages) - 1)]
+                        raise AdminError(message) from exc
+                raise
+
+
+def _concurrent(user_id: str) -> str:
+    return f"user {user_id} was changed by someone else meanwhile; nothing was written, try again"
+
+
+def _validated[Model: (StoredApiKey, StoredMembership)](model: type[Model], values: dict[str, Any]) -> Model:
+    """A stored item through its model; one that does not fit is corrupt (a bad write), never trusted."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise CorruptAuthItemError(f"Stored {model.__name__} item is invalid") from exc
+
+
+def _validated_values[Model: (StoredApiKey, StoredMembership)](model: type[Model], values: dict[str, Any]) -> Model:
+    """Check an item before it is written; an operator's bad input is theirs to correct, not a corrupt item."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise AdminError(f"invalid {model.__name__}: {problems}") from exc

@@ -1,1 +1,0 @@
-"""API keys, their storage and the authorizer's policy."""

@@ -1,0 +1,165 @@
+"""The catalogue of errors: every code and text the API answers with, the functions' and the gateway's.
+
+Each class knows how it appears in the contract's error envelope. ``message`` is the user-facing text,
+``system_message`` a short machine-oriented cause; neither may carry internals (resource names, exception text,
+stack traces). Texts the contract shows are used byte for byte. ``GATEWAY_RESPONSES`` says which of them API
+Gateway answers itself; template.yaml's GatewayResponses are checked against it (tests/unit/test_template.py).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+
+class ApiError(Exception):
+    """An error that ends a request with the contract's error envelope.
+
+    The exception's own text (``str(error)``) is the internal cause, for the logs only; the body carries
+    the class's public texts.
+    """
+
+    status: ClassVar[int]
+    code: ClassVar[str]
+    type: ClassVar[str]
+    message: ClassVar[str]
+    default_system_message: ClassVar[str]
+    # A retryable error is answered with a Retry-After header.
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, cause: str | None = None, *, details: Mapping[str, str] | None = None) -> None:
+        self.system_message = self.default_system_message
+        self.details: dict[str, str] = dict(details or {})
+        super().__init__(cause or self.default_system_message)
+
+
+class AuthenticationRequiredError(ApiError):
+    status = 401
+    code = "AUTHENTICATION_REQUIRED"
+    type = "authentication_error"
+    message = "Authentication required. Please provide a valid API key."
+    default_system_message = "Missing or invalid authorization header"
+
+
+class OrganizationAccessDeniedError(ApiError):
+    status = 403
+    code = "ORGANIZATION_ACCESS_DENIED"
+    type = "authorization_error"
+    message = "You do not have access to this organization."
+    default_system_message = "Caller is not a member of the organization"
+
+
+class RequestValidationError(ApiError):
+    status = 400
+    code = "VALIDATION_ERROR"
+    type = "client_error"
+    message = "The request is invalid. Please check the parameter named in details."
+    default_system_message = "Invalid request parameter"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(details={"field": field, "reason": reason})
+        self.system_message = f"Invalid path parameter: {field}"
+
+
+class JobNotFoundError(ApiError):
+    """Also raised for another user's or organization's job: the two must be indistinguishable."""
+
+    status = 404
+    code = "RESOURCE_NOT_FOUND"
+    type = "client_error"
+    message = "The requested resource could not be found."
+    default_system_message = "Music generation job not found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(details={"job_id": job_id})
+
+
+class ServiceUnavailableError(ApiError):
+    """A dependency is throttling or unreachable: the client should retry after the Retry-After header."""
+
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    type = "server_error"
+    message = "The service is temporarily unavailable. Please retry shortly."
+    default_system_message = "A backing service is temporarily unavailable"
+    retryable = True
+
+
+class InternalError(ApiError):
+    """Anything unexpected, a corrupt stored item included. The cause goes to the logs, never the body."""
+
+    status = 500
+    code = "INTERNAL_ERROR"
+    type = "server_error"
+    message = "An unexpected error occurred. Please try again later."
+    default_system_message = "Internal server error"
+
+
+# --- answered by API Gateway itself (gateway responses), never raised by a function ------------------------
+
+
+class RouteNotFoundError(ApiError):
+    status = 404
+    code = "RESOURCE_NOT_FOUND"
+    type = "client_error"
+    message = JobNotFoundError.message
+    default_system_message = "Route not found"
+
+
+class RequestTooLargeError(ApiError):
+    status = 413
+    code = "REQUEST_TOO_LARGE"
+    type = "client_error"
+    message = "The request is too large."
+    default_system_message = "Request exceeds the gateway size limit"
+
+
+class RateLimitedError(ApiError):
+    status = 429
+    code = "RATE_LIMIT_EXCEEDED"
+    type = "rate_limit_error"
+    message = "Too many requests. Please slow down and retry shortly."
+    default_system_message = "Rate limit exceeded"
+    retryable = True
+
+
+class QuotaExceededError(RateLimitedError):
+    default_system_message = "Quota exceeded"
+
+
+class GatewayRejectedError(ApiError):
+    status = 400
+    code = "BAD_REQUEST"
+    type = "client_error"
+    message = "The request could not be processed."
+    default_system_message = "Request rejected by the gateway"
+
+
+class BadGatewayError(ServiceUnavailableError):
+    status = 502
+
+
+class GatewayTimeoutError(ServiceUnavailableError):
+    status = 504
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResponse:
+    error: type[ApiError]
+    retry_after_seconds: int | None = None
+
+
+# API Gateway response type -> what it answers. Authorizer failures are 503: the auth store is unavailable.
+GATEWAY_RESPONSES: Final[Mapping[str, GatewayResponse]] = {
+    "UNAUTHORIZED": GatewayResponse(AuthenticationRequiredError),
+    "ACCESS_DENIED": GatewayResponse(OrganizationAccessDeniedError),
+    "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(RouteNotFoundError),
+    "REQUEST_TOO_LARGE": GatewayResponse(RequestTooLargeError),
+    "THROTTLED": GatewayResponse(RateLimitedError, retry_after_seconds=1),
+    "QUOTA_EXCEEDED": GatewayResponse(QuotaExceededError, retry_after_seconds=60),
+    "AUTHORIZER_FAILURE": GatewayResponse(ServiceUnavailableError, retry_after_seconds=1),
+    "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse(ServiceUnavailableError, retry_after_seconds=1),
+    "INTEGRATION_FAILURE": GatewayResponse(BadGatewayError, retry_after_seconds=1),
+    "INTEGRATION_TIMEOUT": GatewayResponse(GatewayTimeoutError, retry_after_seconds=1),
+    "DEFAULT_4XX": GatewayResponse(GatewayRejectedError),
+    "DEFAULT_5XX": GatewayResponse(InternalError),
+}

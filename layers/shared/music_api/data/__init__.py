@@ -1,1 +1,0 @@
-"""Data access: one small class per store, raising domain errors."""

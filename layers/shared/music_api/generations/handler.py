@@ -1,0 +1,75 @@
+"""GET /v1/music/{organization_id}/generations/{job_id}: event in, proxy response out, nothing escapes."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
+from music_api.core.errors import ApiError, InternalError
+from music_api.core.events import trace_id_of
+from music_api.core.http import ProxyResponse, error_response, json_response
+from music_api.core.observability import logger, metrics
+from music_api.generations.logic import get_generation
+from music_api.generations.request import parse_request
+from music_api.generations.settings import GenerationSettings, generation_settings
+from music_api.generations.signer import PlaybackUrlSigner
+from music_api.generations.store import JobRepository
+
+
+def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
+    trace_id = trace_id_of(event, context.aws_request_id)
+    logger.set_correlation_id(trace_id)
+    try:
+        settings = generation_settings()
+        request = parse_request(event)
+        logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
+        job, body = get_generation(
+            request,
+            JobRepository(dynamodb_client(), settings.jobs_table_name),
+            _signer(settings),
+        )
+    except ApiError as error:
+        return _error(error, trace_id)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
+        unexpected = InternalError("Unexpected error")
+        unexpected.__cause__ = exc
+        return _error(unexpected, trace_id)
+
+    metrics.add_dimension(name="status", value=job.status)
+    metrics.add_metric(name="GenerationJobReturned", unit=MetricUnit.Count, value=1)
+    # DEBUG: one line per poll at INFO would cost more CPU than the rest of the handler's own work
+    # (docs/performance.md); errors are logged at INFO and above, and Lambda's REPORT line counts requests.
+    logger.debug(
+        "Generation job returned",
+        extra={"status": job.status, "playback_url_expires_at": body.playback_url_expires_at},
+    )
+    retry_after = None
+    if job.status == "queued":
+        retry_after = settings.queued_retry_after_seconds
+    elif job.status == "running":
+        retry_after = settings.running_retry_after_seconds
+    return json_response(200, body.model_dump_json(), trace_id, retry_after_seconds=retry_after)
+
+
+def _signer(settings: GenerationSettings) -> PlaybackUrlSigner:
+    return PlaybackUrlSigner(
+        s3_bucket_url(settings.audio_bucket_name),
+        region=settings.aws_region,
+        key_prefix=settings.audio_key_prefix,
+        ttl_seconds=settings.playback_url_ttl_seconds,
+        credentials=aws_session().get_credentials(),
+    )
+
+
+def _error(error: ApiError, trace_id: str) -> ProxyResponse:
+    metrics.add_dimension(name="error_code", value=error.code)
+    metrics.add_metric(name="ErrorReturned", unit=MetricUnit.Count, value=1)
+    if error.status >= 500:
+        # The cause and its chain (``raise ... from exc``) go to the log, never to the body.
+        logger.error(str(error), exc_info=error, extra={"error_code": error.code})
+    else:
+        logger.info(str(error), extra={"error_code": error.code, "status_code": error.status, "details": error.details})
+    retry_after = generation_settings().unavailable_retry_after_seconds if error.retryable else None
+    return error_response(error, trace_id, retry_after_seconds=retry_after)

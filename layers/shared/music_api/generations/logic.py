@@ -1,0 +1,41 @@
+"""The endpoint's logic: the caller's job, with a freshly signed playback URL when it has succeeded."""
+
+from music_api.core.errors import JobNotFoundError
+from music_api.generations.request import GetGenerationRequest
+from music_api.generations.response import GenerationJob, TrackSummary
+from music_api.generations.signer import PlaybackUrlSigner
+from music_api.generations.store import JobRepository
+from music_api.generations.stored import StoredJob
+
+_PUBLIC_JOB_FIELDS = {"id", "status", "progress", "engine", "mode", "created_at", "error_message", "refusal_reason"}
+
+
+def get_generation(
+    request: GetGenerationRequest, jobs: JobRepository, signer: PlaybackUrlSigner
+) -> tuple[StoredJob, GenerationJob]:
+    """The stored job and its public view. A job of another user or organization is not found, by key."""
+    job = jobs.get(request.organization_id, request.caller.user_id, request.job_id)
+    if job is None:
+        raise JobNotFoundError(request.job_id)
+    return job, _public_view(job, signer)
+
+
+def _public_view(job: StoredJob, signer: PlaybackUrlSigner) -> GenerationJob:
+    """Stored fields by name (the models share them); URL and track only for a succeeded job."""
+    common = job.model_dump(include=_PUBLIC_JOB_FIELDS)
+    if job.status != "succeeded" or job.track is None:
+        return GenerationJob(
+            **common,
+            result_track_id=job.result_track_id,
+            playback_url=None,
+            playback_url_expires_at=None,
+            track=None,
+        )
+    signed = signer.sign(job.track)
+    return GenerationJob(
+        **common,
+        result_track_id=job.track.id,
+        playback_url=signed.url,
+        playback_url_expires_at=signed.expires_at,
+        track=TrackSummary(**job.track.model_dump(exclude={"audio_key"}), playback_url=signed.url),
+    )

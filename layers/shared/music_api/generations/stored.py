@@ -1,0 +1,63 @@
+"""The generation job as stored in DynamoDB (see docs/data-model.md). Reading an item that does not satisfy
+this model is a server-side fault (500), never something to pass on to a client."""
+
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from music_api.core.errors import InternalError
+from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.core.stored import STORED_ITEM, StoredNumber, StoredTimestamp
+
+
+class CorruptJobError(InternalError):
+    """A stored job item does not satisfy the stored-item model."""
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
+JobMode = Literal["creation", "focus"]
+
+
+class StoredTrack(BaseModel):
+    """Track summary embedded in a succeeded job item, plus where its master audio lives in S3."""
+
+    model_config = STORED_ITEM
+
+    id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN))]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    engine: Annotated[str, Field(min_length=1, max_length=64)]
+    mode: JobMode
+    instrumental: Annotated[bool, Field(strict=True)]
+    measured_duration_seconds: Annotated[float, StoredNumber, Field(ge=0, allow_inf_nan=False)]
+    mime_type: Annotated[str, Field(pattern=r"^audio/[a-z0-9.+-]{1,64}$")]
+    licence_class: Annotated[str, Field(min_length=1, max_length=64)]
+    audio_key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class StoredJob(BaseModel):
+    """One item of the jobs table; ``pk``/``sk`` are checked by the repository, not modelled here."""
+
+    model_config = STORED_ITEM
+
+    id: Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN))]
+    organization_id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
+    user_id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
+    status: JobStatus
+    progress: Annotated[int, StoredNumber, Field(ge=0, le=100)]
+    engine: Annotated[str, Field(min_length=1, max_length=64)]
+    mode: JobMode
+    created_at: StoredTimestamp
+    result_track_id: Annotated[str | None, Field(pattern=anchored(TRACK_ID_PATTERN))] = None
+    error_message: Annotated[str | None, Field(max_length=1000)] = None
+    refusal_reason: Annotated[str | None, Field(max_length=1000)] = None
+    track: StoredTrack | None = None
+
+    @model_validator(mode="after")
+    def _succeeded_job_carries_its_track(self) -> Self:
+        if self.status != "succeeded":
+            return self
+        if self.track is None:
+            raise ValueError("a succeeded job must carry its track")
+        if self.result_track_id is not None and self.result_track_id != self.track.id:
+            raise ValueError("result_track_id does not match the embedded track")
+        return self

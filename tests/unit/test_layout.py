@@ -1,0 +1,68 @@
+"""The layer is laid out by request path: each function loads its own package and the core, nothing else."""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "shared" / "music_api"
+
+
+def imported_modules(package: str) -> set[str]:
+    """Every module named by an import statement anywhere in ``music_api.<package>``."""
+    names: set[str] = set()
+    for path in (LAYER / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("core", ("music_api.generations", "music_api.access", "music_admin", "music_local")),
+        ("generations", ("music_api.access", "music_admin", "music_local")),
+        ("access", ("music_api.generations", "music_admin", "music_local")),
+    ],
+)
+def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[str, ...]) -> None:
+    crossing = {name for name in imported_modules(package) if name.startswith(forbidden)}
+
+    assert crossing == set()
+
+
+def test_the_layer_ships_no_operator_writes() -> None:
+    source = "\n".join(path.read_text(encoding="utf-8") for path in LAYER.rglob("*.py"))
+
+    for write in ("transact_write_items", "TransactWriteItems", "put_item", "update_item", "delete_item"):
+        assert write not in source
+
+
+@pytest.mark.parametrize(
+    ("function", "own", "foreign"),
+    [
+        ("get_generation", "music_api.generations", "music_api.access"),
+        ("authorizer", "music_api.access", "music_api.generations"),
+    ],
+)
+def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, foreign: str) -> None:
+    """What Lambda's INIT imports, in a fresh interpreter: the function's package and the core, nothing else."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import app, json, sys; print(json.dumps(sorted(sys.modules)))"],
+        cwd=ROOT / "functions" / function,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    modules = json.loads(loaded.stdout)
+
+    assert any(name.startswith(own) for name in modules)
+    assert [name for name in modules if name.startswith((foreign, "music_admin", "music_local"))] == []
