@@ -193,3 +193,60 @@ def test_each_function_is_given_only_the_resources_it_uses() -> None:
     assert authorizer == {"AUTH_TABLE_NAME": {"Ref": "AuthTable"}}
     assert {"JOBS_TABLE_NAME", "AUDIO_BUCKET_NAME"} <= set(get_generation)
     assert "AUTH_TABLE_NAME" not in get_generation
+
+
+def usage_plan_resources() -> dict[str, dict[str, Any]]:
+    return {
+        name: resource(name)["Properties"]
+        for name in default_template().resources_of_type("AWS::ApiGateway::UsagePlan")
+    }
+
+
+def parameter_default(name: str) -> Any:
+    return template()["Parameters"][name]["Default"]
+
+
+def test_every_method_needs_an_api_key_and_the_authorizer_names_it() -> None:
+    """Key source HEADER would read the customer's own X-API-Key header as a gateway key: it must be AUTHORIZER."""
+    assert api()["ApiKeySourceType"] == "AUTHORIZER"
+    assert api()["Auth"]["ApiKeyRequired"] is True
+
+
+def test_the_plans_meter_the_apis_stage_and_the_outputs_name_every_plan() -> None:
+    plans = usage_plan_resources()
+    names = {properties["UsagePlanName"]: logical_id for logical_id, properties in plans.items()}
+
+    assert len(plans) >= 2
+    for properties in plans.values():
+        (stage,) = properties["ApiStages"]
+        assert (stage["ApiId"], stage["Stage"]) == ({"Ref": "MusicApi"}, {"Ref": "MusicApi.Stage"})
+        assert set(properties["Throttle"]) == {"RateLimit", "BurstLimit"}  # every route, every plan
+    outputs = template()["Outputs"]
+    assert outputs["UsagePlanIds"]["Value"] == {"Fn::Sub": ",".join(f"{n}=${{{i}}}" for n, i in names.items())}
+    assert outputs["DefaultUsagePlan"]["Value"] == {"Ref": "DefaultUsagePlan"}
+    assert set(template()["Parameters"]["DefaultUsagePlan"]["AllowedValues"]) == set(names)
+
+
+def test_limits_are_parameters_and_the_stage_throttle_stays_the_global_guard() -> None:
+    stage_rate, stage_burst = parameter_default("ThrottlingRateLimit"), parameter_default("ThrottlingBurstLimit")
+    (method_settings,) = api()["MethodSettings"]
+
+    assert method_settings["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    for properties in usage_plan_resources().values():
+        limits = [properties["Throttle"]["RateLimit"], properties["Throttle"]["BurstLimit"]]
+        limits += list(properties.get("Quota", {}).values())
+        assert all(set(limit) == {"Ref"} for limit in limits), properties["UsagePlanName"]
+    for plan in default_template().usage_plans():
+        assert plan.throttle is not None
+        if plan.quota is not None:  # a customer plan: one key can never take the whole stage
+            assert plan.throttle.rate < stage_rate
+            assert plan.throttle.burst < stage_burst
+
+
+def test_creates_get_a_smaller_budget_than_reads_in_every_plan() -> None:
+    """The create route's per-method budget (issue 13 adds its Throttle line) must sit below the plan's reads."""
+    for plan in default_template().usage_plans():
+        prefix = plan.name.capitalize()
+        assert plan.throttle is not None
+        assert parameter_default(f"{prefix}CreateRateLimit") < plan.throttle.rate, plan.name
+        assert parameter_default(f"{prefix}CreateBurstLimit") < plan.throttle.burst, plan.name
