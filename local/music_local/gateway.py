@@ -3,11 +3,14 @@
 For each request it does what API Gateway does for this stack: match a route (else MISSING_AUTHENTICATION_TOKEN),
 read the authorizer's identity source (missing: UNAUTHORIZED, without calling the authorizer), run the
 authorizer function or reuse its cached policy for the TTL, evaluate the policy against the method ARN
-(ACCESS_DENIED when it does not allow), then invoke the handler with a REST v1 proxy event that carries the
-authorizer's context. Gateway-made errors are rendered from the template's gateway responses.
+(ACCESS_DENIED when it does not allow), meter the request by the usage plan of the gateway key the authorizer
+named (INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED: music_local.metering), then invoke the handler with a REST
+v1 proxy event that carries the authorizer's context. Gateway-made errors are rendered from the template's
+gateway responses.
 
-Not emulated: stage throttling and usage plans (no 429s), request validation, binary media types, custom
-domains and base paths, authorizer timeouts, the 29 s integration timeout, and execution/access logs.
+Not emulated: the stage's own throttle (ThrottlingRateLimit: the local server is one process, whose throughput
+the load tests measure), request validation, binary media types, custom domains and base paths, authorizer
+timeouts, the 29 s integration timeout, and execution/access logs in CloudWatch.
 """
 
 import base64
@@ -22,13 +25,12 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from music_local.emulator import REGION
+from music_local.emulator import API_ID, REGION, STAGE
 from music_local.iam import is_allowed
+from music_local.metering import UsagePlanMeter
 from music_local.template import Route, Template
 
 ACCOUNT_ID = "123456789012"
-API_ID = "local"
-STAGE = "local"
 
 # One invocation at a time across all functions: both run in this process and share the Powertools Logger and
 # Metrics of the shared layer, as two Lambda execution environments never would.
@@ -117,12 +119,15 @@ class LocalGateway:
         self,
         template: Template,
         functions: Mapping[str, LocalFunction],
+        meter: UsagePlanMeter,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._routes = template.routes()
         self._authorizer = template.authorizer()
         self._responses = template.gateway_responses()
+        self._api_key_required = template.api_keys_from_authorizer()
+        self._meter = meter
         self._functions = functions
         self._clock = clock
         self._cache: dict[tuple[str, ...], _CachedPolicy] = {}
@@ -142,8 +147,8 @@ class LocalGateway:
         decision = self._authorize(identity, call)
         if isinstance(decision, str):
             return self._gateway_response(decision, request_id, received)
-        if not is_allowed(decision, call.method_arn):
-            return self._gateway_response("ACCESS_DENIED", request_id, received)
+        if (refusal := self._refusal(decision, call)) is not None:
+            return self._gateway_response(refusal, request_id, received)
         try:
             result = self._functions[call.route.function].invoke(self._proxy_event(call, decision))
             return self._integration_response(result, request_id)
@@ -192,6 +197,16 @@ class LocalGateway:
             with self._cache_lock:
                 self._cache[identity] = _CachedPolicy(response, now + self._authorizer.ttl_seconds)
         return response
+
+    def _refusal(self, authorization: Mapping[str, Any], call: _Call) -> str | None:
+        """What refuses an authorized caller: the policy (ACCESS_DENIED), then the usage plan of the gateway key
+        the authorizer named (INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED); ``None`` when nothing does."""
+        if not is_allowed(authorization, call.method_arn):
+            return "ACCESS_DENIED"
+        if self._api_key_required:
+            method = f"{call.route.path}/{call.request.method}"
+            return self._meter.admit(authorization.get("usageIdentifierKey"), method)
+        return None
 
     def _request_fields(self, call: _Call) -> dict[str, Any]:
         """What REQUEST authorizer events and proxy events share."""

@@ -9,6 +9,7 @@ import pytest
 
 from music_local.emulator import LocalAws
 from music_local.gateway import HttpRequest, HttpResponse, LocalFunction, LocalGateway
+from music_local.metering import UsagePlanMeter
 from music_local.template import default_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
@@ -35,7 +36,7 @@ def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
     functions = {
         name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
     }
-    return LocalGateway(template, functions, clock=clock)
+    return LocalGateway(template, functions, UsagePlanMeter(aws.apigateway, clock=clock), clock=clock)
 
 
 Send = Callable[..., HttpResponse]

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
+from authorizer.app import lambda_handler as authorizer_handler
 from get_generation.app import lambda_handler
+from music_api.access.keys import digest_of
 from music_api.core.observability import logger
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
@@ -64,6 +66,22 @@ def test_no_api_key_or_url_signature_is_ever_logged(
         assert signature not in text
     assert load_event("get_generation_succeeded.json")["headers"]["X-API-Key"] not in text
     assert "X-API-Key" not in text
+
+
+def test_the_authorizer_never_logs_a_key_or_its_gateway_key(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    event = load_event("authorizer_valid_key.json")
+    key = event["headers"]["X-API-Key"]
+    gateway_key_value = aws.auth.get_api_key(digest_of(key)).gateway_key_value  # type: ignore[union-attr]
+
+    policy = authorizer_handler(event, lambda_context)
+    text = output()
+
+    assert policy["usageIdentifierKey"] == gateway_key_value
+    assert '"message":"API key accepted"' in text  # the log was really captured
+    assert key not in text
+    assert gateway_key_value not in text
 
 
 def test_every_log_line_carries_the_requests_trace_id(
