@@ -10,16 +10,19 @@ gateway responses.
 
 Not emulated: the stage's own throttle (ThrottlingRateLimit: the local server is one process, whose throughput
 the load tests measure), request validation, binary media types, custom domains and base paths, authorizer
-timeouts, the 29 s integration timeout, and execution/access logs in CloudWatch.
+timeouts, the 29 s integration timeout, and execution logs. Access logs are the template's format, one line per
+request on the server's output instead of in CloudWatch.
 """
 
 import base64
 import importlib.util
+import json
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -52,6 +55,7 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    access_log: str = ""  # the stage's access log line for this request (template.yaml's format), if it has one
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,22 @@ class _Call:
 
 
 @dataclass
+class _Trace:
+    """What a request's access log line is made of, gathered on its way through the gateway."""
+
+    request_id: str
+    received: datetime
+    method: str
+    source_ip: str
+    started: float = field(default_factory=time.perf_counter)
+    route: str = "-"
+    authorizer_context: Mapping[str, str] = field(default_factory=dict)
+    authorizer_status: str = "-"  # set when the authorizer ran, not for a cached policy
+    authorizer_latency: str = "-"
+    integration_latency: str = "-"
+
+
+@dataclass
 class _CachedPolicy:
     response: Mapping[str, Any]
     expires: float
@@ -127,6 +147,7 @@ class LocalGateway:
         self._authorizer = template.authorizer()
         self._responses = template.gateway_responses()
         self._api_key_required = template.api_keys_from_authorizer()
+        self._access_log_format = template.access_log_format()
         self._meter = meter
         self._functions = functions
         self._clock = clock
@@ -135,29 +156,38 @@ class LocalGateway:
         self.authorizer_calls = 0
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
-        received = datetime.now(UTC)
+        trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
+        return self._logged(self._handle(request, trace), trace)
+
+    def too_large(self, request: HttpRequest) -> HttpResponse:
+        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
+        trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
+        return self._logged(self._gateway_response("REQUEST_TOO_LARGE", trace.request_id, trace.received), trace)
+
+    def _handle(self, request: HttpRequest, trace: _Trace) -> HttpResponse:
+        request_id, received = trace.request_id, trace.received
         matched = self._route(request)
         if matched is None:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
         call = _Call(request, *matched, request_id, received)
+        trace.route = call.route.path
         identity = self._identity(request)
         if identity is None:
             return self._gateway_response("UNAUTHORIZED", request_id, received)
-        decision = self._authorize(identity, call)
+        decision = self._authorize(identity, call, trace)
         if isinstance(decision, str):
             return self._gateway_response(decision, request_id, received)
+        trace.authorizer_context = {name: str(value) for name, value in (decision.get("context") or {}).items()}
         if (refusal := self._refusal(decision, call)) is not None:
             return self._gateway_response(refusal, request_id, received)
+        started = time.perf_counter()
         try:
             result = self._functions[call.route.function].invoke(self._proxy_event(call, decision))
             return self._integration_response(result, request_id)
         except Exception:  # noqa: BLE001 - a failing function is the gateway's INTEGRATION_FAILURE, as on AWS
             return self._gateway_response("INTEGRATION_FAILURE", request_id, received)
-
-    def too_large(self) -> HttpResponse:
-        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
-        return self._gateway_response("REQUEST_TOO_LARGE", str(uuid.uuid4()), datetime.now(UTC))
+        finally:
+            trace.integration_latency = _milliseconds_since(started)
 
     # --- steps ------------------------------------------------------------------------------------------------
 
@@ -178,7 +208,7 @@ class LocalGateway:
             values.append(",".join(found))
         return tuple(values)
 
-    def _authorize(self, identity: tuple[str, ...], call: _Call) -> Mapping[str, Any] | str:
+    def _authorize(self, identity: tuple[str, ...], call: _Call, trace: _Trace) -> Mapping[str, Any] | str:
         """The authorizer's response (cached per identity for the TTL), or the gateway response type to send."""
         now = self._clock()
         with self._cache_lock:
@@ -187,10 +217,16 @@ class LocalGateway:
                 return cached.response
         event = self._request_fields(call) | {"type": "REQUEST", "methodArn": call.method_arn}
         self.authorizer_calls += 1
+        started = time.perf_counter()
         try:
             response = self._functions[self._authorizer.function].invoke(event)
         except Exception as error:  # noqa: BLE001 - the authorizer's verdict travels as an exception
-            return "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_CONFIGURATION_ERROR"
+            unauthorized = str(error) == "Unauthorized"
+            trace.authorizer_status = "401" if unauthorized else "500"
+            return "UNAUTHORIZED" if unauthorized else "AUTHORIZER_CONFIGURATION_ERROR"
+        finally:
+            trace.authorizer_latency = _milliseconds_since(started)
+        trace.authorizer_status = "200"
         if not isinstance(response, Mapping) or not _is_authorizer_response(response):
             return "AUTHORIZER_CONFIGURATION_ERROR"
         if self._authorizer.ttl_seconds > 0:
@@ -290,11 +326,41 @@ class LocalGateway:
         return HttpResponse(configured.status, headers, body.encode("utf-8"))
 
 
+    def _logged(self, response: HttpResponse, trace: _Trace) -> HttpResponse:
+        """``response`` with its access log line: the template's format with this request's ``$context`` values
+        (JSON-escaped; one missing is ``-``, as in CloudWatch)."""
+        if self._access_log_format is None:
+            return response
+        values = {f"authorizer.{name}": value for name, value in trace.authorizer_context.items()} | {
+            "requestId": trace.request_id,
+            "requestTime": _clf(trace.received),
+            "httpMethod": trace.method,
+            "resourcePath": trace.route,
+            "status": str(response.status),
+            "error.responseType": response.headers.get("x-amzn-ErrorType", "-"),
+            "responseLatency": _milliseconds_since(trace.started),
+            "integration.latency": trace.integration_latency,
+            "authorizer.status": trace.authorizer_status,
+            "authorizer.latency": trace.authorizer_latency,
+            "responseLength": str(len(response.body)),
+            "identity.sourceIp": trace.source_ip,
+        }
+        line = _CONTEXT_VARIABLE.sub(
+            lambda variable: json.dumps(values.get(variable.group(1), "-"))[1:-1], self._access_log_format
+        )
+        return replace(response, access_log=line)
+
+
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z_][\w.]*)")
 _FIVES = {"AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"}
 
 
 def _is_authorizer_response(response: Mapping[str, Any]) -> bool:
     return isinstance(response.get("principalId"), str) and isinstance(response.get("policyDocument"), Mapping)
+
+
+def _milliseconds_since(started: float) -> str:
+    return str(round((time.perf_counter() - started) * 1000))
 
 
 def _clf(moment: datetime) -> str:

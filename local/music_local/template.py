@@ -228,6 +228,29 @@ class Template:
             )
         return plans
 
+    def access_log_format(self) -> str | None:
+        """The stage's access log format (``$context`` variables), or ``None`` when access logging is off."""
+        setting = self.api_properties().get("AccessLogSetting")
+        if isinstance(setting, Mapping) and "Fn::If" in setting:
+            condition, when_true, when_false = setting["Fn::If"]
+            setting = when_true if self.condition(condition) else when_false
+        if not isinstance(setting, Mapping) or "Format" not in setting:
+            return None
+        return str(setting["Format"])
+
+    def condition(self, name: str) -> bool:
+        """A template condition, with parameters at their defaults (Fn::Equals and Fn::Not only)."""
+        return self._holds(self.document.get("Conditions", {})[name])
+
+    def _holds(self, expression: Mapping[str, Any]) -> bool:
+        if "Fn::Not" in expression:
+            (inner,) = expression["Fn::Not"]
+            return not self._holds(inner)
+        if "Fn::Equals" in expression:
+            left, right = (self._resolve(side, {}) for side in expression["Fn::Equals"])
+            return left == right
+        raise UnsupportedTemplateError(f"the local stack cannot evaluate the condition {expression!r}")
+
     def default_usage_plan(self) -> str:
         return str(self.parameter_default("DefaultUsagePlan"))
 

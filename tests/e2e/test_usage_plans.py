@@ -4,6 +4,7 @@ with Retry-After, while another key of the same organization keeps getting 200 (
 The trial plan's limits are template.yaml's defaults (TrialRateLimit, TrialBurstLimit), as deployed.
 """
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from music_api.access.keys import digest_of, key_id_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.launcher import ROOT, LaunchedApi, launched
 from music_local.template import default_template
@@ -82,3 +84,31 @@ def test_a_trial_key_gets_429_after_its_burst_while_another_key_of_its_organizat
     paying = [request_json(plans_api.url, PAYING_JOB, PAYING_KEY)[0] for _ in range(3 * TRIAL.throttle.burst)]
 
     assert paying == [200] * len(paying)
+
+
+def access_lines(api: LaunchedApi, request_id: str) -> list[dict[str, str]]:
+    """The access log lines the server printed for ``request_id`` (it prints each just after answering)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [json.loads(line) for line in list(api.output) if line.startswith('{"requestId":"' + request_id)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_access_lines_name_the_rate_limited_caller_by_ids_never_by_key(plans_api: LaunchedApi) -> None:
+    assert TRIAL.throttle is not None
+    for _ in range(10 * TRIAL.throttle.burst):
+        status, headers, _ = request_json(plans_api.url, TRIAL_JOB, TRIAL_KEY)
+        if status == 429:
+            break
+
+    (line,) = access_lines(plans_api, headers["x-amzn-RequestId"])
+
+    assert line["status"] == "429"
+    assert line["errorType"] == "THROTTLED"
+    assert line["route"] == "/v1/music/{organization_id}/generations/{job_id}"
+    assert line["keyId"] == key_id_of(digest_of(TRIAL_KEY))
+    assert line["userId"] == "usr_trial01"
+    assert line["integrationLatencyMs"] == "-"  # refused at the gateway: the handler never ran
+    assert TRIAL_KEY not in json.dumps(line)
