@@ -108,7 +108,7 @@ class UsagePlans:
 
     def assign(self, gateway_key_id: str, plan: str) -> str | None:
         """Make ``plan`` the key's only plan; returns the plan it had. API Gateway allows one plan per key and
-        stage, so the old membership goes first: requests in that instant answer 403 (no plan)."""
+        stage, so the old membership goes first: requests in that instant get INVALID_API_KEY (no plan)."""
         plan_id = self.plan_id(plan)
         previous = self.plan_of(gateway_key_id)
         for membership in self._client.get_usage_plans(keyId=gateway_key_id)["items"]:

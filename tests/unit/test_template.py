@@ -404,3 +404,13 @@ def test_429s_are_counted_from_the_access_log_by_error_type() -> None:
     assert (transformation["MetricNamespace"], transformation["MetricName"]) == ("MusicApi", "RateLimited")
     assert transformation["Dimensions"] == [{"Key": "errorType", "Value": "$.errorType"}]
     assert json.loads(access_log_format())["errorType"] == "$context.error.responseType"
+
+
+def test_every_alarm_links_the_section_of_docs_operations_that_says_what_to_do() -> None:
+    operations = (default_template().root / "docs" / "operations.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### (\S+)$", operations, re.MULTILINE))
+
+    for name, alarm in alarms().items():
+        (anchor,) = re.findall(r"docs/operations\.md#(\S+)$", alarm["Properties"]["AlarmDescription"])
+        assert anchor in headings, name
+        assert f"`{name}`" in operations, name
