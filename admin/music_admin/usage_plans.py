@@ -8,7 +8,7 @@ secret: with the API's key source ``AUTHORIZER`` no client can present it, and i
 
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class GatewayKey:
     id: str
-    value: str
-
-    def __repr__(self) -> str:
-        return f"GatewayKey(id={self.id!r})"  # the value stays out of tracebacks and logs
+    value: str = field(repr=False)  # out of tracebacks and logs
 
 
 @dataclass(frozen=True)

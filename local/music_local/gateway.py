@@ -325,7 +325,6 @@ class LocalGateway:
                 headers[name] = request_id
         return HttpResponse(configured.status, headers, body.encode("utf-8"))
 
-
     def _logged(self, response: HttpResponse, trace: _Trace) -> HttpResponse:
         """``response`` with its access log line: the template's format with this request's ``$context`` values
         (JSON-escaped; one missing is ``-``, as in CloudWatch)."""

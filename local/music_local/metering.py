@@ -72,16 +72,20 @@ class UsagePlanMeter:
     _loaded_at: float | None = None
     _buckets: dict[tuple[str, str, str], _Bucket] = field(default_factory=dict)  # (plan, key, method or "")
     _quotas: dict[tuple[str, str], _QuotaUse] = field(default_factory=dict)  # (plan, key)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # the state above
+    _loading: threading.Lock = field(default_factory=threading.Lock)  # one reader of the emulator at a time
 
     def admit(self, usage_identifier: Any, method: str) -> str | None:
         """``None`` when the request may go on, else the gateway response type that refuses it.
 
         ``method`` is ``<resource path>/<METHOD>``, the key of a plan's per-method throttle.
         """
+        if not isinstance(usage_identifier, str) or not usage_identifier:
+            return "INVALID_API_KEY"
+        now = self.clock()
+        self._refresh(usage_identifier, now)
         with self._lock:
-            now = self.clock()
-            member = self._member(usage_identifier, now)
+            member = self._members.get(usage_identifier)
             if member is None or not member.enabled or member.plan is None:
                 return "INVALID_API_KEY"
             plan = member.plan
@@ -103,14 +107,28 @@ class UsagePlanMeter:
 
     # --- state ------------------------------------------------------------------------------------------------
 
-    def _member(self, usage_identifier: Any, now: float) -> _Member | None:
-        if not isinstance(usage_identifier, str) or not usage_identifier:
-            return None
-        # A key just made (an operator's `key create`) is read at once; a known one may be REFRESH_SECONDS stale.
-        stale = self._loaded_at is None or now - self._loaded_at >= REFRESH_SECONDS
-        if stale or usage_identifier not in self._members:
-            self._load(now)
-        return self._members.get(usage_identifier)
+    def _refresh(self, usage_identifier: str, now: float) -> None:
+        """Re-read keys and plans when the view is stale, without holding up requests: while one thread reads,
+        the others go on with the view they have. A gateway key not in the view (an operator's `key create` a
+        moment ago) waits for a fresh read instead."""
+        with self._lock:
+            known = usage_identifier in self._members
+            if known and not self._stale(now):
+                return
+        if not self._loading.acquire(blocking=not known):
+            return
+        try:
+            with self._lock:
+                if usage_identifier in self._members and not self._stale(now):
+                    return  # another thread has just read it
+            members = self._read_members()
+            with self._lock:
+                self._members, self._loaded_at = members, now
+        finally:
+            self._loading.release()
+
+    def _stale(self, now: float) -> bool:
+        return self._loaded_at is None or now - self._loaded_at >= REFRESH_SECONDS
 
     def _bucket(self, plan_id: str, key_id: str, method: str, budget: Throttle, now: float) -> _Bucket:
         bucket = self._buckets.setdefault((plan_id, key_id, method), _Bucket(float(budget.burst), now))
@@ -126,8 +144,8 @@ class UsagePlanMeter:
             use = self._quotas[(plan.id, key_id)] = _QuotaUse(start)
         return use
 
-    def _load(self, now: float) -> None:
-        """Every gateway key, every plan of this stage, and which keys each plan has, from the emulator."""
+    def _read_members(self) -> dict[str, _Member]:
+        """Every gateway key by value, with the plan of this stage it belongs to, from the emulator."""
         plans: dict[str, _Plan] = {}
         for page in self.client.get_paginator("get_usage_plans").paginate():
             for plan in page["items"]:
@@ -145,12 +163,11 @@ class UsagePlanMeter:
             for page in self.client.get_paginator("get_usage_plan_keys").paginate(usagePlanId=plan_id)
             for member in page["items"]
         }
-        self._members = {
+        return {
             key["value"]: _Member(key_id, bool(key.get("enabled")), plan_of.get(key_id))
             for key_id, key in keys.items()
             if key.get("value")
         }
-        self._loaded_at = now
 
 
 def _plan(plan: Mapping[str, Any], stages: Sequence[Mapping[str, Any]]) -> _Plan:
