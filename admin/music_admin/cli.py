@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key.add_parser("revoke", help="revoke a key; effective within the authorizer TTL")
     revoke.add_argument("--user", required=True, type=_user)
     revoke.add_argument("--key-id", required=True, type=_key_id)
-    move = key.add_parser("plan", help="move a key to another usage plan; effective at once")
+    move = key.add_parser("plan", help="move a key to another usage plan; no wait for the authorizer TTL")
     move.add_argument("--user", required=True, type=_user)
     move.add_argument("--key-id", required=True, type=_key_id)
     move.add_argument("--plan", required=True)
@@ -173,10 +173,10 @@ def _run(args: argparse.Namespace, repository: AuthRepository, stack: _Stack) ->
                 expires_at = datetime.now(UTC) + timedelta(days=args.expires_in_days)
             if expires_at is not None and expires_at <= datetime.now(UTC):
                 raise UsageError("the expiry must be in the future")
-            plans = stack.usage_plans()
-            plan = args.plan or plans.default_plan
-            if plan is None:
+            if args.plan is None and not args.stack_name:
                 raise UsageError("name a plan with --plan (the stack's default is known with --stack-name)")
+            plans = stack.usage_plans()
+            plan = args.plan or plans.default_plan or ""  # with --stack-name, the DefaultUsagePlan output
             plaintext = generate_key(args.environment)
             stored = MeteredKeys(repository, plans).issue(args.user, plaintext, plan, expires_at)
             expires = to_utc_z(stored.expires_at) if stored.expires_at else "never"

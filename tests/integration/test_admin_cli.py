@@ -162,6 +162,8 @@ def test_memberships_are_added_and_removed(aws: LocalAws, capsys: pytest.Capture
         ["key", "create", "--user", DAVE, "--expires-at", "next week"],
         ["key", "create", "--user", DAVE, "--expires-in-days", "0"],
         ["key", "create", "--user", DAVE, "--expires-at", "2020-01-01T00:00:00Z"],
+        ["key", "create", "--user", DAVE],  # no --plan, and no stack to name its default
+        ["key", "plan", "--user", DAVE, "--key-id", "key_0000000000000000"],
         ["key", "revoke", "--user", DAVE, "--key-id", "frd_live_abc"],
         ["member", "add", "--user", DAVE, "--org", "org_*"],
         ["member", "add", "--user", DAVE, "--org", ORG, "--role", "root"],
