@@ -119,8 +119,8 @@ ERRORS: dict[str, tuple[str, bool]] = {
     ),
     "413": ("REQUEST_TOO_LARGE: the request exceeds API Gateway's size limit (REQUEST_TOO_LARGE response).", False),
     "429": (
-        "RATE_LIMIT_EXCEEDED (type rate_limit_error): stage throttling (THROTTLED, Retry-After 1) or a usage-plan "
-        "quota (QUOTA_EXCEEDED, Retry-After 60).",
+        "RATE_LIMIT_EXCEEDED (type rate_limit_error): the key's usage plan (its rate and burst) or the stage's "
+        "throttle (THROTTLED, Retry-After 1), or the key's quota for the period (QUOTA_EXCEEDED, Retry-After 60).",
         True,
     ),
     "500": (
