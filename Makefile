@@ -13,9 +13,11 @@ CHECKOV_VENV := .tools/checkov
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 BUILD_DIR := .aws-sam/build
-# npm tools, each from its own lock file (npm ci), like the tool venvs: Spectral for make lint.
+# npm tools, each from its own lock file (npm ci), like the tool venvs: Spectral for make lint, Redocly for make docs.
 SPECTRAL_DIR := tools/spectral
+REDOCLY_DIR := tools/redocly
 SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
+DOCS_PAGE := build/docs/index.html
 
 # SAM CLI: no telemetry, and a region for commands that want one even offline.
 export SAM_CLI_TELEMETRY := 0
@@ -25,7 +27,8 @@ PY_SOURCES := layers/shared local admin functions tests scripts benchmarks
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install lint template-lint api-lint pytest test build run invoke load bench demo-audio openapi node lock clean
+.PHONY: help install lint template-lint api-lint pytest test build run invoke load bench demo-audio openapi docs \
+	browser node lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,15 +64,18 @@ endef
 node: ## Node.js and npm (Debian's nodejs, npm) when missing
 	$(call debian,node npm,nodejs npm)
 
+browser: ## Headless Chromium for the docs page test (Debian's chromium) when missing
+	$(call debian,chromium,chromium)
+
 # --ignore-scripts: no install scripts run (one of Spectral's dependencies would send usage data).
 tools/%/node_modules/.installed: tools/%/package-lock.json tools/%/package.json | node
 	npm ci --prefix tools/$* --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed
+NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed $(REDOCLY_DIR)/node_modules/.installed
 VENVS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
-install: $(VENVS) $(NODE_TOOLS) ## Create .venv, .tools/* and tools/*/node_modules from the lock files
+install: $(VENVS) $(NODE_TOOLS) browser ## Create .venv, .tools/*, tools/*/node_modules from the lock files; chromium
 
 lint: $(VENV)/.installed template-lint api-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift, Spectral
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -87,7 +93,7 @@ template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sa
 api-lint: $(SPECTRAL_DIR)/node_modules/.installed ## Spectral (spectral:oas + OWASP API Security) on docs/openapi.yaml
 	$(SPECTRAL) lint docs/openapi.yaml --ruleset .spectral.yaml --fail-severity warn --quiet
 
-pytest: $(VENV)/.installed ## Every test suite, with coverage of the shared package
+pytest: $(VENV)/.installed $(DOCS_PAGE) browser ## Every test suite, with coverage of the shared package
 	$(BIN)/pytest --cov --cov-report=term-missing
 
 test: lint pytest ## Lint everything, then run every test
@@ -112,6 +118,10 @@ bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes ben
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.yaml from the response models
 	$(BIN)/python scripts/generate_openapi.py
 
+$(DOCS_PAGE): docs/openapi.yaml scripts/build_docs.py $(REDOCLY_DIR)/node_modules/.installed $(VENV)/.installed
+	$(BIN)/python scripts/build_docs.py --output $@
+
+docs: $(DOCS_PAGE) ## Render the API reference into build/docs/index.html (one self-contained page)
 
 demo-audio: $(VENV)/.installed ## Re-synthesize local/audio/late-night-study.mp3
 	$(BIN)/python scripts/make_demo_audio.py
@@ -127,4 +137,4 @@ lock: $(VENV)/.installed ## Re-pin requirements/dev.txt, requirements/sam.txt an
 		--no-header --custom-compile-command "make lock" -o layers/shared/requirements.txt
 
 clean: ## Remove build output and caches (keeps the venvs and tools/*/node_modules)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
