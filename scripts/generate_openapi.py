@@ -180,7 +180,7 @@ GATEWAY_WHEN = {
     "UNAUTHORIZED": "the X-API-Key header is missing, repeated or malformed, or names a key that is unknown, "
     "revoked or expired.",
     "ACCESS_DENIED": "the path's organization is not one of the key owner's organizations, or is malformed.",
-    "MISSING_AUTHENTICATION_TOKEN": "no route matches the method and path.",
+    "MISSING_AUTHENTICATION_TOKEN": "no route matches the method and path.",  # nosec B105 - a response type
     "REQUEST_TOO_LARGE": "the request exceeds API Gateway's size limit.",
     "THROTTLED": "the stage's request rate (ThrottlingRateLimit, ThrottlingBurstLimit) is exceeded.",
     "QUOTA_EXCEEDED": "a usage plan's quota is exhausted.",
