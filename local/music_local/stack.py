@@ -1,4 +1,4 @@
-"""The whole local stack in one object: moto server, tables and bucket, fixtures, functions, gateway."""
+"""The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway."""
 
 import os
 from collections.abc import MutableMapping
@@ -8,6 +8,7 @@ from pathlib import Path
 from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
+from music_local.metering import UsagePlanMeter
 from music_local.template import Template, default_template
 
 # What the functions see besides their template environment: the emulator, fake credentials, quiet logs.
@@ -63,7 +64,7 @@ def start_stack(
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
     """
     template = template or default_template()
-    fixtures = read_fixtures(fixtures_path)
+    fixtures = read_fixtures(fixtures_path, template)
     moto = MotoServer()
     endpoint = moto.start()
     try:
@@ -77,7 +78,8 @@ def start_stack(
         functions = {
             name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
         }
-        return LocalStack(moto, aws, fixtures, functions, LocalGateway(template, functions))
+        gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))
+        return LocalStack(moto, aws, fixtures, functions, gateway)
     except BaseException:
         moto.stop()
         raise
