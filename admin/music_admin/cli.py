@@ -1,16 +1,20 @@
-"""music-api-admin: create, list and revoke API keys; add and remove organization memberships.
+"""music-api-admin: create, list and revoke API keys; add and remove organization memberships; submit simulated
+jobs to the local stack.
 
 Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
-(``--stack-name`` reads the stack's ``AuthTableName`` output). Only a key's digest is stored: ``key create``
-prints the key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)`` captures it.
-Exit codes: 0 done, 1 refused (the message says why; nothing was written), 2 bad usage, 3 AWS unavailable.
+(``--stack-name`` reads the stack's ``AuthTableName`` and ``JobsTableName`` outputs). Only a key's digest is
+stored: ``key create`` prints the key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)``
+captures it; ``job submit`` prints the new job's id the same way. Exit codes: 0 done, 1 refused (the message says
+why; nothing was written), 2 bad usage, 3 AWS unavailable.
 """
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +26,24 @@ from music_api.access.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
+from music_api.generations.writer import JobRef, JobWriteError, JobWriter
+from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLE_OUTPUT = "AuthTableName"
+
+@dataclass(frozen=True)
+class _Table:
+    """Where a command group's table name comes from: an option, else a stack output, else a variable."""
+
+    option: str
+    output: str
+    variable: str
+
+
+AUTH_TABLE = _Table("table", "AuthTableName", "AUTH_TABLE_NAME")
+JOBS_TABLE = _Table("jobs_table", "JobsTableName", "JOBS_TABLE_NAME")
 
 
 class UsageError(Exception):
@@ -67,11 +84,30 @@ def _positive_days(value: str) -> int:
     return int(value)
 
 
+def _title(value: str) -> str:
+    if not 1 <= len(value) <= 300:
+        raise argparse.ArgumentTypeError("must be 1 to 300 characters")
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, at most {MAX_SECONDS}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-api-admin", description=__doc__.split("\n\n")[0])
-    where = parser.add_argument_group("where the auth table is: --table, else --stack-name, else $AUTH_TABLE_NAME")
-    where.add_argument("--table", help="auth table name")
-    where.add_argument("--stack-name", help=f"read the table name from this stack's {TABLE_OUTPUT} output")
+    where = parser.add_argument_group(
+        "where the tables are: --table / --jobs-table, else --stack-name, else $AUTH_TABLE_NAME / $JOBS_TABLE_NAME"
+    )
+    where.add_argument("--table", help="auth table name (user, org, key and member commands)")
+    where.add_argument("--jobs-table", help="jobs table name (job commands)")
+    where.add_argument("--stack-name", help="read the table names from this stack's outputs")
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -104,22 +140,53 @@ def build_parser() -> argparse.ArgumentParser:
     remove = member.add_parser("remove", help="remove a user from an organization")
     remove.add_argument("--user", required=True, type=_user)
     remove.add_argument("--org", required=True, type=_organization)
+
+    job = commands.add_parser("job", help="generation jobs").add_subparsers(dest="action", required=True)
+    submit_job = job.add_parser(
+        "submit", help="create a queued job that the local stack's simulator runs (make run); prints its id"
+    )
+    submit_job.add_argument("--org", required=True, type=_organization)
+    submit_job.add_argument("--user", required=True, type=_user)
+    submit_job.add_argument("--title", type=_title, default="Simulated track", help="the track's title on success")
+    submit_job.add_argument("--outcome", choices=["succeeded", "failed", "cancelled", "refused"], default="succeeded")
+    submit_job.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=10.0,
+        help=f"how long it runs, after {SUBMITTED_QUEUED_SECONDS} s queued (default 10; cancelled: halfway)",
+    )
     return parser
 
 
-def _table_name(args: argparse.Namespace, session: boto3.session.Session, endpoint_url: str | None) -> str:
-    if args.table:
-        return str(args.table)
+def _table_name(
+    args: argparse.Namespace, session: boto3.session.Session, endpoint_url: str | None, table: _Table
+) -> str:
+    if getattr(args, table.option):
+        return str(getattr(args, table.option))
     if args.stack_name:
         cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
         stacks = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-        if TABLE_OUTPUT not in outputs:
-            raise UsageError(f"stack {args.stack_name} has no {TABLE_OUTPUT} output")
-        return str(outputs[TABLE_OUTPUT])
-    if os.environ.get("AUTH_TABLE_NAME"):
-        return os.environ["AUTH_TABLE_NAME"]
-    raise UsageError("no auth table: pass --table or --stack-name, or set AUTH_TABLE_NAME")
+        if table.output not in outputs:
+            raise UsageError(f"stack {args.stack_name} has no {table.output} output")
+        return str(outputs[table.output])
+    if os.environ.get(table.variable):
+        return os.environ[table.variable]
+    option = "--" + table.option.replace("_", "-")
+    raise UsageError(f"no table: pass {option} or --stack-name, or set {table.variable}")
+
+
+def _submit_job(args: argparse.Namespace, writer: JobWriter) -> None:
+    ref = JobRef(args.org, args.user, new_id("mgen_"))
+    job, simulation = submission(ref, title=args.title, outcome=args.outcome, running_seconds=args.seconds)
+    submit(writer, job, simulation)
+    print(
+        f"submitted {ref.job_id} for {ref.user_id} in {ref.organization_id}: queued "
+        f"{simulation.queued_seconds:g} s, running {simulation.running_seconds:g} s, then {simulation.outcome} "
+        "(the local stack's simulator runs it)",
+        file=sys.stderr,
+    )
+    print(ref.job_id)
 
 
 def _run(args: argparse.Namespace, repository: AuthRepository) -> None:
@@ -188,14 +255,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     endpoint_url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     try:
         session = boto3.session.Session(region_name=args.region)
-        table = _table_name(args, session, endpoint_url)
+        table = _table_name(args, session, endpoint_url, JOBS_TABLE if args.command == "job" else AUTH_TABLE)
         client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
-        _run(args, AuthRepository(client, table))
+        if args.command == "job":
+            _submit_job(args, JobWriter(client, table))
+        else:
+            _run(args, AuthRepository(client, table))
     except UsageError as error:
         parser.error(str(error))
     except NoRegionError:
         parser.error("no AWS region: pass --region or set AWS_REGION")
-    except AdminError as error:
+    except (AdminError, JobWriteError) as error:
         print(f"music-api-admin: {error}", file=sys.stderr)
         return 1
     except (ApiError, BotoCoreError, ClientError) as error:
