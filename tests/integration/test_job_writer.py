@@ -9,7 +9,9 @@ import pytest
 from botocore.config import Config
 
 from music_api.core.dynamodb import StoreUnavailableError
-from music_api.generations.stored import StoredJob
+from music_api.core.errors import InternalError
+from music_api.generations.store import job_key
+from music_api.generations.stored import CorruptJobError, StoredJob
 from music_api.generations.writer import (
     IllegalTransitionError,
     InvalidJobWriteError,
@@ -251,6 +253,38 @@ def test_every_item_the_writer_leaves_satisfies_the_readers_model(aws: LocalAws,
         assert item is not None
         assert StoredJob.model_validate(item).status == status
         assert client_view(ref).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("progress", {"S": "50"}),  # a number stored as a string
+        ("id", {"S": "mgen_someoneelse1"}),  # attributes that disagree with the key
+    ],
+)
+def test_a_corrupt_item_is_reported_not_overwritten(
+    aws: LocalAws, writer: JobWriter, attribute: str, value: dict[str, str]
+) -> None:
+    job_in(writer, "queued")
+    key = job_key(REF.organization_id, REF.user_id, REF.job_id)
+    aws.dynamodb.update_item(
+        TableName=aws.jobs_table,
+        Key=key,
+        UpdateExpression="SET #attribute = :value",
+        ExpressionAttributeNames={"#attribute": attribute},
+        ExpressionAttributeValues={":value": value},
+    )
+    before = stored_item(aws, REF)
+
+    with pytest.raises(CorruptJobError):
+        writer.report_progress(REF, 10)  # refused (queued), so the writer reads the item it failed on
+
+    assert stored_item(aws, REF) == before
+
+
+def test_a_missing_table_is_an_internal_error(aws: LocalAws) -> None:
+    with pytest.raises(InternalError):
+        JobWriter(aws.dynamodb, "no-such-table").start(REF)
 
 
 def test_an_unreachable_table_is_store_unavailable(aws: LocalAws) -> None:

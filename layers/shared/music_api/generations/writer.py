@@ -31,8 +31,8 @@ from music_api.core.dynamodb import error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
 from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import job_key
-from music_api.generations.stored import CorruptJobError, JobMode, JobStatus, StoredJob, StoredTrack
+from music_api.generations.store import job_key, to_job
+from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -311,13 +311,7 @@ class JobWriter:
                 return False, stored if isinstance(stored, Mapping) else {}
 
     def _job(self, item: Mapping[str, Any], ref: JobRef) -> LifecycleJob:
-        try:
-            job = LifecycleJob.model_validate(from_item(item))
-        except (ValidationError, TypeError, ValueError) as exc:
-            raise CorruptJobError("Stored job item is invalid") from exc
-        if (job.organization_id, job.user_id, job.id) != (ref.organization_id, ref.user_id, ref.job_id):
-            raise CorruptJobError("Stored job item does not match its key")
-        return job
+        return to_job(item, ref.organization_id, ref.user_id, ref.job_id, LifecycleJob)
 
     def _now(self) -> str:
         return to_utc_z(self._clock())
