@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from music_admin.keys import generate_key, key_hint
+from music_admin.keys import key_hint
 from music_admin.models import Role, StoredMembership
-from music_api.access.keys import Environment, digest_of, key_id_of
+from music_api.access.keys import parse_key
 from music_api.access.models import StoredApiKey
 from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
 from music_api.core.clock import to_utc_z, utc_now
@@ -90,39 +90,45 @@ class AuthRepository(ApiKeyStore):
         self._transact([{"Put": self._put_if_absent(item)}], [f"organization {organization_id} already exists"])
 
     def create_api_key(
-        self, user_id: str, environment: Environment, expires_at: datetime | None = None, *, key: str | None = None
-    ) -> tuple[str, StoredApiKey]:
-        """A new key for an existing user: the plaintext (shown once, never stored) and what is stored.
-
-        ``key`` imports a key made elsewhere (the local demo's fixed key); by default one is generated.
-        """
+        self,
+        user_id: str,
+        plaintext: str,
+        gateway_key_id: str,
+        gateway_key_value: str,
+        expires_at: datetime | None = None,
+    ) -> StoredApiKey:
+        """Store a new key of an existing user, hashed, with the gateway API key that meters it
+        (music_admin.usage_plans.issue_key makes both). The plaintext is never stored."""
+        parsed = parse_key(plaintext)
+        if parsed is None:
+            raise AdminError("not a valid API key (format or checksum)")
         partition = self._partition(user_id)
         if len(partition.key_digests) >= MAX_KEYS_PER_USER:
             raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
-        plaintext = key or generate_key(environment)
-        digest = digest_of(plaintext)
         values = {
-            "key_id": key_id_of(digest),
-            "digest": digest,
+            "key_id": parsed.key_id,
+            "digest": parsed.digest,
             "user_id": user_id,
-            "environment": environment,
+            "environment": parsed.environment,
             "status": "active",
             "hint": key_hint(plaintext),
             "created_at": to_utc_z(utc_now()),
             "expires_at": to_utc_z(expires_at) if expires_at is not None else None,
             "organization_ids": partition.organization_ids,
+            "gateway_key_id": gateway_key_id,
+            "gateway_key_value": gateway_key_value,
         }
         stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
-        pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": digest})
+        pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": stored.digest})
         self._transact(
             [
                 self._bump_version(user_id, partition.version),
                 {"Put": self._put_if_absent(pointer)},
-                {"Put": self._put_if_absent(api_key_key(digest) | to_item(values))},
+                {"Put": self._put_if_absent(api_key_key(stored.digest) | to_item(values))},
             ],
             [_concurrent(user_id), "that key already exists", "that key already exists"],
         )
-        return plaintext, stored
+        return stored
 
     def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
         digests = self._partition(user_id).key_digests
@@ -144,8 +150,8 @@ class AuthRepository(ApiKeyStore):
             raise StoreUnavailableError(f"{STORE} kept keys unprocessed")
         return sorted(keys, key=lambda api_key: (api_key.created_at, api_key.key_id))
 
-    def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
-        """Revoke one of the user's keys; revoking a revoked key changes nothing."""
+    def get_user_key(self, user_id: str, key_id: str) -> StoredApiKey:
+        """One of the user's keys by its id; AdminError when the user has no such key."""
         with store_errors(STORE):
             pointer = self._client.get_item(
                 TableName=self._table_name, Key=key_pointer_key(user_id, key_id), ConsistentRead=True
@@ -153,6 +159,11 @@ class AuthRepository(ApiKeyStore):
         api_key = self.get_api_key(pointer["digest"]["S"]) if pointer else None
         if api_key is None or api_key.user_id != user_id:
             raise AdminError(f"user {user_id} has no key {key_id}")
+        return api_key
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
+        """Revoke one of the user's keys; revoking a revoked key changes nothing."""
+        api_key = self.get_user_key(user_id, key_id)
         if api_key.status == "revoked":
             return api_key
         revoked_at = utc_now()

@@ -1,4 +1,4 @@
-"""The AWS side of the local stack: a moto server on loopback, with the stack's tables and bucket."""
+"""The AWS side of the local stack: a moto server on loopback, with the stack's tables, bucket and usage plans."""
 
 import logging
 import threading
@@ -12,16 +12,21 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from music_admin.auth_store import AuthRepository
+from music_admin.usage_plans import UsagePlans
 from music_api.core.dynamodb import to_item
 from music_api.generations.store import job_key
-from music_local.template import Template
+from music_local.template import Template, Throttle
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
 EMULATOR_CREDENTIAL = "local"
+# The local REST API and its one stage, as method ARNs and usage plans name them.
+API_ID = "local"
+STAGE = "local"
 
 
 class MotoServer:
@@ -89,6 +94,9 @@ class LocalAws:
     bucket: str = "music-audio"
     dynamodb: "DynamoDBClient" = field(init=False)
     s3: "S3Client" = field(init=False)
+    apigateway: "APIGatewayClient" = field(init=False)
+    usage_plan_ids: dict[str, str] = field(init=False, default_factory=dict)  # the stack's UsagePlanIds output
+    default_usage_plan: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         # An emulator accepts any credentials; fixed ones keep the machine's own AWS configuration out of it.
@@ -97,6 +105,7 @@ class LocalAws:
         )
         self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
         self.s3 = session.client("s3", endpoint_url=self.endpoint)
+        self.apigateway = session.client("apigateway", endpoint_url=self.endpoint)
 
     @property
     def names(self) -> dict[str, str]:
@@ -107,11 +116,26 @@ class LocalAws:
     def auth(self) -> AuthRepository:
         return AuthRepository(self.dynamodb, self.auth_table)
 
+    @property
+    def usage_plans(self) -> UsagePlans:
+        return UsagePlans(self.apigateway, self.usage_plan_ids, self.default_usage_plan)
+
     def create_resources(self, template: Template) -> None:
-        """The tables as template.yaml defines them, and the audio bucket."""
+        """The tables and usage plans as template.yaml defines them, and the audio bucket."""
         self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
         self.s3.create_bucket(Bucket=self.bucket)
+        for plan in template.usage_plans():
+            stage: dict[str, Any] = {"apiId": API_ID, "stage": STAGE}
+            if plan.method_throttles:
+                stage["throttle"] = {method: _throttle(budget) for method, budget in plan.method_throttles.items()}
+            arguments: dict[str, Any] = {"name": plan.name, "apiStages": [stage]}
+            if plan.throttle is not None:
+                arguments["throttle"] = _throttle(plan.throttle)
+            if plan.quota is not None:
+                arguments["quota"] = {"limit": plan.quota.limit, "period": plan.quota.period}
+            self.usage_plan_ids[plan.name] = self.apigateway.create_usage_plan(**arguments)["id"]
+        self.default_usage_plan = template.default_usage_plan()
 
     def put_job(self, job: dict[str, Any]) -> None:
         item = job_key(job["organization_id"], job["user_id"], job["id"]) | to_item(job)
@@ -119,3 +143,7 @@ class LocalAws:
 
     def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
         self.dynamodb.delete_item(TableName=self.jobs_table, Key=job_key(organization_id, user_id, job_id))
+
+
+def _throttle(budget: Throttle) -> dict[str, Any]:
+    return {"rateLimit": budget.rate, "burstLimit": budget.burst}

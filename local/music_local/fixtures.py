@@ -9,7 +9,7 @@ with ``simulate`` is created queued through the job writer, for the simulator to
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from music_admin.models import Role
+from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import parse_key
 from music_api.access.models import KeyStatus
 from music_api.core.clock import to_utc_z, utc_now
@@ -25,6 +26,7 @@ from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob
 from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob
 from music_local.simulator import Simulation, SimulationPlan, submit
+from music_local.template import Template, default_template
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws
@@ -60,6 +62,7 @@ class ApiKey(BaseModel):
     user_id: str
     status: KeyStatus = "active"
     expires_at: AwareDatetime | None = None
+    plan: str | None = None  # a usage plan of template.yaml; None: the template's DefaultUsagePlan
 
 
 class Track(BaseModel):
@@ -125,8 +128,10 @@ class Fixtures:
         return None
 
 
-def read_fixtures(path: Path) -> Fixtures:
-    """Parse and check a fixture file; raise FixtureError naming every bad entry."""
+def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
+    """Parse and check a fixture file against ``template`` (its usage plans); raise FixtureError naming every
+    bad entry. A key without a plan gets the template's default plan."""
+    template = template or default_template()
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -137,7 +142,12 @@ def read_fixtures(path: Path) -> Fixtures:
         content = FixtureFile.model_validate(document)
     except ValidationError as exc:
         raise FixtureError("\n".join(f"{path}: {_describe(document, error)}" for error in exc.errors())) from exc
-    problems = list(_reference_problems(content))
+    plans = {plan.name for plan in template.usage_plans()}
+    default_plan = template.default_usage_plan()
+    content = content.model_copy(
+        update={"api_keys": [key.model_copy(update={"plan": key.plan or default_plan}) for key in content.api_keys]}
+    )
+    problems = list(_reference_problems(content, plans))
     jobs: list[dict[str, Any]] = []
     audio: dict[str, tuple[bytes, str]] = {}
     simulated: list[tuple[NewJob, Simulation]] = []
@@ -160,6 +170,7 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
     """Write checked fixtures into empty tables and bucket (the operator CLI's code paths for auth items)."""
     content = fixtures.content
     auth = aws.auth
+    keys = MeteredKeys(auth, aws.usage_plans)
     for user in content.users:
         auth.create_user(user.id)
     for organization in content.organizations:
@@ -167,10 +178,8 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
     for membership in content.memberships:
         auth.add_membership(membership.user_id, membership.organization_id, membership.role)
     for api_key in content.api_keys:
-        parsed = parse_key(api_key.key)
-        if parsed is None:
-            raise FixtureError(f"{fixtures.source}: a key is not a valid API key")  # read_fixtures checked it
-        _, stored = auth.create_api_key(api_key.user_id, parsed.environment, api_key.expires_at, key=api_key.key)
+        plan = api_key.plan or aws.default_usage_plan  # read_fixtures named one for every key
+        stored = keys.issue(api_key.user_id, api_key.key, plan, api_key.expires_at)
         if api_key.status == "revoked":
             auth.revoke_api_key(api_key.user_id, stored.key_id)
     for key, (body, content_type) in fixtures.audio.items():
@@ -248,7 +257,7 @@ def _problem(error: Any, subject: str = "job") -> str:
     return f"{location or subject}: {error['msg']}"
 
 
-def _reference_problems(content: FixtureFile) -> Iterable[str]:
+def _reference_problems(content: FixtureFile, plans: Collection[str]) -> Iterable[str]:
     organizations = {organization.id for organization in content.organizations}
     users = {user.id for user in content.users}
     for kind, ids in (
@@ -273,6 +282,8 @@ def _reference_problems(content: FixtureFile) -> Iterable[str]:
             yield f"api_keys[{index}]: key is not a valid API key (format or checksum)"
         if api_key.user_id not in users:
             yield f"api_keys[{index}]: unknown user {api_key.user_id}"
+        if api_key.plan not in plans:
+            yield f"api_keys[{index}]: unknown plan {api_key.plan!r} (template.yaml has {', '.join(sorted(plans))})"
     for index, generation in enumerate(content.generations):
         if (generation.user_id, generation.organization_id) not in members:
             yield (

@@ -3,32 +3,37 @@
 For each request it does what API Gateway does for this stack: match a route (else MISSING_AUTHENTICATION_TOKEN),
 read the authorizer's identity source (missing: UNAUTHORIZED, without calling the authorizer), run the
 authorizer function or reuse its cached policy for the TTL, evaluate the policy against the method ARN
-(ACCESS_DENIED when it does not allow), then invoke the handler with a REST v1 proxy event that carries the
-authorizer's context. Gateway-made errors are rendered from the template's gateway responses.
+(ACCESS_DENIED when it does not allow), meter the request by the usage plan of the gateway key the authorizer
+named (INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED: music_local.metering), then invoke the handler with a REST
+v1 proxy event that carries the authorizer's context. Gateway-made errors are rendered from the template's
+gateway responses.
 
-Not emulated: stage throttling and usage plans (no 429s), request validation, binary media types, custom
-domains and base paths, authorizer timeouts, the 29 s integration timeout, and execution/access logs.
+Not emulated: the stage's own throttle (ThrottlingRateLimit: the local server is one process, whose throughput
+the load tests measure), request validation, binary media types, custom domains and base paths, authorizer
+timeouts, the 29 s integration timeout, and execution logs. Access logs are the template's format, one line per
+request on the server's output instead of in CloudWatch.
 """
 
 import base64
 import importlib.util
+import json
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from music_local.emulator import REGION
+from music_local.emulator import API_ID, REGION, STAGE
 from music_local.iam import is_allowed
+from music_local.metering import UsagePlanMeter
 from music_local.template import Route, Template
 
 ACCOUNT_ID = "123456789012"
-API_ID = "local"
-STAGE = "local"
 
 # One invocation at a time across all functions: both run in this process and share the Powertools Logger and
 # Metrics of the shared layer, as two Lambda execution environments never would.
@@ -50,6 +55,7 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    access_log: str = ""  # the stage's access log line for this request (template.yaml's format), if it has one
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,22 @@ class _Call:
 
 
 @dataclass
+class _Trace:
+    """What a request's access log line is made of, gathered on its way through the gateway."""
+
+    request_id: str
+    received: datetime
+    method: str
+    source_ip: str
+    started: float = field(default_factory=time.perf_counter)
+    route: str = "-"
+    authorizer_context: Mapping[str, str] = field(default_factory=dict)
+    authorizer_status: str = "-"  # set when the authorizer ran, not for a cached policy
+    authorizer_latency: str = "-"
+    integration_latency: str = "-"
+
+
+@dataclass
 class _CachedPolicy:
     response: Mapping[str, Any]
     expires: float
@@ -117,12 +139,16 @@ class LocalGateway:
         self,
         template: Template,
         functions: Mapping[str, LocalFunction],
+        meter: UsagePlanMeter,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._routes = template.routes()
         self._authorizer = template.authorizer()
         self._responses = template.gateway_responses()
+        self._api_key_required = template.api_keys_from_authorizer()
+        self._access_log_format = template.access_log_format()
+        self._meter = meter
         self._functions = functions
         self._clock = clock
         self._cache: dict[tuple[str, ...], _CachedPolicy] = {}
@@ -130,29 +156,38 @@ class LocalGateway:
         self.authorizer_calls = 0
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
-        received = datetime.now(UTC)
+        trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
+        return self._logged(self._handle(request, trace), trace)
+
+    def too_large(self, request: HttpRequest) -> HttpResponse:
+        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
+        trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
+        return self._logged(self._gateway_response("REQUEST_TOO_LARGE", trace.request_id, trace.received), trace)
+
+    def _handle(self, request: HttpRequest, trace: _Trace) -> HttpResponse:
+        request_id, received = trace.request_id, trace.received
         matched = self._route(request)
         if matched is None:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
         call = _Call(request, *matched, request_id, received)
+        trace.route = call.route.path
         identity = self._identity(request)
         if identity is None:
             return self._gateway_response("UNAUTHORIZED", request_id, received)
-        decision = self._authorize(identity, call)
+        decision = self._authorize(identity, call, trace)
         if isinstance(decision, str):
             return self._gateway_response(decision, request_id, received)
-        if not is_allowed(decision, call.method_arn):
-            return self._gateway_response("ACCESS_DENIED", request_id, received)
+        trace.authorizer_context = {name: str(value) for name, value in (decision.get("context") or {}).items()}
+        if (refusal := self._refusal(decision, call)) is not None:
+            return self._gateway_response(refusal, request_id, received)
+        started = time.perf_counter()
         try:
             result = self._functions[call.route.function].invoke(self._proxy_event(call, decision))
             return self._integration_response(result, request_id)
         except Exception:  # noqa: BLE001 - a failing function is the gateway's INTEGRATION_FAILURE, as on AWS
             return self._gateway_response("INTEGRATION_FAILURE", request_id, received)
-
-    def too_large(self) -> HttpResponse:
-        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
-        return self._gateway_response("REQUEST_TOO_LARGE", str(uuid.uuid4()), datetime.now(UTC))
+        finally:
+            trace.integration_latency = _milliseconds_since(started)
 
     # --- steps ------------------------------------------------------------------------------------------------
 
@@ -173,7 +208,7 @@ class LocalGateway:
             values.append(",".join(found))
         return tuple(values)
 
-    def _authorize(self, identity: tuple[str, ...], call: _Call) -> Mapping[str, Any] | str:
+    def _authorize(self, identity: tuple[str, ...], call: _Call, trace: _Trace) -> Mapping[str, Any] | str:
         """The authorizer's response (cached per identity for the TTL), or the gateway response type to send."""
         now = self._clock()
         with self._cache_lock:
@@ -182,16 +217,32 @@ class LocalGateway:
                 return cached.response
         event = self._request_fields(call) | {"type": "REQUEST", "methodArn": call.method_arn}
         self.authorizer_calls += 1
+        started = time.perf_counter()
         try:
             response = self._functions[self._authorizer.function].invoke(event)
         except Exception as error:  # noqa: BLE001 - the authorizer's verdict travels as an exception
-            return "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_CONFIGURATION_ERROR"
+            unauthorized = str(error) == "Unauthorized"
+            trace.authorizer_status = "401" if unauthorized else "500"
+            return "UNAUTHORIZED" if unauthorized else "AUTHORIZER_CONFIGURATION_ERROR"
+        finally:
+            trace.authorizer_latency = _milliseconds_since(started)
+        trace.authorizer_status = "200"
         if not isinstance(response, Mapping) or not _is_authorizer_response(response):
             return "AUTHORIZER_CONFIGURATION_ERROR"
         if self._authorizer.ttl_seconds > 0:
             with self._cache_lock:
                 self._cache[identity] = _CachedPolicy(response, now + self._authorizer.ttl_seconds)
         return response
+
+    def _refusal(self, authorization: Mapping[str, Any], call: _Call) -> str | None:
+        """What refuses an authorized caller: the policy (ACCESS_DENIED), then the usage plan of the gateway key
+        the authorizer named (INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED); ``None`` when nothing does."""
+        if not is_allowed(authorization, call.method_arn):
+            return "ACCESS_DENIED"
+        if self._api_key_required:
+            method = f"{call.route.path}/{call.request.method}"
+            return self._meter.admit(authorization.get("usageIdentifierKey"), method)
+        return None
 
     def _request_fields(self, call: _Call) -> dict[str, Any]:
         """What REQUEST authorizer events and proxy events share."""
@@ -274,12 +325,41 @@ class LocalGateway:
                 headers[name] = request_id
         return HttpResponse(configured.status, headers, body.encode("utf-8"))
 
+    def _logged(self, response: HttpResponse, trace: _Trace) -> HttpResponse:
+        """``response`` with its access log line: the template's format with this request's ``$context`` values
+        (JSON-escaped; one missing is ``-``, as in CloudWatch)."""
+        if self._access_log_format is None:
+            return response
+        values = {f"authorizer.{name}": value for name, value in trace.authorizer_context.items()} | {
+            "requestId": trace.request_id,
+            "requestTime": _clf(trace.received),
+            "httpMethod": trace.method,
+            "resourcePath": trace.route,
+            "status": str(response.status),
+            "error.responseType": response.headers.get("x-amzn-ErrorType", "-"),
+            "responseLatency": _milliseconds_since(trace.started),
+            "integration.latency": trace.integration_latency,
+            "authorizer.status": trace.authorizer_status,
+            "authorizer.latency": trace.authorizer_latency,
+            "responseLength": str(len(response.body)),
+            "identity.sourceIp": trace.source_ip,
+        }
+        line = _CONTEXT_VARIABLE.sub(
+            lambda variable: json.dumps(values.get(variable.group(1), "-"))[1:-1], self._access_log_format
+        )
+        return replace(response, access_log=line)
 
+
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z_][\w.]*)")
 _FIVES = {"AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"}
 
 
 def _is_authorizer_response(response: Mapping[str, Any]) -> bool:
     return isinstance(response.get("principalId"), str) and isinstance(response.get("policyDocument"), Mapping)
+
+
+def _milliseconds_since(started: float) -> str:
+    return str(round((time.perf_counter() - started) * 1000))
 
 
 def _clf(moment: datetime) -> str:

@@ -1,5 +1,5 @@
-"""The whole local stack in one object: moto server, tables and bucket, fixtures, functions, gateway, and the
-generation simulator that runs the simulated jobs."""
+"""The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway,
+and the generation simulator that runs the simulated jobs."""
 
 import os
 from collections.abc import MutableMapping
@@ -9,6 +9,7 @@ from pathlib import Path
 from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
+from music_local.metering import UsagePlanMeter
 from music_local.simulator import DEMO_AUDIO, Simulator
 from music_local.template import Template, default_template
 
@@ -69,7 +70,7 @@ def start_stack(
     The fixtures are loaded last, so that a simulated job's clock starts when the stack is ready, not before.
     """
     template = template or default_template()
-    fixtures = read_fixtures(fixtures_path)
+    fixtures = read_fixtures(fixtures_path, template)
     moto = MotoServer()
     endpoint = moto.start()
     try:
@@ -82,7 +83,7 @@ def start_stack(
         functions = {
             name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
         }
-        gateway = LocalGateway(template, functions)
+        gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))  # reads the plans when first used
         load_fixtures(fixtures, aws)
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()

@@ -1,5 +1,6 @@
 """The REQUEST authorizer against the moto server: every rejection, the policy, and zero lookups for junk."""
 
+import json
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -67,6 +68,17 @@ class TestAValidKey:
             "Effect": "Allow",
             "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*"],
         }
+
+    def test_names_the_keys_own_gateway_key_for_its_usage_plan(self, authorize: Authorize, aws: LocalAws) -> None:
+        stored = {key: aws.auth.get_api_key(digest_of(key)) for key in (ALICE_KEY, BOB_KEY)}
+
+        alice = authorize(load_event("authorizer_valid_key.json"))
+        bob = authorize(event_with_headers({"X-API-Key": [BOB_KEY]}))
+
+        assert alice["usageIdentifierKey"] == stored[ALICE_KEY].gateway_key_value  # type: ignore[union-attr]
+        assert bob["usageIdentifierKey"] == stored[BOB_KEY].gateway_key_value  # type: ignore[union-attr]
+        assert alice["usageIdentifierKey"] != bob["usageIdentifierKey"]  # one budget per key, same organization
+        assert alice["usageIdentifierKey"] not in json.dumps(alice["context"])  # the handler's event carries that
 
     def test_the_cached_policy_never_opens_another_organizations_path(self, authorize: Authorize) -> None:
         policy = authorize(load_event("authorizer_valid_key.json"))
@@ -234,6 +246,19 @@ def test_a_tampered_key_item_is_a_failure_not_an_allow(aws: LocalAws, authorize:
         Key=api_key_key(digest),
         UpdateExpression="SET digest = :other",
         ExpressionAttributeValues={":other": {"S": digest_of(BOB_KEY)}},
+    )
+
+    with pytest.raises(CorruptAuthItemError):
+        authorize(load_event("authorizer_valid_key.json"))
+
+
+@pytest.mark.parametrize("attribute", ["gateway_key_id", "gateway_key_value"])
+def test_a_key_item_without_its_gateway_key_is_a_failure_not_an_allow(
+    aws: LocalAws, authorize: Authorize, attribute: str
+) -> None:
+    """Without a usage identifier API Gateway could meter nothing: such an item is corrupt (503), never a 401."""
+    aws.dynamodb.update_item(
+        TableName=aws.auth_table, Key=api_key_key(digest_of(ALICE_KEY)), UpdateExpression=f"REMOVE {attribute}"
     )
 
     with pytest.raises(CorruptAuthItemError):

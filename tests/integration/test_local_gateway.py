@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
+from music_api.access.keys import digest_of, key_id_of
 from music_local.emulator import LocalAws
 from music_local.gateway import HttpRequest, HttpResponse, LocalFunction, LocalGateway
+from music_local.metering import UsagePlanMeter
 from music_local.template import default_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
 SEED_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
 TTL = default_template().authorizer().ttl_seconds
+ALICE_KEY_ID = key_id_of(digest_of(ALICE_KEY))
 
 
 class Clock:
@@ -35,7 +38,7 @@ def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
     functions = {
         name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
     }
-    return LocalGateway(template, functions, clock=clock)
+    return LocalGateway(template, functions, UsagePlanMeter(aws.apigateway, clock=clock), clock=clock)
 
 
 Send = Callable[..., HttpResponse]
@@ -193,3 +196,18 @@ def test_the_handler_is_never_invoked_for_a_bad_key(gateway: LocalGateway, send:
 
     assert send(key=key).status == 401
     assert invoked == []
+
+
+def test_each_response_carries_its_access_log_line_in_the_templates_format(send: Send) -> None:
+    served, cached = send(), send()
+    missing = send(key=None)
+
+    first, second, refused = (json.loads(response.access_log) for response in (served, cached, missing))
+    assert set(first) == set(json.loads(default_template().access_log_format() or "{}"))
+    assert first["requestId"] == served.headers["x-amzn-RequestId"]
+    assert (first["status"], first["errorType"], first["keyId"], first["userId"]) == ("200", "-", ALICE_KEY_ID, ALICE)
+    assert first["authorizerStatus"] == "200"
+    assert int(first["latencyMs"]) >= int(first["integrationLatencyMs"]) >= 0
+    assert (second["authorizerStatus"], second["authorizerLatencyMs"]) == ("-", "-")  # the cached policy
+    assert (refused["status"], refused["errorType"], refused["keyId"]) == ("401", "UNAUTHORIZED", "-")
+    assert ALICE_KEY not in served.access_log + cached.access_log

@@ -202,7 +202,7 @@ def test_without_a_jobs_table_the_cli_says_where_to_name_one(
     with pytest.raises(SystemExit):
         main(["job", "submit", "--org", ORG, "--user", ALICE])
 
-    assert "no table: pass --jobs-table or --stack-name, or set JOBS_TABLE_NAME" in capsys.readouterr().err
+    assert "no jobs table: pass --jobs-table or --stack-name, or set JOBS_TABLE_NAME" in capsys.readouterr().err
 
 
 def test_the_thread_runs_jobs_on_the_real_clock_and_stops_when_told(aws: LocalAws) -> None:

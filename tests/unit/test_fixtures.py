@@ -8,6 +8,7 @@ import pytest
 
 from music_local.fixtures import DEMO_FIXTURES, FixtureError, read_fixtures
 from music_local.stack import start_stack
+from music_local.template import default_template
 
 DEMO: dict[str, Any] = json.loads(DEMO_FIXTURES.read_text())
 MP3 = DEMO_FIXTURES.parent / "audio" / "late-night-study.mp3"
@@ -61,6 +62,10 @@ def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> No
         ((["memberships", 0, "organization_id"], "org_nowhere"), "memberships[0]: unknown organization org_nowhere"),
         ((["api_keys", 2, "key"], "frd_live_notavalidkey"), "api_keys[2]: key is not a valid API key"),
         ((["api_keys", 0, "user_id"], "usr_ghost99"), "api_keys[0]: unknown user usr_ghost99"),
+        (
+            (["api_keys", 1, "plan"], "gold"),
+            "api_keys[1]: unknown plan 'gold' (template.yaml has internal, standard, trial)",
+        ),
         ((["generations", 3, "status"], "paused"), "generations[3] (mgen_failed00001).status"),
         (
             (["generations", 0, "track", "audio_file"], "audio/missing.mp3"),
@@ -200,3 +205,10 @@ def test_the_demo_mp3_is_a_real_mpeg_audio_file_of_the_tracks_length() -> None:
         frames += 1
     duration = frames * 576 / 16000
     assert duration == pytest.approx(119.4, abs=0.5)
+
+
+def test_a_key_without_a_plan_gets_the_templates_default_plan() -> None:
+    keys = {key.key: key.plan for key in read_fixtures(DEMO_FIXTURES).content.api_keys}
+
+    assert keys["frd_test_ecyWJFrOeyePLimY7BxcQhWzSkVOa32StzqY"] == "internal"  # named in the file
+    assert set(keys.values()) == {"internal", default_template().default_usage_plan()}

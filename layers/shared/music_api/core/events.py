@@ -2,15 +2,15 @@
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+REQUEST_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def trace_id_of(event: Mapping[str, Any], fallback_request_id: str) -> str:
     """``req_`` + API Gateway's request id, the id in the body, the X-Request-Id header and every log line."""
     request_id = mapping(event.get("requestContext")).get("requestId")
-    if not isinstance(request_id, str) or _REQUEST_ID.fullmatch(request_id) is None:
+    if not isinstance(request_id, str) or REQUEST_ID_PATTERN.fullmatch(request_id) is None:
         request_id = fallback_request_id
     return f"req_{request_id}"
 
