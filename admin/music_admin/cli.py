@@ -1,17 +1,21 @@
-"""music-api-admin: create, list and revoke API keys and change their usage plans; add and remove memberships.
+"""music-api-admin: create, list and revoke API keys and change their usage plans; add and remove memberships;
+submit simulated jobs to the local stack.
 
 Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
-(``--stack-name`` reads the stack's ``AuthTableName``, ``UsagePlanIds`` and ``DefaultUsagePlan`` outputs;
-without it, plans are found by name in API Gateway). Only a key's digest is stored: ``key create`` prints the
-key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)`` captures it.
+(``--stack-name`` reads the stack's ``AuthTableName``, ``JobsTableName``, ``UsagePlanIds`` and
+``DefaultUsagePlan`` outputs; without it, plans are found by name in API Gateway). Only a key's digest is
+stored: ``key create`` prints the key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)``
+captures it; ``job submit`` prints the new job's id the same way.
 Exit codes: 0 done, 1 refused (the message says why; nothing was written), 2 bad usage, 3 AWS unavailable.
 """
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +29,29 @@ from music_api.access.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
+from music_api.generations.writer import JobRef, JobWriteError, JobWriter
+from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLE_OUTPUT = "AuthTableName"
 PLANS_OUTPUT = "UsagePlanIds"
 DEFAULT_PLAN_OUTPUT = "DefaultUsagePlan"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Where a command group's table name comes from: an option, else a stack output, else a variable."""
+
+    name: str
+    option: str
+    output: str
+    variable: str
+
+
+AUTH_TABLE = _Table("auth table", "table", "AuthTableName", "AUTH_TABLE_NAME")
+JOBS_TABLE = _Table("jobs table", "jobs_table", "JobsTableName", "JOBS_TABLE_NAME")
 
 
 class UsageError(Exception):
@@ -73,11 +92,30 @@ def _positive_days(value: str) -> int:
     return int(value)
 
 
+def _title(value: str) -> str:
+    if not 1 <= len(value) <= 300:
+        raise argparse.ArgumentTypeError("must be 1 to 300 characters")
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, at most {MAX_SECONDS}")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-api-admin", description=__doc__.split("\n\n")[0])
-    where = parser.add_argument_group("where the auth table is: --table, else --stack-name, else $AUTH_TABLE_NAME")
-    where.add_argument("--table", help="auth table name")
-    where.add_argument("--stack-name", help=f"read the table name from this stack's {TABLE_OUTPUT} output")
+    where = parser.add_argument_group(
+        "where the tables are: --table / --jobs-table, else --stack-name, else $AUTH_TABLE_NAME / $JOBS_TABLE_NAME"
+    )
+    where.add_argument("--table", help="auth table name (user, org, key, plan and member commands)")
+    where.add_argument("--jobs-table", help="jobs table name (job commands)")
+    where.add_argument("--stack-name", help="read the table names (and usage plans) from this stack's outputs")
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     remove = member.add_parser("remove", help="remove a user from an organization")
     remove.add_argument("--user", required=True, type=_user)
     remove.add_argument("--org", required=True, type=_organization)
+
+    job = commands.add_parser("job", help="generation jobs").add_subparsers(dest="action", required=True)
+    submit_job = job.add_parser(
+        "submit", help="create a queued job that the local stack's simulator runs (make run); prints its id"
+    )
+    submit_job.add_argument("--org", required=True, type=_organization)
+    submit_job.add_argument("--user", required=True, type=_user)
+    submit_job.add_argument("--title", type=_title, default="Simulated track", help="the track's title on success")
+    submit_job.add_argument("--outcome", choices=["succeeded", "failed", "cancelled", "refused"], default="succeeded")
+    submit_job.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=10.0,
+        help=f"how long it runs, after {SUBMITTED_QUEUED_SECONDS} s queued (default 10; cancelled: halfway)",
+    )
     return parser
 
 
@@ -143,14 +196,15 @@ class _Stack:
             raise UsageError(f"stack {self._args.stack_name} has no {name} output")
         return value
 
-    def table_name(self) -> str:
-        if self._args.table:
-            return str(self._args.table)
+    def table_name(self, table: _Table = AUTH_TABLE) -> str:
+        if getattr(self._args, table.option):
+            return str(getattr(self._args, table.option))
         if self._args.stack_name:
-            return self.output(TABLE_OUTPUT)
-        if os.environ.get("AUTH_TABLE_NAME"):
-            return os.environ["AUTH_TABLE_NAME"]
-        raise UsageError("no auth table: pass --table or --stack-name, or set AUTH_TABLE_NAME")
+            return self.output(table.output)
+        if os.environ.get(table.variable):
+            return os.environ[table.variable]
+        option = "--" + table.option.replace("_", "-")
+        raise UsageError(f"no {table.name}: pass {option} or --stack-name, or set {table.variable}")
 
     def usage_plans(self) -> UsagePlans:
         client: APIGatewayClient = self._session.client("apigateway", endpoint_url=self._endpoint_url)
@@ -206,6 +260,19 @@ def _run(args: argparse.Namespace, repository: AuthRepository, stack: _Stack) ->
             print(f"removed {args.user} from {args.org}", file=sys.stderr)
 
 
+def _submit_job(args: argparse.Namespace, writer: JobWriter) -> None:
+    ref = JobRef(args.org, args.user, new_id("mgen_"))
+    job, simulation = submission(ref, title=args.title, outcome=args.outcome, running_seconds=args.seconds)
+    submit(writer, job, simulation)
+    print(
+        f"submitted {ref.job_id} for {ref.user_id} in {ref.organization_id}: queued "
+        f"{simulation.queued_seconds:g} s, running {simulation.running_seconds:g} s, then {simulation.outcome} "
+        "(the local stack's simulator runs it)",
+        file=sys.stderr,
+    )
+    print(ref.job_id)
+
+
 def _print_keys(repository: AuthRepository, plans: UsagePlans, user_id: str, *, as_json: bool) -> None:
     rows: list[dict[str, Any]] = [
         {
@@ -256,12 +323,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         session = boto3.session.Session(region_name=args.region)
         stack = _Stack(args, session, endpoint_url)
         client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
-        _run(args, AuthRepository(client, stack.table_name()), stack)
+        if args.command == "job":
+            _submit_job(args, JobWriter(client, stack.table_name(JOBS_TABLE)))
+        else:
+            _run(args, AuthRepository(client, stack.table_name()), stack)
     except UsageError as error:
         parser.error(str(error))
     except NoRegionError:
         parser.error("no AWS region: pass --region or set AWS_REGION")
-    except AdminError as error:
+    except (AdminError, JobWriteError) as error:
         print(f"music-api-admin: {error}", file=sys.stderr)
         return 1
     except (ApiError, BotoCoreError, ClientError) as error:

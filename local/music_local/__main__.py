@@ -78,8 +78,25 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
             f"  export FREDDY_API_KEY={key}",
             f'  curl "{url}/v1/music/{organization_id}/generations/{job_id}" -H "X-API-Key: $FREDDY_API_KEY"',
         ]
+    simulated = stack.fixtures.simulated_request()
+    if simulated is not None:
+        key, organization_id, job_id = simulated
+        header = "$FREDDY_API_KEY" if demo is not None and demo[0] == key else key
+        lines += [
+            "",
+            "Watch a simulated job run to the end (README.md, 'Watching a job run'):",
+            f'  curl "{url}/v1/music/{organization_id}/generations/{job_id}" -H "X-API-Key: {header}"',
+            "Submit one for the simulator to run (prints its id):",
+            f"  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/music-api-admin --region us-east-1 "
+            f"--endpoint-url {stack.moto.endpoint} --jobs-table {stack.aws.jobs_table} "
+            f"job submit --org {organization_id} --user {_owner(stack, job_id)}",
+        ]
     lines += ["", "Ctrl-C stops everything."]
     return "\n".join(lines)
+
+
+def _owner(stack: LocalStack, job_id: str) -> str:
+    return next(job.user_id for job in stack.fixtures.content.generations if job.id == job_id)
 
 
 if __name__ == "__main__":

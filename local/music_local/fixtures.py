@@ -2,12 +2,14 @@
 
 A file is read and checked whole before anything is written, and every problem names its entry, e.g.
 ``generations[3] (mgen_x): track.audio_file 'a.mp3' does not exist``. Items are written through the same
-repository and models the functions read with, so what loads is what the API can serve.
+repository and models the functions read with, so what loads is what the API can serve. A ``generations`` entry
+with ``simulate`` is created queued through the job writer, for the simulator to run (music_local.simulator).
 """
 
 import json
+import time
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,10 +20,12 @@ from music_admin.models import Role
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import parse_key
 from music_api.access.models import KeyStatus
-from music_api.core.clock import to_utc_z
+from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob
+from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob
+from music_local.simulator import Simulation, SimulationPlan, submit
 from music_local.template import Template, default_template
 
 if TYPE_CHECKING:
@@ -77,14 +81,16 @@ class Generation(BaseModel):
     id: Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN))]
     organization_id: str
     user_id: str
-    status: JobStatus
-    progress: int
+    # Required unless the job is simulated: a simulated job starts queued at 0, created when it is loaded.
+    status: JobStatus | None = None
+    progress: int | None = None
     engine: str
     mode: JobMode
-    created_at: AwareDatetime
+    created_at: AwareDatetime | None = None
     error_message: str | None = None
     refusal_reason: str | None = None
     track: Track | None = None
+    simulate: SimulationPlan | None = None
 
 
 class FixtureFile(BaseModel):
@@ -102,14 +108,22 @@ class Fixtures:
 
     source: Path
     content: FixtureFile
-    jobs: list[dict[str, Any]]
+    jobs: list[dict[str, Any]]  # as stored, in the status the entry gives
     audio: dict[str, tuple[bytes, str]]  # S3 key -> (bytes, content type)
+    simulated: list[tuple[NewJob, Simulation]]  # created queued at load; ``since`` is set then
 
     def demo_request(self) -> tuple[str, str, str] | None:
         """(key, organization id, job id) of the first succeeded job whose owner has a usable key."""
+        return self._first_of_a_usable_key(lambda job: job.simulate is None and job.status == "succeeded")
+
+    def simulated_request(self) -> tuple[str, str, str] | None:
+        """The same for the first simulated job that will succeed: one to watch run."""
+        return self._first_of_a_usable_key(lambda job: job.simulate is not None and job.simulate.outcome == "succeeded")
+
+    def _first_of_a_usable_key(self, wanted: Callable[[Generation], bool]) -> tuple[str, str, str] | None:
         usable = {k.user_id: k.key for k in self.content.api_keys if k.status == "active" and k.expires_at is None}
         for job in self.content.generations:
-            if job.status == "succeeded" and job.user_id in usable:
+            if wanted(job) and job.user_id in usable:
                 return usable[job.user_id], job.organization_id, job.id
         return None
 
@@ -136,15 +150,20 @@ def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
     problems = list(_reference_problems(content, plans))
     jobs: list[dict[str, Any]] = []
     audio: dict[str, tuple[bytes, str]] = {}
+    simulated: list[tuple[NewJob, Simulation]] = []
     for index, generation in enumerate(content.generations):
         entry = f"generations[{index}] ({generation.id})"
         job, job_problems = _job(generation, path.parent, audio)
-        problems += [f"{entry}: {problem}" for problem in job_problems]
-        if job is not None:
+        if not job_problems and generation.simulate is not None and job is not None:
+            simulation, job_problems = _simulation(generation, job)
+            if simulation is not None:
+                simulated.append(simulation)
+        elif job is not None:
             jobs.append(job)
+        problems += [f"{entry}: {problem}" for problem in job_problems]
     if problems:
         raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
-    return Fixtures(path, content, jobs, audio)
+    return Fixtures(path, content, jobs, audio, simulated)
 
 
 def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
@@ -167,13 +186,24 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
         aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body, ContentType=content_type)
     for job in fixtures.jobs:
         aws.put_job(job)
+    writer = JobWriter(aws.dynamodb, aws.jobs_table)
+    loaded = time.time()
+    for new_job, simulation in fixtures.simulated:
+        submit(writer, new_job, simulation.model_copy(update={"since": loaded}))
 
 
 def _job(
     generation: Generation, base: Path, audio: dict[str, tuple[bytes, str]]
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """The job as the jobs table stores it, checked with the model the handler reads it with."""
-    values: dict[str, Any] = generation.model_dump(exclude={"track"}) | {"created_at": to_utc_z(generation.created_at)}
+    """The job as the jobs table stores it, checked with the model the handler reads it with. A simulated job's
+    is where it ends (its status still the entry's), for ``_simulation`` to take apart."""
+    if generation.simulate is None:
+        missing = [name for name in ("status", "progress", "created_at") if getattr(generation, name) is None]
+        if missing:
+            return None, [f"{name}: Field required (unless the job is simulated)" for name in missing]
+    values: dict[str, Any] = generation.model_dump(exclude={"track", "simulate"}) | {
+        "created_at": to_utc_z(generation.created_at or utc_now())
+    }
     problems = []
     track = generation.track
     if track is not None:
@@ -189,11 +219,42 @@ def _job(
             problems.append(f"track.audio_file {track.audio_file!r} does not exist")
         else:
             audio[audio_key] = (audio_path.read_bytes(), track.mime_type)
+    if generation.simulate is not None:
+        # Checked as the simulator will leave it; the status and progress the entry gives do not matter.
+        outcome = generation.simulate.outcome
+        values |= {"status": outcome, "progress": 100 if outcome == "succeeded" else 0}
     try:
         StoredJob.model_validate(values)
     except ValidationError as exc:
-        problems += [f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()]
+        problems += [_problem(error) for error in exc.errors()]
     return (None if problems else values), problems
+
+
+def _simulation(generation: Generation, final: dict[str, Any]) -> tuple[tuple[NewJob, Simulation] | None, list[str]]:
+    """A simulated entry as the job to create and its simulation; what the outcome needs must be there."""
+    plan = generation.simulate
+    if plan is None:
+        return None, []
+    try:
+        job = NewJob(
+            JobRef(generation.organization_id, generation.user_id, generation.id), generation.engine, generation.mode
+        )
+        simulation = Simulation.model_validate(
+            plan.model_dump()
+            | {"since": time.time()}
+            | {name: final.get(name) for name in ("track", "error_message", "refusal_reason")}
+        )
+    except InvalidJobWriteError as error:
+        return None, [str(error)]
+    except ValidationError as exc:
+        return None, [_problem(error, "simulate") for error in exc.errors()]
+    return (job, simulation), []
+
+
+def _problem(error: Any, subject: str = "job") -> str:
+    """``track.title: String should ...``, or ``job: ...`` for a rule about the whole ``subject``."""
+    location = ".".join(map(str, error["loc"]))
+    return f"{location or subject}: {error['msg']}"
 
 
 def _reference_problems(content: FixtureFile, plans: Collection[str]) -> Iterable[str]:
@@ -251,5 +312,5 @@ def describe_counts(fixtures: Fixtures) -> str:
     content = fixtures.content
     return (
         f"{len(content.organizations)} organizations, {len(content.users)} users, "
-        f"{len(content.api_keys)} keys, {len(content.generations)} jobs"
+        f"{len(content.api_keys)} keys, {len(content.generations)} jobs ({len(fixtures.simulated)} simulated)"
     )

@@ -1,4 +1,5 @@
-"""The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway."""
+"""The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway,
+and the generation simulator that runs the simulated jobs."""
 
 import os
 from collections.abc import MutableMapping
@@ -9,6 +10,7 @@ from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws, MotoServ
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.metering import UsagePlanMeter
+from music_local.simulator import DEMO_AUDIO, Simulator
 from music_local.template import Template, default_template
 
 # What the functions see besides their template environment: the emulator, fake credentials, quiet logs.
@@ -47,8 +49,10 @@ class LocalStack:
     fixtures: Fixtures
     functions: dict[str, LocalFunction]
     gateway: LocalGateway
+    simulator: Simulator
 
     def stop(self) -> None:
+        self.simulator.stop()
         self.moto.stop()
 
 
@@ -59,9 +63,11 @@ def start_stack(
     log_level: str = "WARNING",
     environment: MutableMapping[str, str] | None = None,
 ) -> LocalStack:
-    """Start the emulator, create the stack's resources, load the fixtures, import the functions.
+    """Start the emulator, create the stack's resources, import the functions, load the fixtures, start the
+    simulator.
 
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
+    The fixtures are loaded last, so that a simulated job's clock starts when the stack is ready, not before.
     """
     template = template or default_template()
     fixtures = read_fixtures(fixtures_path, template)
@@ -70,7 +76,6 @@ def start_stack(
     try:
         aws = LocalAws(endpoint)
         aws.create_resources(template)
-        load_fixtures(fixtures, aws)
         # The functions read os.environ; a caller running them in child processes passes its own mapping.
         target = os.environ if environment is None else environment
         target.update(function_environment(template, aws) | LOCAL_ENVIRONMENT)
@@ -78,8 +83,11 @@ def start_stack(
         functions = {
             name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
         }
-        gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))
-        return LocalStack(moto, aws, fixtures, functions, gateway)
+        gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))  # reads the plans when first used
+        load_fixtures(fixtures, aws)
+        simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
+        simulator.start()
+        return LocalStack(moto, aws, fixtures, functions, gateway, simulator)
     except BaseException:
         moto.stop()
         raise

@@ -14,8 +14,8 @@ from get_generation.app import lambda_handler
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.contract import spec_example, without_request_specifics
-from tests.helpers.events import load_event
-from tests.helpers.seed import ALICE, AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
+from tests.helpers.events import generation_event, load_event
+from tests.helpers.seed import AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -32,13 +32,6 @@ def invoke(aws: LocalAws, lambda_context: LambdaContext) -> Invoke:
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(response["body"])
     return body
-
-
-def event_for(organization_id: str, job_id: str, *, user_id: str = ALICE, orgs: str = ORG) -> dict[str, Any]:
-    event = load_event("get_generation_succeeded.json")
-    event["pathParameters"] = {"organization_id": organization_id, "job_id": job_id}
-    event["requestContext"]["authorizer"].update(user_id=user_id, principalId=user_id, organization_ids=orgs)
-    return event
 
 
 class TestTheContractsExamples:
@@ -68,7 +61,7 @@ class TestTheContractsExamples:
     def test_missing_job_matches_the_404_example_field_by_field(self, invoke: Invoke) -> None:
         example = spec_example("404 Not Found:")
         # The example's job exists, but it is Alice's: for Bob, in the same organization, it does not.
-        event = event_for(ORG, example["error"]["details"]["job_id"], user_id=BOB)
+        event = generation_event(ORG, example["error"]["details"]["job_id"], user_id=BOB)
         event["requestContext"]["requestId"] = "jkl012mno"
         before = datetime.now(UTC).replace(microsecond=0)
 
@@ -168,7 +161,7 @@ class TestStatuses:
     def test_unfinished_jobs_have_null_playback_and_track(
         self, invoke: Invoke, job_id: str, status: str, field: str | None, value: str | None
     ) -> None:
-        body = body_of(invoke(event_for(ORG, job_id)))
+        body = body_of(invoke(generation_event(ORG, job_id)))
 
         assert body["status"] == status
         assert body["playback_url"] is None
@@ -179,14 +172,14 @@ class TestStatuses:
             assert body[optional] == (value if optional == field else None)
 
     def test_in_flight_jobs_tell_pollers_when_to_come_back(self, invoke: Invoke) -> None:
-        assert invoke(event_for(ORG, "mgen_queued0001"))["headers"]["Retry-After"] == "5"
-        assert invoke(event_for(ORG, "mgen_running0001"))["headers"]["Retry-After"] == "2"
-        assert "Retry-After" not in invoke(event_for(ORG, SEED_JOB_ID))["headers"]
+        assert invoke(generation_event(ORG, "mgen_queued0001"))["headers"]["Retry-After"] == "5"
+        assert invoke(generation_event(ORG, "mgen_running0001"))["headers"]["Retry-After"] == "2"
+        assert "Retry-After" not in invoke(generation_event(ORG, SEED_JOB_ID))["headers"]
 
 
 class TestTenantIsolation:
     def test_another_users_job_reads_exactly_like_a_missing_job(self, invoke: Invoke, aws: LocalAws) -> None:
-        bobs_job = event_for(ORG, "mgen_bobjob00001")
+        bobs_job = generation_event(ORG, "mgen_bobjob00001")
         while_it_exists = invoke(bobs_job)
         aws.delete_job(ORG, BOB, "mgen_bobjob00001")
         once_deleted = invoke(bobs_job)
@@ -197,7 +190,7 @@ class TestTenantIsolation:
 
     def test_the_caller_is_only_ever_who_the_authorizer_says(self, invoke: Invoke) -> None:
         """Nothing the client sends can name another user: the key comes from the authorizer's context."""
-        event = event_for(ORG, "mgen_bobjob00001")
+        event = generation_event(ORG, "mgen_bobjob00001")
         event["queryStringParameters"] = {"user_id": BOB}
         event["headers"] |= {"X-User-Id": BOB, "X-Amzn-Oidc-Identity": BOB}
         event["requestContext"]["identity"]["user"] = BOB
@@ -205,16 +198,16 @@ class TestTenantIsolation:
         assert invoke(event)["statusCode"] == 404
 
     def test_owner_still_reads_the_job(self, invoke: Invoke) -> None:
-        assert invoke(event_for(ORG, "mgen_bobjob00001", user_id=BOB))["statusCode"] == 200
+        assert invoke(generation_event(ORG, "mgen_bobjob00001", user_id=BOB))["statusCode"] == 200
 
     def test_a_member_of_both_organizations_cannot_read_another_users_job_in_either(self, invoke: Invoke) -> None:
         both = f"{ORG},{OTHER_ORG}"
         for organization_id in (ORG, OTHER_ORG):
-            response = invoke(event_for(organization_id, "mgen_carol00001", orgs=both))
+            response = invoke(generation_event(organization_id, "mgen_carol00001", orgs=both))
             assert response["statusCode"] == 404
 
     def test_the_path_organization_must_be_one_of_the_callers(self, invoke: Invoke) -> None:
-        response = invoke(event_for(OTHER_ORG, "mgen_carol00001"))
+        response = invoke(generation_event(OTHER_ORG, "mgen_carol00001"))
 
         assert response["statusCode"] == 403
         assert body_of(response)["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"

@@ -86,10 +86,86 @@ def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> No
             (["generations", 0, "colour"], "blue"),
             "generations[0] (mgen_2f8b1c4e9a7d).colour: Extra inputs are not permitted",
         ),
+        (
+            (["generations", 1, "status"], None),
+            "generations[1] (mgen_queued0001): status: Field required (unless the job is simulated)",
+        ),
+        # simulated jobs (generations[8] to [11]): the plan, and what each outcome needs
+        (
+            (["generations", 8, "simulate", "queued_seconds"], -1),
+            "generations[8] (mgen_simsucceed01).simulate.queued_seconds: Input should be greater than or equal to 0",
+        ),
+        (
+            (["generations", 9, "simulate", "running_seconds"], 0),
+            "generations[9] (mgen_simfailed001).simulate.running_seconds: Input should be greater than 0",
+        ),
+        (
+            (["generations", 9, "simulate", "running_seconds"], 3601),
+            "generations[9] (mgen_simfailed001).simulate.running_seconds: Input should be less than or equal to 3600",
+        ),
+        (
+            (["generations", 9, "simulate", "queued_seconds"], "soon"),
+            "generations[9] (mgen_simfailed001).simulate.queued_seconds: Input should be a valid number",
+        ),
+        (
+            (["generations", 10, "simulate", "outcome"], "paused"),
+            "generations[10] (mgen_simcancel001).simulate.outcome: Input should be 'succeeded', 'failed', "
+            "'cancelled' or 'refused'",
+        ),
+        (
+            (["generations", 10, "simulate", "speed"], 2),
+            "generations[10] (mgen_simcancel001).simulate.speed: Extra inputs are not permitted",
+        ),
+        (
+            (["generations", 10, "simulate"], {"queued_seconds": 1, "outcome": "cancelled"}),
+            "generations[10] (mgen_simcancel001).simulate.running_seconds: Field required",
+        ),
+        (
+            (["generations", 8, "track"], None),
+            "generations[8] (mgen_simsucceed01): job: Value error, a succeeded job must carry its track",
+        ),
+        (
+            (["generations", 9, "error_message"], None),
+            "generations[9] (mgen_simfailed001): simulate: Value error, outcome failed needs error_message",
+        ),
+        (
+            (["generations", 11, "refusal_reason"], None),
+            "generations[11] (mgen_simrefused01): simulate: Value error, outcome refused needs refusal_reason",
+        ),
     ],
 )
 def test_every_problem_names_its_entry(tmp_path: Path, change: tuple[list[Any], Any], message: str) -> None:
     assert message in problems_of(tmp_path, changed(*change))
+
+
+def test_a_simulated_job_is_loaded_as_a_plan_whatever_status_its_entry_gives(tmp_path: Path) -> None:
+    document = changed(["generations", 8, "status"], "failed")
+    document["generations"][8]["progress"] = 77
+
+    fixtures = read_fixtures(write(tmp_path, document))
+
+    assert "mgen_simsucceed01" not in {job["id"] for job in fixtures.jobs}
+    simulated = {job.ref.job_id: (job, simulation) for job, simulation in fixtures.simulated}
+    assert sorted(simulated) == ["mgen_simcancel001", "mgen_simfailed001", "mgen_simrefused01", "mgen_simsucceed01"]
+    job, simulation = simulated["mgen_simsucceed01"]
+    assert (job.ref.organization_id, job.ref.user_id, job.engine, job.mode) == (
+        "org_abc123",
+        "usr_alice01",
+        "studio",
+        "creation",
+    )
+    assert (simulation.queued_seconds, simulation.running_seconds, simulation.outcome) == (5, 20, "succeeded")
+    assert simulation.track is not None
+    assert simulation.track.title == "Simulated Sunrise"
+    assert simulation.track.audio_key == "audio/org_abc123/mtrack_simsunrise01.mp3"
+    assert fixtures.audio[simulation.track.audio_key][0] == MP3.read_bytes()
+    assert simulated["mgen_simfailed001"][1].error_message == DEMO["generations"][9]["error_message"]
+    assert simulated["mgen_simrefused01"][1].refusal_reason == DEMO["generations"][11]["refusal_reason"]
+    assert fixtures.simulated_request() == (
+        "frd_test_ecyWJFrOeyePLimY7BxcQhWzSkVOa32StzqY",
+        "org_abc123",
+        "mgen_simsucceed01",
+    )
 
 
 def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:

@@ -47,6 +47,11 @@ def download_filename(track: StoredTrack) -> str:
     return f"{stem}.{file_extension(track.mime_type)}"
 
 
+def is_signable_audio_key(audio_key: str, key_prefix: str) -> bool:
+    """Below the prefix the function's role may read, with no ``..`` segment (the job writer checks it too)."""
+    return audio_key.startswith(key_prefix) and ".." not in audio_key.split("/")
+
+
 def file_extension(mime_type: str) -> str:
     """The usual file extension of an audio type; ``audio`` for types without one."""
     return _EXTENSIONS.get(mime_type, "audio")
@@ -86,7 +91,7 @@ class PlaybackUrlSigner:
 
     def sign(self, track: StoredTrack) -> SignedUrl:
         # The role may read only below the prefix: a key elsewhere is a bad write, not something to sign.
-        if not track.audio_key.startswith(self._key_prefix) or ".." in track.audio_key.split("/"):
+        if not is_signable_audio_key(track.audio_key, self._key_prefix):
             raise CorruptJobError("Track audio key is outside the audio prefix")
         if self._credentials is None:
             raise SigningUnavailableError("No credentials to sign with")

@@ -5,6 +5,7 @@ A caller's key is built from the authorizer's user id, so another user's or orga
 not found.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -43,12 +44,15 @@ class JobRepository:
         item = response.get("Item")
         if item is None:
             return None
-        return _to_job(item, organization_id, user_id, job_id)
+        return to_job(item, organization_id, user_id, job_id, StoredJob)
 
 
-def _to_job(item: dict[str, Any], organization_id: str, user_id: str, job_id: str) -> StoredJob:
+def to_job[Job: StoredJob](
+    item: Mapping[str, Any], organization_id: str, user_id: str, job_id: str, model: type[Job]
+) -> Job:
+    """An item read under the given key, as ``model`` (the job writer reads with a subclass)."""
     try:
-        job = StoredJob.model_validate(from_item(item))
+        job = model.model_validate(from_item(item))
     except (ValidationError, TypeError, ValueError) as exc:
         raise CorruptJobError("Stored job item is invalid") from exc
     # The key and the attributes must agree; a mismatch means a bad write, never data to hand out.

@@ -1,0 +1,341 @@
+"""The job lifecycle, enforced where job items are written: the one way jobs are created and advanced.
+
+Generation workers and the local simulator write through this module; the GET function never imports it
+(tests/unit/test_layout.py) and its role may not write. The states (docs/data-model.md#job-lifecycle)::
+
+    create -> queued --start--> running --succeed--> succeeded
+              queued --refuse--> refused
+              queued | running --fail--> failed
+              queued | running --cancel--> cancelled
+
+Every operation is one conditional DynamoDB write. When its condition fails, DynamoDB hands back the item as
+it is (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation
+has already been applied (a queue delivered it again), which succeeds without writing, or it is not allowed
+from the job's state, which raises ``IllegalTransitionError``. Either way nothing is written.
+
+Every attribute an operation writes is first checked against the field of ``StoredJob`` the reader checks it
+with, so the writer cannot leave an item the GET endpoint would call corrupt.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Final
+
+from botocore.exceptions import ClientError
+from pydantic import Field, TypeAdapter, ValidationError
+
+from music_api.core.clock import to_utc_z, utc_now
+from music_api.core.dynamodb import error_code, from_item, store_errors, to_item
+from music_api.core.ids import is_job_id, is_organization_id, is_user_id
+from music_api.core.stored import StoredNumber, StoredTimestamp
+from music_api.generations.signer import is_signable_audio_key
+from music_api.generations.store import job_key, to_job
+from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+STORE = "Job store"
+TERMINAL_STATUSES: Final[frozenset[JobStatus]] = frozenset({"succeeded", "failed", "cancelled", "refused"})
+MAX_RUNNING_PROGRESS = 99  # 100 is what succeed writes
+
+
+class LifecycleJob(StoredJob):
+    """A job item with the writer's bookkeeping. ``version`` and ``updated_at`` are ``None`` only on items
+    written before the writer existed (the fixtures' snapshots); the GET endpoint reads none of these."""
+
+    version: Annotated[int | None, StoredNumber, Field(ge=1)] = None
+    updated_at: StoredTimestamp | None = None
+    started_at: StoredTimestamp | None = None
+    finished_at: StoredTimestamp | None = None
+    # What the worker needs to run the job (the generation request); stored with it, never returned.
+    request: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """Where a job item lives: its key."""
+
+    organization_id: str
+    user_id: str
+    job_id: str
+
+    def __post_init__(self) -> None:
+        if not (is_organization_id(self.organization_id) and is_user_id(self.user_id) and is_job_id(self.job_id)):
+            raise InvalidJobWriteError("organization, user or job id is malformed")
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    ref: JobRef
+    engine: str
+    mode: JobMode
+
+
+@dataclass(frozen=True, slots=True)
+class JobWrite:
+    """The job after an operation. ``changed`` is False for a repeat: the item was already so, nothing written."""
+
+    job: LifecycleJob
+    changed: bool
+
+
+class JobWriteError(Exception):
+    """An operation the lifecycle refuses; nothing was written."""
+
+
+class InvalidJobWriteError(JobWriteError):
+    """The operation's values would make an item the reader calls corrupt (or break the lifecycle's rules)."""
+
+
+class UnknownJobError(JobWriteError):
+    """No job item under that key."""
+
+
+class JobConflictError(JobWriteError):
+    """``create`` found a different job under the same key."""
+
+
+class IllegalTransitionError(JobWriteError):
+    def __init__(self, operation: str, job: LifecycleJob) -> None:
+        super().__init__(f"cannot {operation} job {job.id}: it is {job.status}")
+        self.operation = operation
+        self.status: JobStatus = job.status
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One operation as a conditional update: the statuses it may start from, what it writes, and how to
+    recognise a stored item it has already been applied to."""
+
+    operation: str
+    sources: tuple[JobStatus, ...]
+    writes: Mapping[str, Any]
+    applied: Callable[[LifecycleJob], bool]
+    stamps: tuple[str, ...] = ()  # timestamp attributes set to now, besides updated_at
+    also: str | None = None  # an extra condition
+
+
+class JobWriter:
+    def __init__(
+        self,
+        client: "DynamoDBClient",
+        table_name: str,
+        *,
+        audio_key_prefix: str = "audio/",
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._audio_key_prefix = audio_key_prefix
+        self._clock = clock
+
+    def create(self, job: NewJob, request: Mapping[str, Any] | None = None) -> JobWrite:
+        """A new ``queued`` job at progress 0. A repeat finds the same engine, mode and request under the key."""
+        now = self._now()
+        ref = job.ref
+        values: dict[str, Any] = {
+            "id": ref.job_id,
+            "organization_id": ref.organization_id,
+            "user_id": ref.user_id,
+            "status": "queued",
+            "progress": 0,
+            "engine": job.engine,
+            "mode": job.mode,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            # As DynamoDB will hand it back (numbers as Decimal), so that a repeat compares equal.
+            "request": from_item(to_item({"request": request}))["request"] if request else None,
+        }
+        try:
+            created = LifecycleJob.model_validate(values)
+        except ValidationError as exc:
+            raise InvalidJobWriteError(_first_problem(exc)) from exc
+        written, stored = self._conditional_write(
+            lambda: self._client.put_item(
+                TableName=self._table_name,
+                Item=job_key(ref.organization_id, ref.user_id, ref.job_id) | to_item(values),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        )
+        if written:
+            return JobWrite(created, changed=True)
+        existing = self._job(stored, ref)
+        if (existing.engine, existing.mode, existing.request) != (created.engine, created.mode, created.request):
+            raise JobConflictError(f"another job already has the id {ref.job_id}")
+        return JobWrite(existing, changed=False)
+
+    def start(self, ref: JobRef) -> JobWrite:
+        """queued -> running; records ``started_at``."""
+        return self._apply(
+            ref,
+            _Step(
+                "start",
+                sources=("queued",),
+                writes={"status": "running"},
+                stamps=("started_at",),
+                applied=lambda job: job.status == "running",
+            ),
+        )
+
+    def report_progress(self, ref: JobRef, progress: int) -> JobWrite:
+        """Raise a running job's progress (0-99). A value at or below the stored one is a late or repeated
+        report: success without a write, so progress never goes down."""
+        if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= MAX_RUNNING_PROGRESS:
+            raise InvalidJobWriteError(f"progress must be a whole number from 0 to {MAX_RUNNING_PROGRESS}")
+        return self._apply(
+            ref,
+            _Step(
+                "report_progress",
+                sources=("running",),
+                writes={"progress": progress},
+                applied=lambda job: job.status == "running" and job.progress >= progress,
+                also="#progress < :progress",
+            ),
+        )
+
+    def succeed(self, ref: JobRef, track: StoredTrack) -> JobWrite:
+        """running -> succeeded at progress 100, with the track summary, its audio key and ``result_track_id``."""
+        if not is_signable_audio_key(track.audio_key, self._audio_key_prefix):
+            raise InvalidJobWriteError(f"the audio key must be below {self._audio_key_prefix} without '..'")
+        stored_track = track.model_dump()
+        return self._apply(
+            ref,
+            _Step(
+                "succeed",
+                sources=("running",),
+                writes={
+                    "status": "succeeded",
+                    "progress": 100,
+                    "track": stored_track,
+                    "result_track_id": track.id,
+                },
+                stamps=("finished_at",),
+                applied=lambda job: job.status == "succeeded" and job.track == track,
+            ),
+        )
+
+    def fail(self, ref: JobRef, error_message: str) -> JobWrite:
+        """queued | running -> failed, with a message a user may read (it is returned as is)."""
+        _require_text("error_message", error_message)
+        return self._apply(
+            ref,
+            _Step(
+                "fail",
+                sources=("queued", "running"),
+                writes={"status": "failed", "error_message": error_message},
+                stamps=("finished_at",),
+                applied=lambda job: job.status == "failed" and job.error_message == error_message,
+            ),
+        )
+
+    def cancel(self, ref: JobRef) -> JobWrite:
+        """queued | running -> cancelled; progress stays where it was."""
+        return self._apply(
+            ref,
+            _Step(
+                "cancel",
+                sources=("queued", "running"),
+                writes={"status": "cancelled"},
+                stamps=("finished_at",),
+                applied=lambda job: job.status == "cancelled",
+            ),
+        )
+
+    def refuse(self, ref: JobRef, refusal_reason: str) -> JobWrite:
+        """queued -> refused, with the reason a user may read."""
+        _require_text("refusal_reason", refusal_reason)
+        return self._apply(
+            ref,
+            _Step(
+                "refuse",
+                sources=("queued",),
+                writes={"status": "refused", "refusal_reason": refusal_reason},
+                stamps=("finished_at",),
+                applied=lambda job: job.status == "refused" and job.refusal_reason == refusal_reason,
+            ),
+        )
+
+    # --- one conditional UpdateItem -----------------------------------------------------------------------
+
+    def _apply(self, ref: JobRef, step: _Step) -> JobWrite:
+        """``SET writes, updated_at and stamps = now, version + 1`` on the condition that the status is one of
+        the step's sources (and its extra condition); on a failed condition, the stored item tells a repeat
+        from a refusal."""
+        writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), self._now())
+        for name, value in writes.items():
+            _check_field(name, value)
+        names = {f"#{name}": name for name in [*writes, "status", "version"]}
+        values = to_item({f":{name}": value for name, value in writes.items()})
+        values |= to_item({f":from_{status}": status for status in step.sources} | {":zero": 0, ":one": 1})
+        assignments = [f"#{name} = :{name}" for name in writes]
+        assignments.append("#version = if_not_exists(#version, :zero) + :one")
+        condition = f"#status IN ({', '.join(f':from_{status}' for status in step.sources)})"
+        if step.also:
+            condition = f"{condition} AND {step.also}"
+        written, item = self._conditional_write(
+            lambda: self._client.update_item(
+                TableName=self._table_name,
+                Key=job_key(ref.organization_id, ref.user_id, ref.job_id),
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            ).get("Attributes", {})
+        )
+        if written:
+            return JobWrite(self._job(item, ref), changed=True)
+        if not item:
+            raise UnknownJobError(f"no job {ref.job_id} for {ref.user_id} in {ref.organization_id}")
+        job = self._job(item, ref)
+        if step.applied(job):
+            return JobWrite(job, changed=False)
+        raise IllegalTransitionError(step.operation, job)
+
+    def _conditional_write(self, write: Callable[[], Mapping[str, Any]]) -> tuple[bool, Mapping[str, Any]]:
+        """(True, what the write returned), or (False, the item as stored, empty if none) when the condition
+        failed."""
+        with store_errors(STORE):
+            try:
+                return True, write()
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                stored = exc.response.get("Item")
+                return False, stored if isinstance(stored, Mapping) else {}
+
+    def _job(self, item: Mapping[str, Any], ref: JobRef) -> LifecycleJob:
+        return to_job(item, ref.organization_id, ref.user_id, ref.job_id, LifecycleJob)
+
+    def _now(self) -> str:
+        return to_utc_z(self._clock())
+
+
+@cache
+def _field(name: str) -> TypeAdapter[Any]:
+    """The reader's own definition of one attribute (type, bounds, pattern, stored-type guard)."""
+    return TypeAdapter(LifecycleJob.model_fields[name].rebuild_annotation())
+
+
+def _check_field(name: str, value: Any) -> None:
+    try:
+        _field(name).validate_python(value)
+    except ValidationError as exc:
+        raise InvalidJobWriteError(f"{name}: {_first_problem(exc)}") from exc
+
+
+def _require_text(name: str, value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidJobWriteError(f"{name} must be a non-empty text a user may read")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = ".".join(map(str, error["loc"]))
+    return f"{location}: {error['msg']}" if location else str(error["msg"])

@@ -1,0 +1,223 @@
+"""The local generation simulator: a worker inside ``make run`` that moves simulated jobs through their lifecycle on
+a clock, through the job writer, as a generation worker would.
+
+A simulated job is an ordinary job item whose ``request`` carries a ``simulate`` map (``Simulation``): the plan
+(queued for Q seconds, running for R, then the outcome), when it was submitted, and what the outcome needs (the
+track, the error message or the refusal reason). Fixture files (``"simulate"`` on a ``generations`` entry) and
+``music-api-admin job submit`` write such items; the simulator finds them by scanning the table every
+``interval`` seconds, so a job submitted while the stack runs is picked up like one loaded at start-up.
+
+Timeline, in seconds after submission: before Q queued; at Q running (``refused``: refused at Q instead), with
+progress rising from 1 to 99 over R; at Q+R the outcome (``cancelled``: at Q+R/2, progress left where it was).
+Each step is derived from the clock alone and the writer ignores repeats, so a late or repeated tick is harmless.
+"""
+
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from music_api.core.dynamodb import error_code, from_item, to_item
+from music_api.core.errors import ApiError
+from music_api.generations.stored import JobStatus, StoredTrack
+from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, LifecycleJob, NewJob
+
+if TYPE_CHECKING:
+    from music_local.emulator import LocalAws
+
+Outcome = Literal["succeeded", "failed", "cancelled", "refused"]
+MAX_SECONDS = 3600
+SUBMITTED_QUEUED_SECONDS = 1
+SUBMITTED_ENGINE = "studio"
+SUBMITTED_ERROR_MESSAGE = "The simulated engine could not finish this track. Please retry."
+SUBMITTED_REFUSAL_REASON = "The simulated engine refused this request."
+# What a submitted job's success plays: the demo MP3, under the track's own key.
+DEMO_AUDIO = Path(__file__).resolve().parents[1] / "audio" / "late-night-study.mp3"
+DEMO_AUDIO_SECONDS = 119.4
+_PLAN = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulationPlan(BaseModel):
+    """The ``simulate`` entry of a fixture: how long the job waits, how long it runs, how it ends."""
+
+    model_config = _PLAN
+
+    queued_seconds: Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+    running_seconds: Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
+    outcome: Outcome
+
+
+class Simulation(SimulationPlan):
+    """What a simulated job's ``request.simulate`` holds: the plan, when it started, what its outcome needs."""
+
+    since: Annotated[float, Field(gt=0, allow_inf_nan=False)]  # epoch seconds at submission
+    track: StoredTrack | None = None
+    error_message: Annotated[str | None, Field(min_length=1, max_length=1000)] = None
+    refusal_reason: Annotated[str | None, Field(min_length=1, max_length=1000)] = None
+
+    @model_validator(mode="after")
+    def _the_outcome_has_what_it_needs(self) -> Self:
+        needs = {"succeeded": "track", "failed": "error_message", "refused": "refusal_reason"}.get(self.outcome)
+        if needs is not None and getattr(self, needs) is None:
+            raise ValueError(f"outcome {self.outcome} needs {needs}")
+        return self
+
+    def target(self, elapsed: float) -> tuple[JobStatus, int]:
+        """Where the job should be ``elapsed`` seconds after submission: its status, and its progress if running."""
+        if elapsed < self.queued_seconds:
+            return "queued", 0
+        if self.outcome == "refused":
+            return "refused", 0
+        running = elapsed - self.queued_seconds
+        ends_after = self.running_seconds / 2 if self.outcome == "cancelled" else self.running_seconds
+        if running >= ends_after:
+            return self.outcome, 0
+        return "running", min(99, 1 + int(98 * running / self.running_seconds))
+
+
+def new_id(prefix: str) -> str:
+    """``mgen_``/``mtrack_`` + 16 random hex digits: within the id formats, never repeated in practice."""
+    return f"{prefix}{secrets.token_hex(8)}"
+
+
+def submit(writer: JobWriter, job: NewJob, simulation: Simulation) -> JobWrite:
+    """Create the job, queued, carrying its simulation for the simulator to find."""
+    return writer.create(job, request={"simulate": simulation.model_dump(mode="json")})
+
+
+def submission(ref: JobRef, *, title: str, outcome: Outcome, running_seconds: float) -> tuple[NewJob, Simulation]:
+    """A job as ``music-api-admin job submit`` makes it: queued for a second, then running for ``running_seconds``
+    towards ``outcome``. A success plays the demo MP3 (which the simulator uploads under the track's own key)."""
+    track_id = new_id("mtrack_")
+    simulation = Simulation(
+        queued_seconds=SUBMITTED_QUEUED_SECONDS,
+        running_seconds=running_seconds,
+        outcome=outcome,
+        since=time.time(),
+        track=StoredTrack(
+            id=track_id,
+            title=title,
+            engine=SUBMITTED_ENGINE,
+            mode="creation",
+            instrumental=True,
+            measured_duration_seconds=DEMO_AUDIO_SECONDS,
+            mime_type="audio/mpeg",
+            licence_class="personal_only",
+            audio_key=f"audio/{ref.organization_id}/{track_id}.mp3",
+        )
+        if outcome == "succeeded"
+        else None,
+        error_message=SUBMITTED_ERROR_MESSAGE if outcome == "failed" else None,
+        refusal_reason=SUBMITTED_REFUSAL_REASON if outcome == "refused" else None,
+    )
+    return NewJob(ref, SUBMITTED_ENGINE, "creation"), simulation
+
+
+class Simulator:
+    """A background thread: every ``interval`` seconds, each simulated job still in flight is moved to where its
+    clock says it should be. ``start`` and ``stop`` (which waits for the current tick) are the only controls."""
+
+    def __init__(
+        self,
+        aws: "LocalAws",
+        *,
+        audio: bytes,
+        interval: float = 0.2,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._aws = aws
+        self._writer = JobWriter(aws.dynamodb, aws.jobs_table)
+        self._audio = audio
+        self._interval = interval
+        self._clock = clock
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="generation-simulator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def tick(self) -> None:
+        """One pass over the simulated jobs still queued or running."""
+        for job, simulation in self._jobs_in_flight():
+            try:
+                self._advance(job, simulation)
+            except JobWriteError as error:  # someone else moved the job meanwhile: it is theirs now
+                print(f"simulator: {job.id} left alone ({error})", file=sys.stderr, flush=True)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            try:
+                self.tick()
+            except (ApiError, BotoCoreError, ClientError) as error:  # the emulator is busy or stopping: next tick
+                print(f"simulator: tick skipped ({type(error).__name__})", file=sys.stderr, flush=True)
+
+    def _jobs_in_flight(self) -> Iterator[tuple[LifecycleJob, Simulation]]:
+        arguments: dict[str, Any] = {
+            "TableName": self._aws.jobs_table,
+            "ConsistentRead": True,
+            "FilterExpression": "attribute_exists(#request.#simulate) AND #status IN (:queued, :running)",
+            "ExpressionAttributeNames": {"#request": "request", "#simulate": "simulate", "#status": "status"},
+            "ExpressionAttributeValues": to_item({":queued": "queued", ":running": "running"}),
+        }
+        while True:
+            page = self._aws.dynamodb.scan(**arguments)
+            for item in page.get("Items", []):
+                try:
+                    job = LifecycleJob.model_validate(from_item(item))
+                    simulation = Simulation.model_validate((job.request or {}).get("simulate"))
+                except ValidationError:
+                    continue  # not something this simulator wrote: leave it be
+                yield job, simulation
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _advance(self, job: LifecycleJob, simulation: Simulation) -> None:
+        status, progress = simulation.target(self._clock() - simulation.since)
+        ref = JobRef(job.organization_id, job.user_id, job.id)
+        if status == "queued":
+            return
+        if status == "refused":
+            self._announce(job, self._writer.refuse(ref, simulation.refusal_reason or ""))
+            return
+        if job.status == "queued":  # also when a tick came too late for the whole run: start, then end it
+            job = self._announce(job, self._writer.start(ref))
+        if status == "running":
+            self._writer.report_progress(ref, progress)
+        elif status == "succeeded" and simulation.track is not None:
+            self._make_sure_the_audio_exists(simulation.track)
+            self._announce(job, self._writer.succeed(ref, simulation.track))
+        elif status == "failed":
+            self._announce(job, self._writer.fail(ref, simulation.error_message or ""))
+        elif status == "cancelled":
+            self._announce(job, self._writer.cancel(ref))
+
+    def _make_sure_the_audio_exists(self, track: StoredTrack) -> None:
+        """A fixture's track was uploaded at load; a submitted job's audio is the demo MP3, under its own key."""
+        s3 = self._aws.s3
+        try:
+            s3.head_object(Bucket=self._aws.bucket, Key=track.audio_key)
+        except ClientError as error:
+            if error_code(error) not in {"404", "NoSuchKey"}:
+                raise
+            s3.put_object(Bucket=self._aws.bucket, Key=track.audio_key, Body=self._audio, ContentType=track.mime_type)
+
+    def _announce(self, before: LifecycleJob, written: JobWrite) -> LifecycleJob:
+        if written.changed:
+            print(f"simulator: {before.id} {before.status} -> {written.job.status}", flush=True)
+        return written.job
