@@ -123,6 +123,10 @@ def test_gateway_responses_are_rendered_from_the_template(send: Send) -> None:
         (f"/v1/music/{ORG}/generations/", 404, "RESOURCE_NOT_FOUND"),
         (f"/v1/music/{ORG}/generations/..", 400, "VALIDATION_ERROR"),
         (f"/v1/music/{ORG}/generations/MGEN_2F8B1C4E9A7D", 400, "VALIDATION_ERROR"),
+        # A line break in the path reaches the authorizer's methodArn raw or encoded: the handler refuses the id.
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e%0A9a7d", 400, "VALIDATION_ERROR"),
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e\n9a7d", 400, "VALIDATION_ERROR"),
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e\r\n9a7d", 400, "VALIDATION_ERROR"),
         # The method ARN keeps the path as sent, so an encoded organization id fails the policy: closed, not open.
         (f"/v1/music/org%5Fabc123/generations/{SEED_JOB_ID}", 403, "ORGANIZATION_ACCESS_DENIED"),
     ],
