@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler
+from music_api.access import handler as handler_module
+from music_api.access.handler import UnauthorizedError
 from music_api.access.keys import digest_of
 from music_api.access.store import CorruptAuthItemError, api_key_key
 from music_api.core.aws import dynamodb_client
+from music_api.core.errors import InternalError
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
@@ -238,3 +241,37 @@ def test_a_tampered_key_item_is_a_failure_not_an_allow(aws: LocalAws, authorize:
 
     with pytest.raises(CorruptAuthItemError):
         authorize(load_event("authorizer_valid_key.json"))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [[], None, "X-API-Key: frd", 42, {"headers": "X-API-Key"}, {"headers": None, "multiValueHeaders": []}],
+    ids=repr,
+)
+def test_a_malformed_event_is_unauthorized_never_another_exception(
+    event: Any, lambda_context: LambdaContext, dynamodb_calls: list[str]
+) -> None:
+    """A direct invocation can carry anything: no key in it is the contract's 401, without a lookup."""
+    with pytest.raises(UnauthorizedError):
+        lambda_handler(event, lambda_context)
+
+    assert dynamodb_calls == []
+
+
+@pytest.mark.parametrize("request_context", ["a string", None, [], {"requestId": ["x"]}], ids=repr)
+def test_a_malformed_request_context_does_not_stop_a_valid_key(authorize: Authorize, request_context: Any) -> None:
+    event = load_event("authorizer_valid_key.json") | {"requestContext": request_context}
+
+    assert authorize(event)["principalId"] == ALICE
+
+
+def test_an_unexpected_failure_is_the_catalogues_internal_error(
+    authorize: Authorize, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only Unauthorized (401) or one of the catalogue's errors (the gateway's 503) ever leaves the authorizer."""
+    monkeypatch.setattr(handler_module, "authorizer_policy", lambda *args, **kwargs: 1 / 0)
+
+    with pytest.raises(InternalError) as raised:
+        authorize(load_event("authorizer_valid_key.json"))
+
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)

@@ -218,3 +218,30 @@ class TestTenantIsolation:
 
         assert response["statusCode"] == 403
         assert body_of(response)["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"
+
+
+class TestMalformedEvents:
+    """A direct invocation can carry anything; whatever it is, the handler answers the envelope."""
+
+    @pytest.mark.parametrize("event", [[], None, "GET /v1/music", 42, ["requestContext"]], ids=repr)
+    def test_an_event_that_is_not_an_object_is_a_500_envelope(self, event: Any, lambda_context: LambdaContext) -> None:
+        response = lambda_handler(event, lambda_context)
+
+        assert response["statusCode"] == 500
+        assert body_of(response)["error"]["code"] == "INTERNAL_ERROR"
+        assert body_of(response)["error"]["trace_id"] == f"req_{lambda_context.aws_request_id}"
+
+    @pytest.mark.parametrize(
+        "request_context",
+        ["a string", None, [], {"requestId": 5, "authorizer": "usr_alice01"}, {"authorizer": None}],
+        ids=repr,
+    )
+    def test_a_malformed_request_context_is_the_401_of_a_missing_identity(
+        self, request_context: Any, lambda_context: LambdaContext
+    ) -> None:
+        event = load_event("get_generation_succeeded.json") | {"requestContext": request_context}
+
+        response = lambda_handler(event, lambda_context)
+
+        assert response["statusCode"] == 401
+        assert body_of(response)["error"]["code"] == "AUTHENTICATION_REQUIRED"
