@@ -108,16 +108,20 @@ ERRORS: dict[str, tuple[str, bool]] = {
     ),
     "403": (
         "ORGANIZATION_ACCESS_DENIED: the path's organization is not one of the key owner's organizations, or is "
-        "malformed (API Gateway's ACCESS_DENIED response; the handler checks membership again).",
+        "malformed (API Gateway's ACCESS_DENIED response; the handler checks membership again). REQUEST_BLOCKED "
+        "when a firewall in front of the stage blocks the request (WAF_FILTERED); FORBIDDEN for API Gateway's own "
+        "API-key and signature checks, which no method uses.",
         False,
     ),
     "404": (
         "RESOURCE_NOT_FOUND: the caller has no job with this id in this organization (handler, details.job_id "
         "echoes the id; another user's or organization's job answers the same), or the route does not exist "
-        "(API Gateway's MISSING_AUTHENTICATION_TOKEN response, system_message 'Route not found').",
+        "(API Gateway's MISSING_AUTHENTICATION_TOKEN and RESOURCE_NOT_FOUND responses, system_message "
+        "'Route not found').",
         False,
     ),
     "413": ("REQUEST_TOO_LARGE: the request exceeds API Gateway's size limit (REQUEST_TOO_LARGE response).", False),
+    "415": ("UNSUPPORTED_MEDIA_TYPE: API Gateway cannot handle the request's media type.", False),
     "429": (
         "RATE_LIMIT_EXCEEDED (type rate_limit_error): stage throttling (THROTTLED, Retry-After 1) or a usage-plan "
         "quota (QUOTA_EXCEEDED, Retry-After 60).",

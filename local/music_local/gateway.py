@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from music_local.emulator import REGION
@@ -29,6 +29,32 @@ from music_local.template import Route, Template
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
 STAGE = "local"
+
+# API Gateway's response types and the status each answers unless its gateway response sets another
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+# A type without a gateway response of its own falls back to DEFAULT_4XX or DEFAULT_5XX, whose StatusCode, if
+# set, replaces the status of every type that falls back to it.
+RESPONSE_TYPE_STATUS: Final[Mapping[str, int]] = {
+    "ACCESS_DENIED": 403,
+    "API_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_FAILURE": 500,
+    "BAD_REQUEST_BODY": 400,
+    "BAD_REQUEST_PARAMETERS": 400,
+    "EXPIRED_TOKEN": 403,
+    "INTEGRATION_FAILURE": 504,
+    "INTEGRATION_TIMEOUT": 504,
+    "INVALID_API_KEY": 403,
+    "INVALID_SIGNATURE": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "QUOTA_EXCEEDED": 429,
+    "REQUEST_TOO_LARGE": 413,
+    "RESOURCE_NOT_FOUND": 404,
+    "THROTTLED": 429,
+    "UNAUTHORIZED": 401,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "WAF_FILTERED": 403,
+}
 
 # One invocation at a time across all functions: both run in this process and share the Powertools Logger and
 # Metrics of the shared layer, as two Lambda execution environments never would.
@@ -134,25 +160,52 @@ class LocalGateway:
         received = datetime.now(UTC)
         matched = self._route(request)
         if matched is None:
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
         call = _Call(request, *matched, request_id, received)
         identity = self._identity(request)
         if identity is None:
-            return self._gateway_response("UNAUTHORIZED", request_id, received)
+            return self.gateway_response("UNAUTHORIZED", request_id, received)
         decision = self._authorize(identity, call)
         if isinstance(decision, str):
-            return self._gateway_response(decision, request_id, received)
+            return self.gateway_response(decision, request_id, received)
         if not is_allowed(decision, call.method_arn):
-            return self._gateway_response("ACCESS_DENIED", request_id, received)
+            return self.gateway_response("ACCESS_DENIED", request_id, received)
         try:
             result = self._functions[call.route.function].invoke(self._proxy_event(call, decision))
             return self._integration_response(result, request_id)
         except Exception:  # noqa: BLE001 - a failing function is the gateway's INTEGRATION_FAILURE, as on AWS
-            return self._gateway_response("INTEGRATION_FAILURE", request_id, received)
+            return self.gateway_response("INTEGRATION_FAILURE", request_id, received)
 
     def too_large(self) -> HttpResponse:
         """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
-        return self._gateway_response("REQUEST_TOO_LARGE", str(uuid.uuid4()), datetime.now(UTC))
+        return self.gateway_response("REQUEST_TOO_LARGE")
+
+    def gateway_response(
+        self, response_type: str, request_id: str | None = None, received: datetime | None = None
+    ) -> HttpResponse:
+        """What API Gateway answers for ``response_type``: its own gateway response, else DEFAULT_4XX/5XX, with
+        the entry's status code or, when the entry sets none, the type's own."""
+        request_id = request_id or str(uuid.uuid4())
+        received = received or datetime.now(UTC)
+        own_status = RESPONSE_TYPE_STATUS[response_type]
+        configured = (
+            self._responses.get(response_type) or self._responses["DEFAULT_5XX" if own_status >= 500 else "DEFAULT_4XX"]
+        )
+        body = configured.body_template.replace("$context.requestId", request_id).replace(
+            "$context.requestTime", _clf(received)
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-RequestId": request_id,
+            "x-amzn-ErrorType": response_type,
+        }
+        for name, source in configured.headers.items():
+            if len(source) >= 2 and source[0] == source[-1] == "'":
+                headers[name] = source[1:-1]
+            elif source == "context.requestId":
+                headers[name] = request_id
+        status = configured.status if configured.status is not None else own_status
+        return HttpResponse(status, headers, body.encode("utf-8"))
 
     # --- steps ------------------------------------------------------------------------------------------------
 
@@ -253,29 +306,6 @@ class LocalGateway:
         body = result.get("body") or ""
         raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
         return HttpResponse(result["statusCode"], headers, raw)
-
-    def _gateway_response(self, response_type: str, request_id: str, received: datetime) -> HttpResponse:
-        configured = (
-            self._responses.get(response_type)
-            or self._responses["DEFAULT_5XX" if response_type in _FIVES else "DEFAULT_4XX"]
-        )
-        body = configured.body_template.replace("$context.requestId", request_id).replace(
-            "$context.requestTime", _clf(received)
-        )
-        headers = {
-            "Content-Type": "application/json",
-            "x-amzn-RequestId": request_id,
-            "x-amzn-ErrorType": response_type,
-        }
-        for name, source in configured.headers.items():
-            if len(source) >= 2 and source[0] == source[-1] == "'":
-                headers[name] = source[1:-1]
-            elif source == "context.requestId":
-                headers[name] = request_id
-        return HttpResponse(configured.status, headers, body.encode("utf-8"))
-
-
-_FIVES = {"AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"}
 
 
 def _is_authorizer_response(response: Mapping[str, Any]) -> bool:

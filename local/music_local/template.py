@@ -77,7 +77,7 @@ class Authorizer:
 
 @dataclass(frozen=True)
 class GatewayResponse:
-    status: int
+    status: int | None  # None: the response type's own status
     headers: Mapping[str, str]  # values as in the template: 'static' or context.<name>
     body_template: str
 
@@ -163,7 +163,7 @@ class Template:
     def gateway_responses(self) -> dict[str, GatewayResponse]:
         return {
             response_type: GatewayResponse(
-                status=int(body["StatusCode"]),
+                status=int(body["StatusCode"]) if "StatusCode" in body else None,
                 headers=dict(body.get("ResponseParameters", {}).get("Headers", {})),
                 body_template=body["ResponseTemplates"]["application/json"],
             )

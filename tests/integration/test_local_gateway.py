@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
-from music_local.gateway import HttpRequest, HttpResponse, LocalFunction, LocalGateway
+from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalFunction, LocalGateway
 from music_local.template import default_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
@@ -197,3 +198,19 @@ def test_the_handler_is_never_invoked_for_a_bad_key(gateway: LocalGateway, send:
 
     assert send(key=key).status == 401
     assert invoked == []
+
+
+@pytest.mark.parametrize("response_type", sorted(RESPONSE_TYPE_STATUS))
+def test_every_gateway_response_type_keeps_its_status_and_says_it_in_the_body(
+    gateway: LocalGateway, response_type: str
+) -> None:
+    """A default with a status code would re-label every type without an entry (a WAF block or a 415 as 400);
+    each type answers the status the template gives it, or else its own, and the body never says otherwise."""
+    entry = GATEWAY_RESPONSES.get(response_type)
+    expected = entry.error.status if entry is not None else RESPONSE_TYPE_STATUS[response_type]
+
+    response = gateway.gateway_response(response_type)
+
+    assert response.status == expected
+    assert body(response)["error"]["status"] == expected
+    assert response.headers["x-amzn-ErrorType"] == response_type

@@ -9,9 +9,10 @@ from openapi_spec_validator import validate
 from scripts import generate_openapi
 from scripts.generate_openapi import GATEWAY_TIMESTAMP, HANDLER_TIMESTAMP, OUTPUT, build_document, main, render
 
+from music_api.core.errors import GATEWAY_RESPONSES
 from music_api.core.ids import is_job_id, is_organization_id
 
-STATUSES = {"200", "400", "401", "403", "404", "413", "429", "500", "502", "503", "504"}
+STATUSES = {"200", "400", "401", "403", "404", "413", "415", "429", "500", "502", "503", "504"}
 
 
 def document() -> dict[str, Any]:
@@ -44,6 +45,12 @@ def test_check_mode_fails_on_drift_and_passes_when_current(tmp_path: Path) -> No
     assert main(["--check", "--output", str(target)]) == 0
     target.write_text(target.read_text(encoding="utf-8").replace("no-store", "no-cache"), encoding="utf-8")
     assert main(["--check", "--output", str(target)]) == 1
+
+
+def test_every_gateway_made_status_is_documented() -> None:
+    documented = set(operation()["responses"])
+
+    assert {str(response.error.status) for response in GATEWAY_RESPONSES.values()} <= documented
 
 
 def test_every_status_the_api_can_answer_is_documented_with_the_error_envelope() -> None:

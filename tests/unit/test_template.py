@@ -7,6 +7,7 @@ from typing import Any
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_api.generations.settings import GenerationSettings
+from music_local.gateway import RESPONSE_TYPE_STATUS
 from music_local.template import default_template
 
 
@@ -167,6 +168,16 @@ def test_every_gateway_made_error_is_the_catalogues_in_the_contracts_envelope() 
         assert headers["X-Request-Id"] == "context.requestId"
         retry_after = None if expected.retry_after_seconds is None else f"'{expected.retry_after_seconds}'"
         assert headers.get("Retry-After") == retry_after, response_type
+
+
+def test_no_response_type_falls_back_to_a_default_that_changes_its_status() -> None:
+    """A default's StatusCode replaces the status of every type that falls back to it (API Gateway's rule)."""
+    responses = api()["GatewayResponses"]
+
+    for response_type, own_status in RESPONSE_TYPE_STATUS.items():
+        if response_type not in responses:
+            default = responses["DEFAULT_5XX" if own_status >= 500 else "DEFAULT_4XX"]
+            assert int(default.get("StatusCode", own_status)) == own_status, response_type
 
 
 def test_the_gateways_401_has_the_contracts_texts_exactly() -> None:
