@@ -1,24 +1,26 @@
 """Users, organizations, memberships and API keys in the auth table (docs/data-model.md).
 
-| item         | pk                  | sk                      | holds                                        |
-|--------------|---------------------|-------------------------|----------------------------------------------|
-| user         | ``USER#<user_id>``  | ``USER``                | ``version``, bumped by every change below    |
-| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                         |
-| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to list and revoke         |
-| organization | ``ORG#<org_id>``    | ``ORG``                 |                                              |
-| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, and the user's organizations |
+| item         | pk                  | sk                      | holds                                                |
+|--------------|---------------------|-------------------------|------------------------------------------------------|
+| user         | ``USER#<user_id>``  | ``USER``                | ``version``, ``organization_ids``, ``key_digests``   |
+| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                                 |
+| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to revoke by key id                |
+| organization | ``ORG#<org_id>``    | ``ORG``                 |                                                      |
+| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, and the user's organizations         |
 
 The authorizer makes one strongly consistent GetItem: the API-key item carries a copy of its user's
 organization ids. Every write that changes what a key may reach (a new key, a membership added or removed)
-is one transaction that also bumps the user item's ``version`` on the condition that it is unchanged since
-the user's partition was read, so two operators can never leave a key with a stale copy; nothing is ever
-half-written.
+is one transaction that derives from the user item alone (its organizations and its keys, read in one
+strongly consistent GetItem) and writes the user item's next ``version`` on the condition that it is still
+the one read. A Query of the user's partition would not do: it reads item after item, so another operator's
+transaction can commit between two of them, and a copy built from such a read can bring back an organization
+whose membership was just removed. Nothing is ever half-written.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
@@ -30,9 +32,6 @@ from music_api.access.models import StoredApiKey
 from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
-
-if TYPE_CHECKING:
-    pass
 
 # A transaction holds at most 100 items: the user, the membership and one update per key must fit, and the
 # authorizer's policy names every organization, which must stay within API Gateway's policy size.
@@ -61,16 +60,12 @@ def key_pointer_key(user_id: str, key_id: str) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
-class _UserPartition:
-    """Everything stored under one user, read in one strongly consistent query."""
+class _User:
+    """The user item: the version every change bumps and everything a change derives from, in one item."""
 
     version: int
-    memberships: list[StoredMembership]
+    organization_ids: list[str]  # sorted; the membership items' organizations
     key_digests: list[str]
-
-    @property
-    def organization_ids(self) -> list[str]:
-        return sorted(membership.organization_id for membership in self.memberships)
 
 
 class AuthRepository(ApiKeyStore):
@@ -78,10 +73,17 @@ class AuthRepository(ApiKeyStore):
     read of a key (the same model validates both sides)."""
 
     def organization_ids(self, user_id: str) -> list[str]:
-        return self._partition(user_id).organization_ids
+        return self._user(user_id).organization_ids
 
     def create_user(self, user_id: str) -> None:
-        item = user_key(user_id) | to_item({"user_id": user_id, "version": 0, "created_at": to_utc_z(utc_now())})
+        values = {
+            "user_id": user_id,
+            "version": 0,
+            "organization_ids": [],
+            "key_digests": [],
+            "created_at": to_utc_z(utc_now()),
+        }
+        item = user_key(user_id) | to_item(values)
         self._transact([{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"])
 
     def create_organization(self, organization_id: str) -> None:
@@ -96,8 +98,8 @@ class AuthRepository(ApiKeyStore):
 
         ``key`` imports a key made elsewhere (the local demo's fixed key); by default one is generated.
         """
-        partition = self._partition(user_id)
-        if len(partition.key_digests) >= MAX_KEYS_PER_USER:
+        user = self._user(user_id)
+        if len(user.key_digests) >= MAX_KEYS_PER_USER:
             raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
         plaintext = key or generate_key(environment)
         digest = digest_of(plaintext)
@@ -110,13 +112,13 @@ class AuthRepository(ApiKeyStore):
             "hint": key_hint(plaintext),
             "created_at": to_utc_z(utc_now()),
             "expires_at": to_utc_z(expires_at) if expires_at is not None else None,
-            "organization_ids": partition.organization_ids,
+            "organization_ids": user.organization_ids,
         }
         stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
         pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": digest})
         self._transact(
             [
-                self._bump_version(user_id, partition.version),
+                self._next_version(user_id, user.version, {"key_digests": [*user.key_digests, digest]}),
                 {"Put": self._put_if_absent(pointer)},
                 {"Put": self._put_if_absent(api_key_key(digest) | to_item(values))},
             ],
@@ -125,7 +127,7 @@ class AuthRepository(ApiKeyStore):
         return plaintext, stored
 
     def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
-        digests = self._partition(user_id).key_digests
+        digests = self._user(user_id).key_digests
         keys = []
         # At most MAX_KEYS_PER_USER keys: one BatchGetItem (limit 100) holds them all.
         pending: list[Any] = [api_key_key(digest) for digest in digests]
@@ -172,10 +174,10 @@ class AuthRepository(ApiKeyStore):
         return api_key.model_copy(update={"status": "revoked", "revoked_at": revoked_at})
 
     def add_membership(self, user_id: str, organization_id: str, role: Role) -> None:
-        partition = self._partition(user_id)
-        if organization_id in partition.organization_ids:
+        user = self._user(user_id)
+        if organization_id in user.organization_ids:
             raise AdminError(f"user {user_id} is already a member of {organization_id}")
-        if len(partition.organization_ids) >= MAX_ORGANIZATIONS_PER_USER:
+        if len(user.organization_ids) >= MAX_ORGANIZATIONS_PER_USER:
             raise AdminError(f"user {user_id} already belongs to {MAX_ORGANIZATIONS_PER_USER} organizations")
         values = {
             "user_id": user_id,
@@ -184,24 +186,25 @@ class AuthRepository(ApiKeyStore):
             "created_at": to_utc_z(utc_now()),
         }
         _validated_values(StoredMembership, values)
+        organization_ids = sorted([*user.organization_ids, organization_id])
         self._transact(
             [
-                self._bump_version(user_id, partition.version),
+                self._next_version(user_id, user.version, {"organization_ids": organization_ids}),
                 {"ConditionCheck": self._exists(organization_key(organization_id))},
                 {"Put": self._put_if_absent(membership_key(user_id, organization_id) | to_item(values))},
-                *self._copy_organizations(partition.key_digests, [*partition.organization_ids, organization_id]),
+                *self._copy_organizations(user.key_digests, organization_ids),
             ],
             [_concurrent(user_id), f"unknown organization {organization_id}", _concurrent(user_id)],
         )
 
     def remove_membership(self, user_id: str, organization_id: str) -> None:
-        partition = self._partition(user_id)
-        if organization_id not in partition.organization_ids:
+        user = self._user(user_id)
+        if organization_id not in user.organization_ids:
             raise AdminError(f"user {user_id} is not a member of {organization_id}")
-        remaining = [org for org in partition.organization_ids if org != organization_id]
+        remaining = [org for org in user.organization_ids if org != organization_id]
         self._transact(
             [
-                self._bump_version(user_id, partition.version),
+                self._next_version(user_id, user.version, {"organization_ids": remaining}),
                 {
                     "Delete": {
                         "TableName": self._table_name,
@@ -209,41 +212,48 @@ class AuthRepository(ApiKeyStore):
                         "ConditionExpression": "attribute_exists(pk)",
                     }
                 },
-                *self._copy_organizations(partition.key_digests, remaining),
+                *self._copy_organizations(user.key_digests, remaining),
             ],
             [_concurrent(user_id), _concurrent(user_id)],
         )
 
     # --- helpers ----------------------------------------------------------------------------------------------
 
-    def _partition(self, user_id: str) -> _UserPartition:
-        """The user's item, memberships and key pointers, strongly consistent; AdminError for an unknown user."""
+    def _user(self, user_id: str) -> _User:
+        """The user item, strongly consistent; AdminError for an unknown user."""
         with store_errors(STORE):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table_name,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}},
-                ConsistentRead=True,
+            item = self._client.get_item(TableName=self._table_name, Key=user_key(user_id), ConsistentRead=True).get(
+                "Item"
             )
-            items = [from_item(item) for page in pages for item in page.get("Items", [])]
-        users = [item for item in items if item["sk"] == "USER"]
-        if not users:
+        if item is None:
             raise AdminError(f"unknown user {user_id}")
-        memberships = [item for item in items if str(item["sk"]).startswith("MEMBERSHIP#")]
-        return _UserPartition(
-            version=int(users[0].get("version", 0)),
-            memberships=[_validated(StoredMembership, item) for item in memberships],
-            key_digests=[str(item["digest"]) for item in items if str(item["sk"]).startswith("APIKEY#")],
+        values = from_item(item)
+        if "organization_ids" not in values or "key_digests" not in values:
+            # Deriving them from the partition again would reopen the race this layout closes.
+            raise AdminError(f"user {user_id} predates the user item's organizations and keys: migrate it first")
+        return _User(
+            version=int(values.get("version", 0)),
+            organization_ids=sorted(str(org) for org in values.get("organization_ids", [])),
+            key_digests=[str(digest) for digest in values.get("key_digests", [])],
         )
 
-    def _bump_version(self, user_id: str, version: int) -> dict[str, Any]:
+    def _next_version(self, user_id: str, seen_version: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The user item's next version with ``changes``, on the condition that it is still the version read:
+        the transaction that carries it is then derived from exactly what is stored."""
+        values = to_item(changes)
+        assignments = "".join(f", #{name} = :{name}" for name in values)
         return {
             "Update": {
                 "TableName": self._table_name,
                 "Key": user_key(user_id),
-                "UpdateExpression": "SET version = :next",
+                "UpdateExpression": f"SET version = :next{assignments}",
                 "ConditionExpression": "version = :seen",
-                "ExpressionAttributeValues": {":seen": {"N": str(version)}, ":next": {"N": str(version + 1)}},
+                "ExpressionAttributeNames": {f"#{name}": name for name in values},
+                "ExpressionAttributeValues": {
+                    ":seen": {"N": str(seen_version)},
+                    ":next": {"N": str(seen_version + 1)},
+                    **{f":{name}": value for name, value in values.items()},
+                },
             }
         }
 

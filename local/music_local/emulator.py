@@ -58,11 +58,15 @@ class LocalAws:
 
     def __post_init__(self) -> None:
         # An emulator accepts any credentials; fixed ones keep the machine's own AWS configuration out of it.
-        session = boto3.session.Session(
+        self._session = boto3.session.Session(
             aws_access_key_id=EMULATOR_CREDENTIAL, aws_secret_access_key=EMULATOR_CREDENTIAL, region_name=REGION
         )
-        self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
-        self.s3 = session.client("s3", endpoint_url=self.endpoint)
+        self.dynamodb = self.dynamodb_client()
+        self.s3 = self._session.client("s3", endpoint_url=self.endpoint)
+
+    def dynamodb_client(self) -> "DynamoDBClient":
+        """A DynamoDB client of the operator's own, e.g. for a test that hooks into its calls."""
+        return self._session.client("dynamodb", endpoint_url=self.endpoint)
 
     @property
     def names(self) -> dict[str, str]:

@@ -226,9 +226,9 @@ def test_the_console_script_is_installed_and_works(aws: LocalAws) -> None:
 def test_a_concurrent_change_writes_nothing_and_says_try_again(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two operators at once: the second transaction's version check fails, so no key keeps a stale copy."""
     repository = aws.auth
-    stale = repository._partition(DAVE)
+    stale = repository._user(DAVE)
     repository.create_api_key(DAVE, "test")  # the faster operator's change bumps the version
-    monkeypatch.setattr(repository, "_partition", lambda user_id: stale)
+    monkeypatch.setattr(repository, "_user", lambda user_id: stale)
     before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
 
     with pytest.raises(AdminError, match="changed by someone else meanwhile"):
@@ -247,3 +247,17 @@ def test_every_key_of_a_user_carries_the_users_organizations(aws: LocalAws) -> N
 
     assert keys[first.key_id].organization_ids == [ORG, OTHER_ORG]
     assert keys[second.key_id].organization_ids == [ORG, OTHER_ORG]
+
+
+def test_a_user_item_without_its_organizations_and_keys_is_refused_not_guessed(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rebuilding them from the partition would reopen the race the user item closes (issue 10, finding 1)."""
+    aws.dynamodb.put_item(
+        TableName=aws.auth_table, Item={"pk": {"S": "USER#usr_old001"}, "sk": {"S": "USER"}, "version": {"N": "3"}}
+    )
+
+    code, _, err = admin(capsys, "member", "add", "--user", "usr_old001", "--org", ORG)
+
+    assert code == 1
+    assert "user usr_old001 predates the user item's organizations and keys: migrate it first" in err
