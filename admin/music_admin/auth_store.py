@@ -15,8 +15,15 @@ strongly consistent GetItem) and writes the user item's next ``version`` on the 
 the one read. A Query of the user's partition would not do: it reads item after item, so another operator's
 transaction can commit between two of them, and a copy built from such a read can bring back an organization
 whose membership was just removed. Nothing is ever half-written.
+
+Every transaction carries a ClientRequestToken of its own, so DynamoDB answers botocore's retry of a write
+that already committed (its response lost on the way back) with success. The token is also stored on the
+item the write is about (``request_token``): where a retry is refused all the same (an emulator without
+idempotency, or a retry later than DynamoDB's 10 minutes), the write reads that item back and, finding its
+own token, reports the truth: it was written.
 """
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,20 +83,29 @@ class AuthRepository(ApiKeyStore):
         return self._user(user_id).organization_ids
 
     def create_user(self, user_id: str) -> None:
+        token = _request_token()
         values = {
             "user_id": user_id,
             "version": 0,
             "organization_ids": [],
             "key_digests": [],
             "created_at": to_utc_z(utc_now()),
+            "request_token": token,
         }
         item = user_key(user_id) | to_item(values)
-        self._transact([{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"])
+        self._transact(
+            [{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"], token, user_key(user_id)
+        )
 
     def create_organization(self, organization_id: str) -> None:
-        values = {"organization_id": organization_id, "created_at": to_utc_z(utc_now())}
-        item = organization_key(organization_id) | to_item(values)
-        self._transact([{"Put": self._put_if_absent(item)}], [f"organization {organization_id} already exists"])
+        token = _request_token()
+        values = {"organization_id": organization_id, "created_at": to_utc_z(utc_now()), "request_token": token}
+        self._transact(
+            [{"Put": self._put_if_absent(organization_key(organization_id) | to_item(values))}],
+            [f"organization {organization_id} already exists"],
+            token,
+            organization_key(organization_id),
+        )
 
     def create_api_key(
         self, user_id: str, environment: Environment, expires_at: datetime | None = None, *, key: str | None = None
@@ -116,13 +132,16 @@ class AuthRepository(ApiKeyStore):
         }
         stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
         pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": digest})
+        token = _request_token()
         self._transact(
             [
-                self._next_version(user_id, user.version, {"key_digests": [*user.key_digests, digest]}),
+                self._next_version(user_id, user.version, token, {"key_digests": [*user.key_digests, digest]}),
                 {"Put": self._put_if_absent(pointer)},
                 {"Put": self._put_if_absent(api_key_key(digest) | to_item(values))},
             ],
             [_concurrent(user_id), "that key already exists", "that key already exists"],
+            token,
+            user_key(user_id),
         )
         return plaintext, stored
 
@@ -187,14 +206,17 @@ class AuthRepository(ApiKeyStore):
         }
         _validated_values(StoredMembership, values)
         organization_ids = sorted([*user.organization_ids, organization_id])
+        token = _request_token()
         self._transact(
             [
-                self._next_version(user_id, user.version, {"organization_ids": organization_ids}),
+                self._next_version(user_id, user.version, token, {"organization_ids": organization_ids}),
                 {"ConditionCheck": self._exists(organization_key(organization_id))},
                 {"Put": self._put_if_absent(membership_key(user_id, organization_id) | to_item(values))},
                 *self._copy_organizations(user.key_digests, organization_ids),
             ],
             [_concurrent(user_id), f"unknown organization {organization_id}", _concurrent(user_id)],
+            token,
+            user_key(user_id),
         )
 
     def remove_membership(self, user_id: str, organization_id: str) -> None:
@@ -202,9 +224,10 @@ class AuthRepository(ApiKeyStore):
         if organization_id not in user.organization_ids:
             raise AdminError(f"user {user_id} is not a member of {organization_id}")
         remaining = [org for org in user.organization_ids if org != organization_id]
+        token = _request_token()
         self._transact(
             [
-                self._next_version(user_id, user.version, {"organization_ids": remaining}),
+                self._next_version(user_id, user.version, token, {"organization_ids": remaining}),
                 {
                     "Delete": {
                         "TableName": self._table_name,
@@ -215,6 +238,8 @@ class AuthRepository(ApiKeyStore):
                 *self._copy_organizations(user.key_digests, remaining),
             ],
             [_concurrent(user_id), _concurrent(user_id)],
+            token,
+            user_key(user_id),
         )
 
     # --- helpers ----------------------------------------------------------------------------------------------
@@ -237,10 +262,10 @@ class AuthRepository(ApiKeyStore):
             key_digests=[str(digest) for digest in values.get("key_digests", [])],
         )
 
-    def _next_version(self, user_id: str, seen_version: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    def _next_version(self, user_id: str, seen_version: int, token: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         """The user item's next version with ``changes``, on the condition that it is still the version read:
         the transaction that carries it is then derived from exactly what is stored."""
-        values = to_item(changes)
+        values = to_item({**changes, "request_token": token})
         assignments = "".join(f", #{name} = :{name}" for name in values)
         return {
             "Update": {
@@ -279,11 +304,19 @@ class AuthRepository(ApiKeyStore):
     def _put_if_absent(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"TableName": self._table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
 
-    def _transact(self, operations: list[dict[str, Any]], failure_messages: list[str]) -> None:
-        """All or nothing; a failed condition becomes the message written for its operation."""
+    def _transact(
+        self,
+        operations: list[dict[str, Any]],
+        failure_messages: list[str],
+        token: str,
+        anchor: dict[str, Any],
+    ) -> None:
+        """All or nothing; a failed condition becomes the message written for its operation, unless ``anchor``
+        (the item the write is about) carries ``token``: then this very write committed on an earlier attempt
+        whose response was lost, and botocore's retry of it is what failed."""
         with store_errors(STORE):
             try:
-                self._client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+                self._client.transact_write_items(TransactItems=operations, ClientRequestToken=token)  # type: ignore[arg-type]
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
@@ -292,11 +325,23 @@ class AuthRepository(ApiKeyStore):
                     raise AdminError(
                         "another change to the same items was in flight; nothing was written, try again"
                     ) from exc
-                for index, reason in enumerate(reasons):
-                    if reason.get("Code") == "ConditionalCheckFailed":
-                        message = failure_messages[min(index, len(failure_messages) - 1)]
-                        raise AdminError(message) from exc
-                raise
+                failed = [
+                    index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
+                ]
+                if not failed:
+                    raise
+                if self._carries(anchor, token):
+                    return
+                raise AdminError(failure_messages[min(failed[0], len(failure_messages) - 1)]) from exc
+
+    def _carries(self, key: dict[str, Any], token: str) -> bool:
+        item = self._client.get_item(TableName=self._table_name, Key=key, ConsistentRead=True).get("Item", {})
+        return item.get("request_token") == {"S": token}
+
+
+def _request_token() -> str:
+    """One per write, so DynamoDB tells a retry of it (same token) from a new write."""
+    return str(uuid.uuid4())
 
 
 def _concurrent(user_id: str) -> str:

@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from music_admin.auth_store import AdminError, membership_key
 from music_admin.cli import main
@@ -261,3 +264,72 @@ def test_a_user_item_without_its_organizations_and_keys_is_refused_not_guessed(
 
     assert code == 1
     assert "user usr_old001 predates the user item's organizations and keys: migrate it first" in err
+
+
+@pytest.fixture
+def lost_first_response(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The operator's first TransactWriteItems reaches the table and commits, but its response is lost on the
+    way back (a read timeout), so botocore sends the same request again. Returns both requests' bodies."""
+    sent: list[dict[str, Any]] = []
+
+    def deliver_then_lose_the_response(request: Any, **_: Any) -> None:
+        sent.append(json.loads(request.body))
+        if len(sent) > 1:
+            return  # the retry goes out normally
+        delivered = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers))  # noqa: S310
+        with urllib.request.urlopen(delivered, timeout=10) as response:  # noqa: S310 - the moto server on loopback
+            assert response.status == 200  # committed
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    make_client = boto3.session.Session.client
+
+    def client(session: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        made = make_client(session, *args, **kwargs)
+        made.meta.events.register("before-send.dynamodb.TransactWriteItems", deliver_then_lose_the_response)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["user", "create", "usr_new001"], "created user usr_new001"),
+        (["org", "create", "org_new001"], "created organization org_new001"),
+        (["member", "add", "--user", DAVE, "--org", ORG], f"added {DAVE} to {ORG}"),
+        (["member", "remove", "--user", CAROL, "--org", OTHER_ORG], f"removed {CAROL} from {OTHER_ORG}"),
+        (["key", "create", "--user", DAVE, "--environment", "test"], "this is the only time the key is shown"),
+    ],
+    ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
+)
+def test_a_write_retried_after_it_committed_reports_success(
+    aws: LocalAws,
+    capsys: pytest.CaptureFixture[str],
+    lost_first_response: list[dict[str, Any]],
+    argv: list[str],
+    said: str,
+) -> None:
+    code, out, err = admin(capsys, *argv)
+
+    assert len(lost_first_response) == 2, "botocore must have retried the committed transaction"
+    first, retry = lost_first_response
+    assert first["ClientRequestToken"] == retry["ClientRequestToken"], "DynamoDB recognises a retry by its token"
+    assert (code, said in err) == (0, True), err
+    if argv[:2] == ["key", "create"]:
+        key = parse_key(out.strip())
+        assert key is not None, "the key whose item was written must be shown"
+        stored = aws.auth.get_api_key(key.digest)
+        assert stored is not None
+        assert stored.status == "active"
+        assert len(aws.auth.list_api_keys(DAVE)) == 2  # the fixture's key and this one, not a third
+
+
+def test_every_write_carries_a_fresh_client_request_token(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], lost_first_response: list[dict[str, Any]]
+) -> None:
+    admin(capsys, "org", "create", "org_new001")
+    admin(capsys, "org", "create", "org_new002")
+
+    tokens = [body["ClientRequestToken"] for body in lost_first_response[::2]]
+    assert len(set(tokens)) == 2
