@@ -29,6 +29,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("JOBS_TABLE_NAME", JOBS_TABLE)
     monkeypatch.setenv("AUTH_TABLE_NAME", AUTH_TABLE)
     monkeypatch.setenv("AUDIO_BUCKET_NAME", AUDIO_BUCKET)
+    monkeypatch.setenv("API_KEY_ENVIRONMENT", "test")  # the local stack's stage, whose keys are all frd_test_
     reset_aws()
     yield
     reset_aws()

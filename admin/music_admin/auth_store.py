@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from music_admin.keys import generate_key, key_hint
 from music_admin.models import Role, StoredMembership
-from music_api.access.keys import Environment, digest_of, key_id_of
+from music_api.access.keys import Environment, parse_key
 from music_api.access.models import StoredApiKey
 from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
 from music_api.core.clock import to_utc_z, utc_now
@@ -112,18 +112,24 @@ class AuthRepository(ApiKeyStore):
     ) -> tuple[str, StoredApiKey]:
         """A new key for an existing user: the plaintext (shown once, never stored) and what is stored.
 
-        ``key`` imports a key made elsewhere (the local demo's fixed key); by default one is generated.
+        ``key`` imports a key made elsewhere (the local demo's fixed keys); by default one is generated. The
+        stored environment is the key's own prefix: a key whose prefix disagrees with ``environment`` is refused.
         """
         user = self._user(user_id)
         if len(user.key_digests) >= MAX_KEYS_PER_USER:
             raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
         plaintext = key or generate_key(environment)
-        digest = digest_of(plaintext)
+        parsed = parse_key(plaintext)
+        if parsed is None:
+            raise AdminError("not a valid API key (format or checksum)")
+        if parsed.environment != environment:
+            raise AdminError(f"a frd_{parsed.environment}_ key cannot be stored as a {environment} key")
+        digest = parsed.digest
         values = {
-            "key_id": key_id_of(digest),
+            "key_id": parsed.key_id,
             "digest": digest,
             "user_id": user_id,
-            "environment": environment,
+            "environment": parsed.environment,
             "status": "active",
             "hint": key_hint(plaintext),
             "created_at": to_utc_z(utc_now()),

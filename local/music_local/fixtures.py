@@ -21,6 +21,7 @@ from music_api.core.clock import to_utc_z
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob
+from music_local.template import LOCAL_PARAMETERS
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws
@@ -207,9 +208,16 @@ def _reference_problems(content: FixtureFile) -> Iterable[str]:
             yield f"memberships[{index}]: unknown user {membership.user_id}"
         if membership.organization_id not in organizations:
             yield f"memberships[{index}]: unknown organization {membership.organization_id}"
+    local_environment = LOCAL_PARAMETERS["ApiKeyEnvironment"]
     for index, api_key in enumerate(content.api_keys):
-        if parse_key(api_key.key) is None:
+        parsed = parse_key(api_key.key)
+        if parsed is None:
             yield f"api_keys[{index}]: key is not a valid API key (format or checksum)"
+        elif parsed.environment != local_environment:
+            yield (
+                f"api_keys[{index}]: a frd_{parsed.environment}_ key; "
+                f"the local stack accepts frd_{local_environment}_ keys only"
+            )
         if api_key.user_id not in users:
             yield f"api_keys[{index}]: unknown user {api_key.user_id}"
     for index, generation in enumerate(content.generations):

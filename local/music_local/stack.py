@@ -8,7 +8,7 @@ from pathlib import Path
 from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
-from music_local.template import Template, default_template
+from music_local.template import Template, local_template
 
 # What the functions see besides their template environment: the emulator, fake credentials, quiet logs.
 LOCAL_ENVIRONMENT = {
@@ -62,7 +62,7 @@ def start_stack(
 
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
     """
-    template = template or default_template()
+    template = template or local_template()
     fixtures = read_fixtures(fixtures_path)
     moto = MotoServer()
     endpoint = moto.start()

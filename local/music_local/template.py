@@ -90,9 +90,10 @@ class FunctionCode:
 
 
 class Template:
-    def __init__(self, document: Mapping[str, Any], root: Path = ROOT) -> None:
+    def __init__(self, document: Mapping[str, Any], root: Path = ROOT, parameters: Mapping[str, str] | None = None):
         self.document = document
         self.root = root
+        self.parameters = dict(parameters or {})  # overrides of the parameters' defaults, as at deploy time
 
     @classmethod
     def load(cls, path: Path = TEMPLATE) -> "Template":
@@ -107,8 +108,18 @@ class Template:
     def resources_of_type(self, resource_type: str) -> list[str]:
         return [name for name, body in self.document["Resources"].items() if body["Type"] == resource_type]
 
-    def parameter_default(self, name: str) -> Any:
-        return self.document["Parameters"][name].get("Default")
+    def parameter_value(self, name: str) -> Any:
+        """The value a stack deployed with this template's overrides gives the parameter."""
+        return self.parameters.get(name, self.document["Parameters"][name].get("Default"))
+
+    def with_parameters(self, overrides: Mapping[str, str]) -> "Template":
+        """This template as deployed with ``overrides`` (``--parameter-overrides``), each checked against the
+        parameter's AllowedValues."""
+        for name, value in overrides.items():
+            allowed = self.document["Parameters"][name].get("AllowedValues")
+            if allowed is not None and value not in allowed:
+                raise UnsupportedTemplateError(f"parameter {name} must be one of {allowed}, not {value!r}")
+        return Template(self.document, self.root, self.parameters | dict(overrides))
 
     def create_table_arguments(self, logical_id: str, table_name: str) -> dict[str, Any]:
         """``CreateTable`` arguments equivalent to an ``AWS::DynamoDB::Table`` resource's key schema."""
@@ -131,7 +142,7 @@ class Template:
 
     def function_environment(self, logical_id: str, names: Mapping[str, str]) -> dict[str, str]:
         """Globals' and the function's variables, with ``Ref`` resolved: resources to ``names``, parameters to
-        their defaults."""
+        their values (an override, else the default)."""
         variables = dict(
             self.document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         )
@@ -176,13 +187,24 @@ class Template:
             if reference in names:
                 return names[reference]
             if reference in self.document.get("Parameters", {}):
-                return str(self.parameter_default(reference))
+                return str(self.parameter_value(reference))
             raise UnsupportedTemplateError(f"the local stack cannot resolve Ref {reference!r}")
         if isinstance(value, Mapping):
             raise UnsupportedTemplateError(f"the local stack cannot resolve {value!r}")
         return str(value)
 
 
+# The local stack is a test stage: it accepts frd_test_ keys only, so the demo keys can never open live data.
+LOCAL_PARAMETERS = {"ApiKeyEnvironment": "test"}
+
+
 @cache
 def default_template() -> Template:
+    """template.yaml with its parameters' defaults, as deployed without overrides."""
     return Template.load()
+
+
+@cache
+def local_template() -> Template:
+    """template.yaml as the local stack deploys it: with LOCAL_PARAMETERS."""
+    return default_template().with_parameters(LOCAL_PARAMETERS)

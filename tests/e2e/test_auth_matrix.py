@@ -21,6 +21,7 @@ from tests.helpers.seed import (
     ALICE_REVOKED_KEY,
     CAROL_KEY,
     DAVE_KEY,
+    LIVE_KEY,
     ORG,
     OTHER_ORG,
     SEED_JOB_ID,
@@ -58,6 +59,7 @@ UNAUTHENTICATED = {
     "bearer token instead": [("Authorization", f"Bearer {ALICE_KEY}")],
     "key with a prefix word": [("X-API-Key", f"Bearer {ALICE_KEY}")],
     "truncated key": [("X-API-Key", ALICE_KEY[:30])],
+    "a frd_live_ key on the local (test) stack": [("X-API-Key", LIVE_KEY)],
 }
 
 

@@ -14,7 +14,8 @@ from botocore.exceptions import ReadTimeoutError
 
 from music_admin.auth_store import AdminError, membership_key
 from music_admin.cli import main
-from music_api.access.keys import digest_of, parse_key
+from music_admin.keys import generate_key
+from music_api.access.keys import Environment, digest_of, parse_key
 from music_api.access.store import api_key_key
 from music_local.emulator import LocalAws
 from tests.helpers.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
@@ -333,3 +334,25 @@ def test_every_write_carries_a_fresh_client_request_token(
 
     tokens = [body["ClientRequestToken"] for body in lost_first_response[::2]]
     assert len(set(tokens)) == 2
+
+
+@pytest.mark.parametrize(("environment", "other"), [("live", "test"), ("test", "live")])
+def test_a_key_whose_prefix_disagrees_with_its_environment_is_refused(
+    aws: LocalAws, environment: Environment, other: Environment
+) -> None:
+    before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
+
+    with pytest.raises(AdminError, match=f"a frd_{other}_ key cannot be stored as a {environment} key"):
+        aws.auth.create_api_key(DAVE, environment, key=generate_key(other))
+
+    assert aws.dynamodb.scan(TableName=aws.auth_table)["Items"] == before
+
+
+@pytest.mark.parametrize("environment", ["live", "test"])
+def test_the_stored_environment_is_the_keys_prefix(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], environment: str
+) -> None:
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--environment", environment)
+
+    assert key.startswith(f"frd_{environment}_")
+    assert aws.auth.get_api_key(digest_of(key.strip())).environment == environment  # type: ignore[union-attr]

@@ -57,6 +57,7 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "authorizer_unknown_key.json": Policy(None),
     "authorizer_malformed_key.json": Policy(None),
     "authorizer_missing_key.json": Policy(None),
+    "authorizer_other_environment_key.json": Policy(None),
 }
 
 

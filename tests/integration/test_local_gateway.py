@@ -10,11 +10,11 @@ import pytest
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
 from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalFunction, LocalGateway
-from music_local.template import default_template
+from music_local.template import local_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
 SEED_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
-TTL = default_template().authorizer().ttl_seconds
+TTL = local_template().authorizer().ttl_seconds
 
 
 class Clock:
@@ -32,7 +32,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
-    template = default_template()
+    template = local_template()
     functions = {
         name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
     }

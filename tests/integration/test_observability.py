@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
 
+from authorizer.app import lambda_handler as authorizer_handler
 from get_generation.app import lambda_handler
+from music_api.access.handler import UnauthorizedError
 from music_api.core.observability import logger
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
@@ -90,6 +92,19 @@ def test_a_500s_cause_is_in_the_log_under_its_trace_id(
     assert len(errors) == 1
     assert errors[0]["error_code"] == "INTERNAL_ERROR"
     assert "ResourceNotFoundException" in errors[0]["exception"]
+
+
+def test_the_authorizer_counts_a_key_of_the_other_environment_apart(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    with pytest.raises(UnauthorizedError):
+        authorizer_handler(load_event("authorizer_other_environment_key.json"), lambda_context)
+    written = documents(output())
+
+    (counted,) = metric_lines(written, "AuthorizerDecision")
+    assert counted["decision"] == "wrong_environment"
+    (rejected,) = [document for document in written if document.get("message") == "API key rejected"]
+    assert rejected["reason"] == "wrong_environment"
 
 
 def test_metrics_count_results_by_status_and_errors_by_code(

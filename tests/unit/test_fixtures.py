@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from music_api.access.keys import parse_key
 from music_local.fixtures import DEMO_FIXTURES, FixtureError, read_fixtures
 from music_local.stack import start_stack
 
@@ -36,6 +37,12 @@ def changed(path: list[Any], value: Any) -> dict[str, Any]:
     return document
 
 
+def test_every_demo_key_is_a_test_key_for_the_local_test_stage() -> None:
+    fixtures = read_fixtures(DEMO_FIXTURES)
+
+    assert {parse_key(api_key.key).environment for api_key in fixtures.content.api_keys} == {"test"}  # type: ignore[union-attr]
+
+
 def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> None:
     fixtures = read_fixtures(DEMO_FIXTURES)
 
@@ -61,6 +68,10 @@ def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> No
         ((["memberships", 0, "organization_id"], "org_nowhere"), "memberships[0]: unknown organization org_nowhere"),
         ((["api_keys", 2, "key"], "frd_live_notavalidkey"), "api_keys[2]: key is not a valid API key"),
         ((["api_keys", 0, "user_id"], "usr_ghost99"), "api_keys[0]: unknown user usr_ghost99"),
+        (
+            (["api_keys", 2, "key"], "frd_live_ggbTVPjOV7i8Ge9QwRl0dzmN3NQQQB3IjGHt"),
+            "api_keys[2]: a frd_live_ key; the local stack accepts frd_test_ keys only",
+        ),
         ((["generations", 3, "status"], "paused"), "generations[3] (mgen_failed00001).status"),
         (
             (["generations", 0, "track", "audio_file"], "audio/missing.mp3"),

@@ -54,7 +54,11 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     parsed = parse_key(_single_api_key(event) or "")
     if parsed is None:
         _reject("malformed")  # missing, empty, repeated, wrong format or bad checksum: no lookup at all
-    api_key = ApiKeyStore(dynamodb_client(), authorizer_settings().auth_table_name).get_api_key(parsed.digest)
+    settings = authorizer_settings()
+    if parsed.environment != settings.api_key_environment:
+        # A test key on a live stage (or the reverse) is refused before any lookup, whatever the store holds.
+        _reject("wrong_environment", parsed.key_id, decision="wrong_environment")
+    api_key = ApiKeyStore(dynamodb_client(), settings.auth_table_name).get_api_key(parsed.digest)
     if api_key is None:
         _reject("unknown", parsed.key_id)
     if not api_key.is_usable_at(utc_now()):
@@ -94,8 +98,8 @@ def _single_api_key(event: Mapping[str, Any]) -> str | None:
     return values[0].strip() if len(values) == 1 else None
 
 
-def _reject(reason: str, key_id: str | None = None) -> NoReturn:
-    _count("unauthorized")
+def _reject(reason: str, key_id: str | None = None, *, decision: str = "unauthorized") -> NoReturn:
+    _count(decision)
     logger.info("API key rejected", extra={"reason": reason, "key_id": key_id})
     raise UnauthorizedError
 
