@@ -31,6 +31,13 @@ TARGETS = {
     "authorizer": ("functions/authorizer/app.py", "events/authorizer_valid_key.json"),
     "bare_authorizer": ("benchmarks/bare_authorizer.py", "events/authorizer_valid_key.json"),
 }
+# The template function each target stands for: it runs with that function's environment and execution role.
+FUNCTION_OF = {
+    "handler": "GetGenerationFunction",
+    "bare_handler": "GetGenerationFunction",
+    "authorizer": "AuthorizerFunction",
+    "bare_authorizer": "AuthorizerFunction",
+}
 WARM_ROUNDS = 4  # fresh processes per function for the warm measurement, alternating with the bare one
 TARGETS_MET = {
     "cold_init_ratio": 1.10,
@@ -84,15 +91,18 @@ def run(cold: int, warm: int, output: Path) -> dict[str, Any]:
     from music_local.fixtures import DEMO_FIXTURES  # noqa: PLC0415
     from music_local.stack import start_stack  # noqa: PLC0415 - after the path is set
 
-    environment = dict(os.environ)
-    stack = start_stack(DEMO_FIXTURES, environment=environment, log_level="INFO")
-    environment |= {"POWERTOOLS_METRICS_DISABLED": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    stack = start_stack(DEMO_FIXTURES, log_level="INFO")
+    measured_as = {"POWERTOOLS_METRICS_DISABLED": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    environments = {
+        name: dict(os.environ) | stack.functions[function].environment | measured_as
+        for name, function in FUNCTION_OF.items()
+    }
     try:
         # Interleaved (ours, bare, ours, bare, ...) so that drifting background load hits both sides alike.
         cold_runs: dict[str, list[dict[str, Any]]] = {name: [] for name in TARGETS}
         for _ in range(cold):
             for name, (module_file, _event) in TARGETS.items():
-                cold_runs[name].append(_worker(environment, "cold", module_file))
+                cold_runs[name].append(_worker(environments[name], "cold", module_file))
         warm_runs: dict[str, dict[str, list[Any]]] = {
             name: {"cpu_us": [], "wall_us": [], "rss": []} for name in TARGETS
         }
@@ -100,7 +110,7 @@ def run(cold: int, warm: int, output: Path) -> dict[str, Any]:
         for round_index in range(rounds):
             count = warm // rounds + (1 if round_index < warm % rounds else 0)
             for name, (module_file, event_file) in TARGETS.items():
-                measured = _worker(environment, "warm", module_file, event_file, str(count))
+                measured = _worker(environments[name], "warm", module_file, event_file, str(count))
                 warm_runs[name]["cpu_us"] += measured["cpu_us"]
                 warm_runs[name]["wall_us"] += measured["wall_us"]
                 warm_runs[name]["rss"].append(measured["peak_rss_kb"])
@@ -123,10 +133,10 @@ def run(cold: int, warm: int, output: Path) -> dict[str, Any]:
                 for name, runs in warm_runs.items()
             },
         }
-        presign = _worker(environment, "presign", str(max(warm, 100)))
+        presign = _worker(environments["handler"], "presign", str(max(warm, 100)))
         importtime = {
-            "handler": _importtime(environment, TARGETS["handler"][0]),
-            "authorizer": _importtime(environment, TARGETS["authorizer"][0]),
+            "handler": _importtime(environments["handler"], TARGETS["handler"][0]),
+            "authorizer": _importtime(environments["authorizer"], TARGETS["authorizer"][0]),
         }
     finally:
         stack.stop()

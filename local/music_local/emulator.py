@@ -1,8 +1,17 @@
-"""The AWS side of the local stack: a moto server on loopback, with the stack's tables and bucket."""
+"""The AWS side of the local stack: a moto server on loopback that enforces IAM, with the stack's tables, its
+bucket, an administrator for the operator's and the tests' own writes, and one execution role per function.
 
+moto enforces IAM once told to (its ``/moto-api/reset-auth`` API sets what ``INITIAL_NO_AUTH_ACTION_COUNT`` sets,
+which moto reads from the environment only when it is first imported): it then checks every request's SigV4
+signature against the access keys it issued and evaluates the caller's IAM policies by action. What it does
+not check is in docs/security.md; ``execution_role_policy`` adapts a policy to it.
+"""
+
+import json
 import logging
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,7 +27,35 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
-EMULATOR_CREDENTIAL = "local"
+ACCOUNT_ID = "123456789012"  # moto's default account
+# Signs the requests that create the administrator, before IAM is enforced; refused by moto afterwards.
+BOOTSTRAP_CREDENTIAL = "local"
+ADMINISTRATOR = "local-administrator"
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def _moto_api(endpoint: str, action: str, body: bytes = b"") -> None:
+    request = urllib.request.Request(  # noqa: S310 - the emulator on loopback
+        f"{endpoint}/moto-api/{action}", data=body, method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback URL built above # nosec B310
+        pass
+
+
+def enforce_iam(endpoint: str) -> None:
+    """From now on every request must be signed by a principal moto issued and be allowed by its policies."""
+    _moto_api(endpoint, "reset-auth", b"0")
+
+
+def let_one_unsigned_request_through(endpoint: str) -> None:
+    """The next request to the emulator, and only that one, skips IAM; every later one is checked again.
+
+    For downloading a presigned URL: moto cannot check a query-string signature (its IAM check needs an
+    Authorization header and fails the request with a 500 without one)."""
+    _moto_api(endpoint, "reset-auth", b"1")
 
 
 class MotoServer:
@@ -36,37 +73,95 @@ class MotoServer:
         return self.endpoint
 
     def reset(self) -> None:
-        """Forget every resource (moto's own reset API)."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback URL built above # nosec B310
-            pass
+        """Forget every resource and principal (moto's own reset API); IAM is not enforced until the next
+        ``LocalAws.create_resources``, which needs to create the principals first."""
+        _moto_api(self.endpoint, "reset-auth", b"inf")
+        _moto_api(self.endpoint, "reset")
 
     def stop(self) -> None:
         self._server.stop()
 
 
+@cache
+def _session() -> boto3.session.Session:
+    """One session for every client made here: it loads each service's model once, not once per client."""
+    return boto3.session.Session(region_name=REGION)
+
+
+def _client(service: str, endpoint: str, credentials: "Credentials") -> Any:
+    return _session().client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+    )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        """As Lambda hands a function its role's credentials: in the environment botocore reads first."""
+        variables = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        return variables | ({"AWS_SESSION_TOKEN": self.session_token} if self.session_token else {})
+
+
+def execution_role_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """A function's policy as moto can evaluate it: the same statements and actions, with DynamoDB resources
+    widened to ``*``. moto authorizes a DynamoDB request against the resource ``*`` (it does not say which table
+    the request names), so a statement naming a table would allow nothing. S3 resources stay: moto checks them
+    by bucket and key."""
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    return policy | {"Statement": [_as_moto_evaluates(statement) for statement in statements]}
+
+
+def _as_moto_evaluates(statement: dict[str, Any]) -> dict[str, Any]:
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if all(str(action).startswith("dynamodb:") for action in actions):
+        return statement | {"Resource": "*"}
+    return statement
+
+
 @dataclass
 class LocalAws:
-    """The stack's resources on an emulator endpoint, with the clients an operator (or a test) writes with."""
+    """The stack's resources on an emulator endpoint, with the clients an operator (or a test) writes with.
+
+    Made right after the emulator starts or is reset, while IAM is not enforced yet: it creates the
+    administrator its own clients sign with. ``create_resources`` then creates the rest and enforces IAM.
+    """
 
     endpoint: str
     jobs_table: str = "music-jobs"
     auth_table: str = "music-auth"
     bucket: str = "music-audio"
+    administrator: Credentials = field(init=False)
+    function_credentials: dict[str, Credentials] = field(init=False, default_factory=dict)
     dynamodb: "DynamoDBClient" = field(init=False)
     s3: "S3Client" = field(init=False)
 
     def __post_init__(self) -> None:
-        # An emulator accepts any credentials; fixed ones keep the machine's own AWS configuration out of it.
-        self._session = boto3.session.Session(
-            aws_access_key_id=EMULATOR_CREDENTIAL, aws_secret_access_key=EMULATOR_CREDENTIAL, region_name=REGION
-        )
+        # Explicit credentials keep the machine's own AWS configuration out of the emulator.
+        iam = _client("iam", self.endpoint, Credentials(BOOTSTRAP_CREDENTIAL, BOOTSTRAP_CREDENTIAL))
+        iam.create_user(UserName=ADMINISTRATOR)
+        everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        iam.put_user_policy(UserName=ADMINISTRATOR, PolicyName="everything", PolicyDocument=json.dumps(everything))
+        key = iam.create_access_key(UserName=ADMINISTRATOR)["AccessKey"]
+        self.administrator = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
         self.dynamodb = self.dynamodb_client()
-        self.s3 = self._session.client("s3", endpoint_url=self.endpoint)
+        self.s3 = self.client("s3")
+
+    def client(self, service: str, credentials: Credentials | None = None) -> Any:
+        """A client signing as ``credentials`` (by default the administrator), e.g. for a test that hooks into
+        its calls or acts as one of the functions' roles."""
+        return _client(service, self.endpoint, credentials or self.administrator)
 
     def dynamodb_client(self) -> "DynamoDBClient":
-        """A DynamoDB client of the operator's own, e.g. for a test that hooks into its calls."""
-        return self._session.client("dynamodb", endpoint_url=self.endpoint)
+        client: DynamoDBClient = self.client("dynamodb")
+        return client
 
     @property
     def names(self) -> dict[str, str]:
@@ -74,14 +169,40 @@ class LocalAws:
         return {"JobsTable": self.jobs_table, "AuthTable": self.auth_table, "AudioBucket": self.bucket}
 
     @property
+    def arns(self) -> dict[str, str]:
+        """Template logical id -> the local resource's ARN."""
+        return {
+            "JobsTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.jobs_table}",
+            "AuthTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.auth_table}",
+            "AudioBucket": f"arn:aws:s3:::{self.bucket}",
+        }
+
+    @property
     def auth(self) -> AuthRepository:
         return AuthRepository(self.dynamodb, self.auth_table)
 
     def create_resources(self, template: Template) -> None:
-        """The tables as template.yaml defines them, and the audio bucket."""
+        """The tables as template.yaml defines them, the audio bucket, and each function's execution role with
+        the policy template.yaml gives it; then IAM is enforced."""
         self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
         self.s3.create_bucket(Bucket=self.bucket)
+        iam, sts = self.client("iam"), self.client("sts")
+        for function in template.resources_of_type("AWS::Serverless::Function"):
+            self.function_credentials[function] = self._execution_role(
+                iam, sts, function, template.function_policies(function, self.arns)
+            )
+        enforce_iam(self.endpoint)
+
+    def _execution_role(self, iam: Any, sts: Any, function: str, policies: list[dict[str, Any]]) -> Credentials:
+        """A role with the function's policies, and its credentials as Lambda would hand them over."""
+        role = f"{function}Role"
+        arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))["Role"]["Arn"]
+        for index, policy in enumerate(policies):
+            document = json.dumps(execution_role_policy(policy))
+            iam.put_role_policy(RoleName=role, PolicyName=f"{function}Policy{index}", PolicyDocument=document)
+        assumed = sts.assume_role(RoleArn=arn, RoleSessionName=function)["Credentials"]
+        return Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
 
     def put_job(self, job: dict[str, Any]) -> None:
         item = job_key(job["organization_id"], job["user_id"], job["id"]) | to_item(job)

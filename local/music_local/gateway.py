@@ -12,22 +12,25 @@ domains and base paths, authorizer timeouts, the 29 s integration timeout, and e
 
 import base64
 import importlib.util
+import os
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from music_local.emulator import REGION
+from music_local.emulator import ACCOUNT_ID, REGION
 from music_local.iam import is_allowed
 from music_local.template import Route, Template
 
-ACCOUNT_ID = "123456789012"
 API_ID = "local"
+LAYER_PACKAGE = "music_api"  # the shared layer's package (layers/shared), which every function imports
 STAGE = "local"
 
 # API Gateway's response types and the status each answers unless its gateway response sets another
@@ -56,8 +59,8 @@ RESPONSE_TYPE_STATUS: Final[Mapping[str, int]] = {
     "WAF_FILTERED": 403,
 }
 
-# One invocation at a time across all functions: both run in this process and share the Powertools Logger and
-# Metrics of the shared layer, as two Lambda execution environments never would.
+# One invocation at a time across all functions: both run in this process, set their own environment variables
+# in its os.environ, and write through the one Powertools logging handler of the service.
 _INVOCATION_LOCK = threading.Lock()
 
 
@@ -98,23 +101,61 @@ class LambdaContext:
 
 
 class LocalFunction:
-    """A template function's handler, imported from its CodeUri and run in this process."""
+    """A template function's handler, imported from its CodeUri and run in this process, in an execution
+    environment of its own, as each Lambda function has: its own copy of the shared layer (so its cached
+    settings, session, credentials and clients are its own) and its own environment variables, credentials
+    included, set for its import (Lambda's INIT) and each invocation."""
 
-    def __init__(self, template: Template, logical_id: str) -> None:
-        code = template.function_code(logical_id)
-        spec = importlib.util.spec_from_file_location(
-            f"local_{logical_id}.{code.module}", code.directory / f"{code.module}.py"
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {logical_id} from {code.directory}")
-        module: ModuleType = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    def __init__(self, template: Template, logical_id: str, environment: Mapping[str, str]) -> None:
         self.name = logical_id
+        self.environment = dict(environment)
+        code = template.function_code(logical_id)
+        with _INVOCATION_LOCK, _variables(self.environment), _own_copy_of(LAYER_PACKAGE):
+            spec = importlib.util.spec_from_file_location(
+                f"local_{logical_id}.{code.module}", code.directory / f"{code.module}.py"
+            )
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {logical_id} from {code.directory}")
+            module: ModuleType = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
         self._handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, code.handler)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with _INVOCATION_LOCK:
+        with _INVOCATION_LOCK, _variables(self.environment):
             return self._handler(event, LambdaContext(function_name=self.name))
+
+
+@contextmanager
+def _variables(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` in os.environ for the block, the previous values back after it. Only ever entered under
+    _INVOCATION_LOCK: no two functions' variables are set at once."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _own_copy_of(package: str) -> Iterator[None]:
+    """Imports of ``package`` in the block load a copy of it of their own; the process's copy, if any, is
+    untouched and back in place afterwards."""
+
+    def of_package(name: str) -> bool:
+        return name == package or name.startswith(f"{package}.")
+
+    shared = {name: sys.modules.pop(name) for name in list(sys.modules) if of_package(name)}
+    try:
+        yield
+    finally:
+        for name in [name for name in sys.modules if of_package(name)]:
+            del sys.modules[name]  # the copy lives on through the function's module
+        sys.modules.update(shared)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,17 @@ class Template:
         variables |= self.resource(logical_id)["Properties"].get("Environment", {}).get("Variables", {})
         return {name: self._resolve(value, names) for name, value in variables.items()}
 
+    def function_policies(self, logical_id: str, arns: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The function's inline policy documents (its SAM ``Policies``), with ``!GetAtt X.Arn`` and
+        ``!Sub "${X.Arn}..."`` resolved through ``arns`` (logical id -> ARN)."""
+        policies = self.resource(logical_id)["Properties"].get("Policies", [])
+        documents = []
+        for policy in policies if isinstance(policies, list) else [policies]:
+            if not isinstance(policy, Mapping) or "Statement" not in policy:
+                raise UnsupportedTemplateError(f"{logical_id}: only inline policy documents, not {policy!r}")
+            documents.append(_with_arns(policy, arns))
+        return documents
+
     def routes(self) -> list[Route]:
         routes = []
         for function in self.resources_of_type("AWS::Serverless::Function"):
@@ -192,6 +203,26 @@ class Template:
         if isinstance(value, Mapping):
             raise UnsupportedTemplateError(f"the local stack cannot resolve {value!r}")
         return str(value)
+
+
+def _with_arns(value: Any, arns: Mapping[str, str]) -> Any:
+    """``value`` with every ``Fn::GetAtt X.Arn`` and ``Fn::Sub`` of ``${X.Arn}`` replaced by X's ARN."""
+    if isinstance(value, list):
+        return [_with_arns(item, arns) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) == {"Fn::GetAtt"}:
+        return _arn(str(value["Fn::GetAtt"]), arns)
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([\w.]+)\}", lambda match: _arn(match.group(1), arns), value["Fn::Sub"])
+    return {key: _with_arns(item, arns) for key, item in value.items()}
+
+
+def _arn(attribute: str, arns: Mapping[str, str]) -> str:
+    logical_id, _, name = attribute.partition(".")
+    if name != "Arn" or logical_id not in arns:
+        raise UnsupportedTemplateError(f"the local stack cannot resolve {attribute!r}")
+    return arns[logical_id]
 
 
 # The local stack is a test stage: it accepts frd_test_ keys only, so the demo keys can never open live data.

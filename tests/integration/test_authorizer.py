@@ -20,6 +20,8 @@ from tests.helpers.aws import reset_aws
 from tests.helpers.events import load_event
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL, ORG, OTHER_ORG, UNKNOWN_KEY
 
+pytestmark = pytest.mark.runs_as("AuthorizerFunction")
+
 Authorize = Callable[[dict[str, Any]], dict[str, Any]]
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/test"
 

@@ -9,7 +9,8 @@ import pytest
 
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
-from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalFunction, LocalGateway
+from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalGateway
+from music_local.stack import local_functions
 from music_local.template import local_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
@@ -32,11 +33,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
-    template = local_template()
-    functions = {
-        name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
-    }
-    return LocalGateway(template, functions, clock=clock)
+    return LocalGateway(local_template(), local_functions(local_template(), aws), clock=clock)
 
 
 Send = Callable[..., HttpResponse]

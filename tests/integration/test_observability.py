@@ -47,6 +47,7 @@ def metric_lines(written: list[dict[str, Any]], metric: str) -> list[dict[str, A
     ]
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_no_api_key_or_url_signature_is_ever_logged(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -68,6 +69,7 @@ def test_no_api_key_or_url_signature_is_ever_logged(
     assert "X-API-Key" not in text
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_every_log_line_carries_the_requests_trace_id(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -80,6 +82,7 @@ def test_every_log_line_carries_the_requests_trace_id(
     assert logs[-1]["status"] == "succeeded"
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_a_500s_cause_is_in_the_log_under_its_trace_id(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -94,6 +97,7 @@ def test_a_500s_cause_is_in_the_log_under_its_trace_id(
     assert "ResourceNotFoundException" in errors[0]["exception"]
 
 
+@pytest.mark.runs_as("AuthorizerFunction")
 def test_the_authorizer_counts_a_key_of_the_other_environment_apart(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -107,6 +111,7 @@ def test_the_authorizer_counts_a_key_of_the_other_environment_apart(
     assert rejected["reason"] == "wrong_environment"
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_metrics_count_results_by_status_and_errors_by_code(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:

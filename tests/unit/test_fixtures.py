@@ -114,7 +114,7 @@ def test_invalid_json_says_where(tmp_path: Path) -> None:
 
 def test_a_bad_file_stops_the_stack_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(FixtureError):
-        start_stack(write(tmp_path, changed(["memberships", 1, "user_id"], "usr_ghost99")), environment={})
+        start_stack(write(tmp_path, changed(["memberships", 1, "user_id"], "usr_ghost99")))
 
 
 def test_the_demo_mp3_is_a_real_mpeg_audio_file_of_the_tracks_length() -> None:
