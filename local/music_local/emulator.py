@@ -4,7 +4,8 @@ bucket, an administrator for the operator's and the tests' own writes, and one e
 moto enforces IAM once told to (its ``/moto-api/reset-auth`` API sets what ``INITIAL_NO_AUTH_ACTION_COUNT`` sets,
 which moto reads from the environment only when it is first imported): it then checks every request's SigV4
 signature against the access keys it issued and evaluates the caller's IAM policies by action. What it does
-not check is in docs/security.md; ``execution_role_policy`` adapts a policy to it.
+not check is in docs/security.md; ``execution_role_policy`` adapts a policy to it, and presigned S3 requests,
+which its check cannot read, skip it.
 """
 
 import json
@@ -15,6 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.server import ThreadedMotoServer
 
 from music_admin.auth_store import AuthRepository
@@ -50,12 +52,22 @@ def enforce_iam(endpoint: str) -> None:
     _moto_api(endpoint, "reset-auth", b"0")
 
 
-def let_one_unsigned_request_through(endpoint: str) -> None:
-    """The next request to the emulator, and only that one, skips IAM; every later one is checked again.
+def _presigned_requests_skip_iam() -> None:
+    """Let a presigned S3 request past moto's IAM check, which cannot read it: the check needs an Authorization
+    header and fails a request without one with a 500, so no playback URL would download. moto never checks a
+    presigned URL's signature or expiry anyway (docs/security.md); every other request stays checked."""
+    check = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+    if getattr(check, "skips_presigned_requests", False):
+        return
 
-    For downloading a presigned URL: moto cannot check a query-string signature (its IAM check needs an
-    Authorization header and fails the request with a 500 without one)."""
-    _moto_api(endpoint, "reset-auth", b"1")
+    def s3_check(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        presigned = "X-Amz-Signature" in self.querystring or "Signature" in self.querystring  # SigV4 or SigV2
+        if presigned and "Authorization" not in self.headers:
+            return
+        check(self, bucket_name, key_name)
+
+    s3_check.skips_presigned_requests = True  # type: ignore[attr-defined]
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = s3_check  # type: ignore[method-assign]
 
 
 class MotoServer:
@@ -67,6 +79,7 @@ class MotoServer:
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulated AWS call
+        _presigned_requests_skip_iam()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"

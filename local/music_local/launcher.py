@@ -18,7 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Music generations API \(local\) on (http://127\.0\.0\.1:\d+)")
-EMULATOR = re.compile(r"AWS emulator \(moto server\): (http://127\.0\.0\.1:\d+)")
 
 
 class LaunchError(RuntimeError):
@@ -30,14 +29,6 @@ class LaunchedApi:
     url: str
     output: list[str] = field(default_factory=list)  # everything it printed, kept up to date
     exit_code: int | None = None  # once stopped
-
-    @property
-    def aws_endpoint(self) -> str:
-        """Its AWS emulator's endpoint, from the banner."""
-        found = next((match for line in self.output if (match := EMULATOR.search(line))), None)
-        if found is None:
-            raise LaunchError("the banner names no AWS emulator")
-        return found.group(1)
 
 
 def free_port() -> int:
