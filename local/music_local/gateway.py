@@ -38,25 +38,20 @@ STAGE = "local"
 # A type without a gateway response of its own falls back to DEFAULT_4XX or DEFAULT_5XX, whose StatusCode, if
 # set, replaces the status of every type that falls back to it.
 RESPONSE_TYPE_STATUS: Final[Mapping[str, int]] = {
-    "ACCESS_DENIED": 403,
-    "API_CONFIGURATION_ERROR": 500,
-    "AUTHORIZER_CONFIGURATION_ERROR": 500,
-    "AUTHORIZER_FAILURE": 500,
-    "BAD_REQUEST_BODY": 400,
-    "BAD_REQUEST_PARAMETERS": 400,
-    "EXPIRED_TOKEN": 403,
-    "INTEGRATION_FAILURE": 504,
-    "INTEGRATION_TIMEOUT": 504,
-    "INVALID_API_KEY": 403,
-    "INVALID_SIGNATURE": 403,
-    "MISSING_AUTHENTICATION_TOKEN": 403,
-    "QUOTA_EXCEEDED": 429,
-    "REQUEST_TOO_LARGE": 413,
-    "RESOURCE_NOT_FOUND": 404,
-    "THROTTLED": 429,
-    "UNAUTHORIZED": 401,
-    "UNSUPPORTED_MEDIA_TYPE": 415,
-    "WAF_FILTERED": 403,
+    response_type: status
+    for status, response_types in (
+        (400, ("BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS")),
+        (401, ("UNAUTHORIZED",)),
+        (403, ("ACCESS_DENIED", "EXPIRED_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE", "WAF_FILTERED")),
+        (403, ("MISSING_AUTHENTICATION_TOKEN",)),
+        (404, ("RESOURCE_NOT_FOUND",)),
+        (413, ("REQUEST_TOO_LARGE",)),
+        (415, ("UNSUPPORTED_MEDIA_TYPE",)),
+        (429, ("QUOTA_EXCEEDED", "THROTTLED")),
+        (500, ("API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE")),
+        (504, ("INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT")),
+    )
+    for response_type in response_types
 }
 
 # One invocation at a time across all functions: both run in this process, set their own environment variables
