@@ -13,26 +13,40 @@ CHECKOV_VENV := .tools/checkov
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 BUILD_DIR := .aws-sam/build
+# npm tools, each from its own lock file (npm ci), like the tool venvs: Spectral for make lint, Redocly for make docs.
+SPECTRAL_DIR := tools/spectral
+REDOCLY_DIR := tools/redocly
+SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
+DOCS_PAGE := build/docs/index.html
 
 # SAM CLI: no telemetry, and a region for commands that want one even offline.
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-PY_SOURCES := layers/shared local admin functions tests scripts benchmarks
+CLIENT := clients/python
+PY_SOURCES := layers/shared local admin functions tests scripts benchmarks $(CLIENT)
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install lint template-lint pytest test build run invoke load bench demo-audio openapi lock clean
+.PHONY: help install system-tools lint template-lint api-lint pytest test build run invoke load bench demo-audio \
+	openapi docs browser node lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt pyproject.toml $(CLIENT)/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "Python 3.13 is required (.python-version); found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	@# The client's dependencies are pinned in requirements/dev.txt (the dev extra).
+	$(BIN)/python -m pip install --quiet --no-deps --editable $(CLIENT)
 	@touch $@
+
+# The contract page's cURL and JavaScript examples run in the e2e tests: curl and Node from Debian's packages
+# when missing (as root, as on CI; otherwise it says what to install).
+system-tools: node
+	$(call debian,curl,curl)
 
 # SAM CLI pins its own boto3/pydantic: it lives in a venv of its own, never the project's.
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -46,13 +60,37 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
 	@touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create .venv and .tools/* from the lock files
+# $(call debian,COMMANDS,PACKAGES): install Debian's PACKAGES when one of COMMANDS is missing (root only, as in CI).
+define debian
+	@missing=; for command in $(1); do command -v $$command >/dev/null || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "$(1) missing: install Debian's $(2) (apt-get install $(2))" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+	fi
+endef
 
-lint: $(VENV)/.installed template-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift
+node: ## Node.js and npm (Debian's nodejs, npm) when missing
+	$(call debian,node npm,nodejs npm)
+
+browser: ## Headless Chromium for the docs page test (Debian's chromium) when missing
+	$(call debian,chromium,chromium)
+
+# --ignore-scripts: no install scripts run (one of Spectral's dependencies would send usage data).
+tools/%/node_modules/.installed: tools/%/package-lock.json tools/%/package.json | node
+	npm ci --prefix tools/$* --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed $(REDOCLY_DIR)/node_modules/.installed
+VENVS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+
+install: $(VENVS) $(NODE_TOOLS) browser system-tools ## Create .venv, .tools/*, tools/*/node_modules from the lock files; chromium, curl, node
+
+lint: $(VENV)/.installed template-lint api-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift, Spectral
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy $(PY_SOURCES)
-	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin functions scripts benchmarks
+	$(BIN)/mypy --python-version 3.11 $(CLIENT)  # the oldest Python the client supports
+	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin functions scripts benchmarks $(CLIENT)/src
 	$(BIN)/python scripts/generate_openapi.py --check
 
 template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sam validate --lint, checkov (offline)
@@ -60,7 +98,11 @@ template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sa
 	$(SAM) validate --lint --template template.yaml
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
-pytest: $(VENV)/.installed ## Every test suite, with coverage of the shared package
+# Spectral's OpenAPI rules and the OWASP API Security ruleset (.spectral.yaml): no error and no warning passes.
+api-lint: $(SPECTRAL_DIR)/node_modules/.installed ## Spectral (spectral:oas + OWASP API Security) on docs/openapi.yaml
+	$(SPECTRAL) lint docs/openapi.yaml --ruleset .spectral.yaml --fail-severity warn --quiet
+
+pytest: $(VENV)/.installed $(DOCS_PAGE) browser system-tools ## Every test suite, with coverage of the shared package and the client
 	$(BIN)/pytest --cov --cov-report=term-missing
 
 test: lint pytest ## Lint everything, then run every test
@@ -85,6 +127,11 @@ bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes ben
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.yaml from the response models
 	$(BIN)/python scripts/generate_openapi.py
 
+$(DOCS_PAGE): docs/openapi.yaml scripts/build_docs.py $(REDOCLY_DIR)/node_modules/.installed $(VENV)/.installed
+	$(BIN)/python scripts/build_docs.py --output $@
+
+docs: $(DOCS_PAGE) ## Render the API reference into build/docs/index.html (one self-contained page)
+
 demo-audio: $(VENV)/.installed ## Re-synthesize local/audio/late-night-study.mp3
 	$(BIN)/python scripts/make_demo_audio.py
 
@@ -98,5 +145,5 @@ lock: $(VENV)/.installed ## Re-pin requirements/dev.txt, requirements/sam.txt an
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 \
 		--no-header --custom-compile-command "make lock" -o layers/shared/requirements.txt
 
-clean: ## Remove build output and caches (keeps the venvs)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+clean: ## Remove build output and caches (keeps the venvs and tools/*/node_modules)
+	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

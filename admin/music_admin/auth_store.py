@@ -1,12 +1,13 @@
 """Users, organizations, memberships and API keys in the auth table (docs/data-model.md).
 
-| item         | pk                  | sk                      | holds                                                |
-|--------------|---------------------|-------------------------|------------------------------------------------------|
-| user         | ``USER#<user_id>``  | ``USER``                | ``version``, ``organization_ids``, ``key_digests``   |
-| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                                 |
-| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to revoke by key id                |
-| organization | ``ORG#<org_id>``    | ``ORG``                 |                                                      |
-| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, and the user's organizations         |
+| item         | pk                  | sk                      | holds                                                 |
+|--------------|---------------------|-------------------------|-------------------------------------------------------|
+| user         | ``USER#<user_id>``  | ``USER``                | ``version``, ``organization_ids``, ``key_digests``    |
+| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                                  |
+| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to revoke by key id                 |
+| organization | ``ORG#<org_id>``    | ``ORG``                 |                                                       |
+| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, the user's organizations, its gateway |
+|              |                     |                         | key (music_admin.usage_plans)                         |
 
 The authorizer makes one strongly consistent GetItem: the API-key item carries a copy of its user's
 organization ids. Every write that changes what a key may reach (a new key, a membership added or removed)
@@ -32,8 +33,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from music_admin.keys import generate_key, key_hint
-from music_admin.models import Role, StoredMembership
+from music_admin.keys import key_hint
+from music_admin.models import GatewayKey, Role, StoredMembership
 from music_api.access.keys import Environment, parse_key
 from music_api.access.models import StoredApiKey
 from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
@@ -108,26 +109,27 @@ class AuthRepository(ApiKeyStore):
         )
 
     def create_api_key(
-        self, user_id: str, environment: Environment, expires_at: datetime | None = None, *, key: str | None = None
-    ) -> tuple[str, StoredApiKey]:
-        """A new key for an existing user: the plaintext (shown once, never stored) and what is stored.
-
-        ``key`` imports a key made elsewhere (the local demo's fixed keys); by default one is generated. The
-        stored environment is the key's own prefix: a key whose prefix disagrees with ``environment`` is refused.
-        """
-        user = self._user(user_id)
-        if len(user.key_digests) >= MAX_KEYS_PER_USER:
-            raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
-        plaintext = key or generate_key(environment)
+        self,
+        user_id: str,
+        plaintext: str,
+        environment: Environment,
+        gateway_key: GatewayKey,
+        expires_at: datetime | None = None,
+    ) -> StoredApiKey:
+        """Store a new key of an existing user, hashed, with the gateway API key that meters it
+        (music_admin.usage_plans.MeteredKeys.issue makes both). The plaintext is never stored. The stored
+        environment is the key's own prefix: a key whose prefix disagrees with ``environment`` is refused."""
         parsed = parse_key(plaintext)
         if parsed is None:
             raise AdminError("not a valid API key (format or checksum)")
         if parsed.environment != environment:
             raise AdminError(f"a frd_{parsed.environment}_ key cannot be stored as a {environment} key")
-        digest = parsed.digest
+        user = self._user(user_id)
+        if len(user.key_digests) >= MAX_KEYS_PER_USER:
+            raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
         values = {
             "key_id": parsed.key_id,
-            "digest": digest,
+            "digest": parsed.digest,
             "user_id": user_id,
             "environment": parsed.environment,
             "status": "active",
@@ -135,21 +137,23 @@ class AuthRepository(ApiKeyStore):
             "created_at": to_utc_z(utc_now()),
             "expires_at": to_utc_z(expires_at) if expires_at is not None else None,
             "organization_ids": user.organization_ids,
+            "gateway_key_id": gateway_key.id,
+            "gateway_key_value": gateway_key.value,
         }
         stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
-        pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": digest})
+        pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": stored.digest})
         token = _request_token()
         self._transact(
             [
-                self._next_version(user_id, user.version, token, {"key_digests": [*user.key_digests, digest]}),
+                self._next_version(user_id, user.version, token, {"key_digests": [*user.key_digests, stored.digest]}),
                 {"Put": self._put_if_absent(pointer)},
-                {"Put": self._put_if_absent(api_key_key(digest) | to_item(values))},
+                {"Put": self._put_if_absent(api_key_key(stored.digest) | to_item(values))},
             ],
             [_concurrent(user_id), "that key already exists", "that key already exists"],
             token,
             user_key(user_id),
         )
-        return plaintext, stored
+        return stored
 
     def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
         digests = self._user(user_id).key_digests
@@ -171,8 +175,8 @@ class AuthRepository(ApiKeyStore):
             raise StoreUnavailableError(f"{STORE} kept keys unprocessed")
         return sorted(keys, key=lambda api_key: (api_key.created_at, api_key.key_id))
 
-    def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
-        """Revoke one of the user's keys; revoking a revoked key changes nothing."""
+    def get_user_key(self, user_id: str, key_id: str) -> StoredApiKey:
+        """One of the user's keys by its id; AdminError when the user has no such key."""
         with store_errors(STORE):
             pointer = self._client.get_item(
                 TableName=self._table_name, Key=key_pointer_key(user_id, key_id), ConsistentRead=True
@@ -180,6 +184,11 @@ class AuthRepository(ApiKeyStore):
         api_key = self.get_api_key(pointer["digest"]["S"]) if pointer else None
         if api_key is None or api_key.user_id != user_id:
             raise AdminError(f"user {user_id} has no key {key_id}")
+        return api_key
+
+    def revoke_api_key(self, user_id: str, key_id: str) -> StoredApiKey:
+        """Revoke one of the user's keys; revoking a revoked key changes nothing."""
+        api_key = self.get_user_key(user_id, key_id)
         if api_key.status == "revoked":
             return api_key
         revoked_at = utc_now()

@@ -1,8 +1,9 @@
-"""music-api-admin: create, list and revoke API keys; add and remove organization memberships.
+"""music-api-admin: create, list and revoke API keys and change their usage plans; add and remove memberships.
 
 Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
-(``--stack-name`` reads the stack's ``AuthTableName`` output). Only a key's digest is stored: ``key create``
-prints the key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)`` captures it.
+(``--stack-name`` reads the stack's ``AuthTableName``, ``UsagePlanIds`` and ``DefaultUsagePlan`` outputs;
+without it, plans are found by name in API Gateway). Only a key's digest is stored: ``key create`` prints the
+key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)`` captures it.
 Exit codes: 0 done, 1 refused (the message says why; nothing was written), 2 bad usage, 3 AWS unavailable.
 """
 
@@ -18,15 +19,20 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from music_admin.auth_store import AdminError, AuthRepository
+from music_admin.keys import generate_key
+from music_admin.usage_plans import MeteredKeys, UsagePlans, parse_plan_ids
 from music_api.access.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TABLE_OUTPUT = "AuthTableName"
+PLANS_OUTPUT = "UsagePlanIds"
+DEFAULT_PLAN_OUTPUT = "DefaultUsagePlan"
 
 
 class UsageError(Exception):
@@ -89,12 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     expiry = create.add_mutually_exclusive_group()
     expiry.add_argument("--expires-at", type=_moment, help="ISO-8601 date-time with a time zone")
     expiry.add_argument("--expires-in-days", type=_positive_days)
-    listing = key.add_parser("list", help="list a user's keys (never the secret)")
+    create.add_argument("--plan", help="usage plan (default: the stack's DefaultUsagePlan; see 'plan list')")
+    listing = key.add_parser("list", help="list a user's keys and their plans (never the secret)")
     listing.add_argument("--user", required=True, type=_user)
     listing.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     revoke = key.add_parser("revoke", help="revoke a key; effective within the authorizer TTL")
     revoke.add_argument("--user", required=True, type=_user)
     revoke.add_argument("--key-id", required=True, type=_key_id)
+    move = key.add_parser("plan", help="move a key to another usage plan; no wait for the authorizer TTL")
+    move.add_argument("--user", required=True, type=_user)
+    move.add_argument("--key-id", required=True, type=_key_id)
+    move.add_argument("--plan", required=True)
+
+    plan = commands.add_parser("plan", help="usage plans").add_subparsers(dest="action", required=True)
+    plan.add_parser("list", help="the stack's usage plans and their limits")
 
     member = commands.add_parser("member", help="organization memberships").add_subparsers(dest="action", required=True)
     add = member.add_parser("add", help="add a user to an organization")
@@ -107,22 +121,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _table_name(args: argparse.Namespace, session: boto3.session.Session, endpoint_url: str | None) -> str:
-    if args.table:
-        return str(args.table)
-    if args.stack_name:
-        cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
-        stacks = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"]
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-        if TABLE_OUTPUT not in outputs:
-            raise UsageError(f"stack {args.stack_name} has no {TABLE_OUTPUT} output")
-        return str(outputs[TABLE_OUTPUT])
-    if os.environ.get("AUTH_TABLE_NAME"):
-        return os.environ["AUTH_TABLE_NAME"]
-    raise UsageError("no auth table: pass --table or --stack-name, or set AUTH_TABLE_NAME")
+class _Stack:
+    """Where things are: the auth table, and (only when a command needs them) the usage plans."""
+
+    def __init__(self, args: argparse.Namespace, session: boto3.session.Session, endpoint_url: str | None) -> None:
+        self._args = args
+        self._session = session
+        self._endpoint_url = endpoint_url
+        self._outputs: dict[str, str] | None = None
+
+    def outputs(self) -> dict[str, str]:
+        if self._outputs is None:
+            cloudformation = self._session.client("cloudformation", endpoint_url=self._endpoint_url)
+            stacks = cloudformation.describe_stacks(StackName=self._args.stack_name)["Stacks"]
+            self._outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        return self._outputs
+
+    def output(self, name: str) -> str:
+        value = self.outputs().get(name)
+        if value is None:
+            raise UsageError(f"stack {self._args.stack_name} has no {name} output")
+        return value
+
+    def table_name(self) -> str:
+        if self._args.table:
+            return str(self._args.table)
+        if self._args.stack_name:
+            return self.output(TABLE_OUTPUT)
+        if os.environ.get("AUTH_TABLE_NAME"):
+            return os.environ["AUTH_TABLE_NAME"]
+        raise UsageError("no auth table: pass --table or --stack-name, or set AUTH_TABLE_NAME")
+
+    def usage_plans(self) -> UsagePlans:
+        client: APIGatewayClient = self._session.client("apigateway", endpoint_url=self._endpoint_url)
+        if self._args.stack_name:
+            return UsagePlans(client, parse_plan_ids(self.output(PLANS_OUTPUT)), self.output(DEFAULT_PLAN_OUTPUT))
+        return UsagePlans.by_name(client)
 
 
-def _run(args: argparse.Namespace, repository: AuthRepository) -> None:
+def _run(args: argparse.Namespace, repository: AuthRepository, stack: _Stack) -> None:
     match (args.command, args.action):
         case ("user", "create"):
             repository.create_user(args.user_id)
@@ -136,21 +173,31 @@ def _run(args: argparse.Namespace, repository: AuthRepository) -> None:
                 expires_at = datetime.now(UTC) + timedelta(days=args.expires_in_days)
             if expires_at is not None and expires_at <= datetime.now(UTC):
                 raise UsageError("the expiry must be in the future")
-            plaintext, stored = repository.create_api_key(args.user, args.environment, expires_at)
+            if args.plan is None and not args.stack_name:
+                raise UsageError("name a plan with --plan (the stack's default is known with --stack-name)")
+            plans = stack.usage_plans()
+            plan = args.plan or plans.default_plan or ""  # with --stack-name, the DefaultUsagePlan output
+            plaintext = generate_key(args.environment)
+            stored = MeteredKeys(repository, plans).issue(args.user, plaintext, args.environment, plan, expires_at)
             expires = to_utc_z(stored.expires_at) if stored.expires_at else "never"
             print(
-                f"created {stored.key_id} for {args.user} ({stored.environment}, expires {expires}); "
+                f"created {stored.key_id} for {args.user} ({stored.environment}, plan {plan}, expires {expires}); "
                 "this is the only time the key is shown:",
                 file=sys.stderr,
             )
             print(plaintext)
         case ("key", "list"):
-            _print_keys(repository, args.user, as_json=args.json)
+            _print_keys(repository, stack.usage_plans(), args.user, as_json=args.json)
         case ("key", "revoke"):
             revoked = repository.revoke_api_key(args.user, args.key_id)
             print(
                 f"revoked {revoked.key_id}; the gateway stops accepting it within the authorizer TTL", file=sys.stderr
             )
+        case ("key", "plan"):
+            previous = MeteredKeys(repository, stack.usage_plans()).change_plan(args.user, args.key_id, args.plan)
+            print(f"{args.key_id} is on plan {args.plan} (was {previous or 'none'})", file=sys.stderr)
+        case ("plan", "list"):
+            _print_plans(stack.usage_plans())
         case ("member", "add"):
             repository.add_membership(args.user, args.org, args.role)
             print(f"added {args.user} to {args.org} as {args.role}", file=sys.stderr)
@@ -159,13 +206,14 @@ def _run(args: argparse.Namespace, repository: AuthRepository) -> None:
             print(f"removed {args.user} from {args.org}", file=sys.stderr)
 
 
-def _print_keys(repository: AuthRepository, user_id: str, *, as_json: bool) -> None:
+def _print_keys(repository: AuthRepository, plans: UsagePlans, user_id: str, *, as_json: bool) -> None:
     rows: list[dict[str, Any]] = [
         {
             "key_id": key.key_id,
             "hint": key.hint,
             "environment": key.environment,
             "status": key.status,
+            "plan": plans.plan_of(key.gateway_key_id),
             "created_at": to_utc_z(key.created_at),
             "expires_at": to_utc_z(key.expires_at) if key.expires_at else None,
             "revoked_at": to_utc_z(key.revoked_at) if key.revoked_at else None,
@@ -175,7 +223,25 @@ def _print_keys(repository: AuthRepository, user_id: str, *, as_json: bool) -> N
     if as_json:
         print(json.dumps({"user_id": user_id, "keys": rows}, indent=2))
         return
-    columns = ["key_id", "hint", "environment", "status", "created_at", "expires_at", "revoked_at"]
+    _print_table(["key_id", "hint", "environment", "status", "plan", "created_at", "expires_at", "revoked_at"], rows)
+
+
+def _print_plans(plans: UsagePlans) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "plan": limits.name,
+            "rate_per_second": limits.rate,
+            "burst": limits.burst,
+            "quota": limits.quota,
+            "per_method": "; ".join(f"{method}: {budget}" for method, budget in limits.method_throttles.items()),
+            "default": "yes" if limits.name == plans.default_plan else None,
+        }
+        for limits in plans.limits()
+    ]
+    _print_table(["plan", "rate_per_second", "burst", "quota", "per_method", "default"], rows)
+
+
+def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
     table = [columns] + [[str(row[c] or "-") for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
@@ -188,9 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     endpoint_url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     try:
         session = boto3.session.Session(region_name=args.region)
-        table = _table_name(args, session, endpoint_url)
+        stack = _Stack(args, session, endpoint_url)
         client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
-        _run(args, AuthRepository(client, table))
+        _run(args, AuthRepository(client, stack.table_name()), stack)
     except UsageError as error:
         parser.error(str(error))
     except NoRegionError:

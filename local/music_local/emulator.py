@@ -1,11 +1,13 @@
 """The AWS side of the local stack: a moto server on loopback that enforces IAM, with the stack's tables, its
-bucket, an administrator for the operator's and the tests' own writes, and one execution role per function.
+bucket and usage plans, an administrator for the operator's and the tests' own writes (and the local gateway's
+reads of usage plans), and one execution role per function.
 
 moto enforces IAM once told to (its ``/moto-api/reset-auth`` API sets what ``INITIAL_NO_AUTH_ACTION_COUNT`` sets,
 which moto reads from the environment only when it is first imported): it then checks every request's SigV4
 signature against the access keys it issued and evaluates the caller's IAM policies by action. What it does
-not check is in docs/security.md; ``execution_role_policy`` adapts a policy to it, and presigned S3 requests,
-which its check cannot read, skip it.
+not check is in docs/security.md; ``execution_role_policy`` adapts a policy to it, presigned S3 requests,
+which its check cannot read, skip it, and requests without a body are checked against the body they were
+signed with.
 """
 
 import json
@@ -17,19 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.iam.access_control import IAMRequestBase
 from moto.server import ThreadedMotoServer
 
 from music_admin.auth_store import AuthRepository
+from music_admin.usage_plans import UsagePlans
 from music_api.core.dynamodb import to_item
 from music_api.generations.store import job_key
-from music_local.template import Template
+from music_local.template import Template, Throttle
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+# The local REST API and its one stage, as method ARNs and usage plans name them.
+API_ID = "local"
+STAGE = "local"
 # Signs the requests that create the administrator, before IAM is enforced; refused by moto afterwards.
 BOOTSTRAP_CREDENTIAL = "local"
 ADMINISTRATOR = "local-administrator"
@@ -70,6 +78,26 @@ def _presigned_requests_skip_iam() -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = s3_check  # type: ignore[method-assign]
 
 
+def _bodyless_requests_checked_as_signed() -> None:
+    """moto checks the signature of a request without a body (API Gateway's GETs and DELETEs: reading usage
+    plans and keys, taking a key out of a plan) against a payload it makes of the query parameters or, without
+    any, of the headers, never against the empty body botocore signed: every such request would be refused as
+    SignatureDoesNotMatch, the administrator's included. Check them against the empty body they were signed
+    with; the signature and the caller's policies stay checked."""
+    create = IAMRequestBase._create_aws_request
+    if getattr(create, "checks_empty_bodies", False):
+        return
+
+    def create_aws_request(self: Any) -> Any:
+        request = create(self)
+        if not self._body and self._method in ("GET", "HEAD", "DELETE"):
+            request.data = b""
+        return request
+
+    create_aws_request.checks_empty_bodies = True  # type: ignore[attr-defined]
+    IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto in server mode: a real HTTP endpoint on 127.0.0.1 that boto3 reaches through AWS_ENDPOINT_URL."""
 
@@ -80,6 +108,7 @@ class MotoServer:
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulated AWS call
         _presigned_requests_skip_iam()
+        _bodyless_requests_checked_as_signed()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -155,6 +184,9 @@ class LocalAws:
     function_credentials: dict[str, Credentials] = field(init=False, default_factory=dict)
     dynamodb: "DynamoDBClient" = field(init=False)
     s3: "S3Client" = field(init=False)
+    apigateway: "APIGatewayClient" = field(init=False)
+    usage_plan_ids: dict[str, str] = field(init=False, default_factory=dict)  # the stack's UsagePlanIds output
+    default_usage_plan: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         # Explicit credentials keep the machine's own AWS configuration out of the emulator.
@@ -166,6 +198,7 @@ class LocalAws:
         self.administrator = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
         self.dynamodb = self.dynamodb_client()
         self.s3 = self.client("s3")
+        self.apigateway = self.client("apigateway")
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         """A client signing as ``credentials`` (by default the administrator), e.g. for a test that hooks into
@@ -194,12 +227,27 @@ class LocalAws:
     def auth(self) -> AuthRepository:
         return AuthRepository(self.dynamodb, self.auth_table)
 
+    @property
+    def usage_plans(self) -> UsagePlans:
+        return UsagePlans(self.apigateway, self.usage_plan_ids, self.default_usage_plan)
+
     def create_resources(self, template: Template) -> None:
-        """The tables as template.yaml defines them, the audio bucket, and each function's execution role with
-        the policy template.yaml gives it; then IAM is enforced."""
+        """The tables and usage plans as template.yaml defines them, the audio bucket, and each function's
+        execution role with the policy template.yaml gives it; then IAM is enforced."""
         self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
         self.s3.create_bucket(Bucket=self.bucket)
+        for plan in template.usage_plans():
+            stage: dict[str, Any] = {"apiId": API_ID, "stage": STAGE}
+            if plan.method_throttles:
+                stage["throttle"] = {method: _throttle(budget) for method, budget in plan.method_throttles.items()}
+            arguments: dict[str, Any] = {"name": plan.name, "apiStages": [stage]}
+            if plan.throttle is not None:
+                arguments["throttle"] = _throttle(plan.throttle)
+            if plan.quota is not None:
+                arguments["quota"] = {"limit": plan.quota.limit, "period": plan.quota.period}
+            self.usage_plan_ids[plan.name] = self.apigateway.create_usage_plan(**arguments)["id"]
+        self.default_usage_plan = template.default_usage_plan()
         iam, sts = self.client("iam"), self.client("sts")
         for function in template.resources_of_type("AWS::Serverless::Function"):
             self.function_credentials[function] = self._execution_role(
@@ -223,3 +271,7 @@ class LocalAws:
 
     def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
         self.dynamodb.delete_item(TableName=self.jobs_table, Key=job_key(organization_id, user_id, job_id))
+
+
+def _throttle(budget: Throttle) -> dict[str, Any]:
+    return {"rateLimit": budget.rate, "burstLimit": budget.burst}

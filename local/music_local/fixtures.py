@@ -7,7 +7,7 @@ repository and models the functions read with, so what loads is what the API can
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from music_admin.models import Role
-from music_api.access.keys import parse_key
+from music_admin.usage_plans import MeteredKeys
+from music_api.access.keys import Environment, parse_key
 from music_api.access.models import KeyStatus
 from music_api.core.clock import to_utc_z
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob
-from music_local.template import LOCAL_PARAMETERS
+from music_local.template import Template, local_template
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws
@@ -57,6 +58,7 @@ class ApiKey(BaseModel):
     user_id: str
     status: KeyStatus = "active"
     expires_at: AwareDatetime | None = None
+    plan: str | None = None  # a usage plan of template.yaml; None: the template's DefaultUsagePlan
 
 
 class Track(BaseModel):
@@ -102,6 +104,7 @@ class Fixtures:
     content: FixtureFile
     jobs: list[dict[str, Any]]
     audio: dict[str, tuple[bytes, str]]  # S3 key -> (bytes, content type)
+    key_environment: Environment  # the stack's ApiKeyEnvironment: every key is of it
 
     def demo_request(self) -> tuple[str, str, str] | None:
         """(key, organization id, job id) of the first succeeded job whose owner has a usable key."""
@@ -112,8 +115,12 @@ class Fixtures:
         return None
 
 
-def read_fixtures(path: Path) -> Fixtures:
-    """Parse and check a fixture file; raise FixtureError naming every bad entry."""
+def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
+    """Parse and check a fixture file against ``template`` (by default the local stack's: its usage plans and
+    its keys' environment); raise FixtureError naming every bad entry. A key without a plan gets the template's
+    default plan."""
+    template = template or local_template()
+    key_environment = template.api_key_environment()
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -124,7 +131,12 @@ def read_fixtures(path: Path) -> Fixtures:
         content = FixtureFile.model_validate(document)
     except ValidationError as exc:
         raise FixtureError("\n".join(f"{path}: {_describe(document, error)}" for error in exc.errors())) from exc
-    problems = list(_reference_problems(content))
+    plans = {plan.name for plan in template.usage_plans()}
+    default_plan = template.default_usage_plan()
+    content = content.model_copy(
+        update={"api_keys": [key.model_copy(update={"plan": key.plan or default_plan}) for key in content.api_keys]}
+    )
+    problems = list(_reference_problems(content, plans, key_environment))
     jobs: list[dict[str, Any]] = []
     audio: dict[str, tuple[bytes, str]] = {}
     for index, generation in enumerate(content.generations):
@@ -135,13 +147,14 @@ def read_fixtures(path: Path) -> Fixtures:
             jobs.append(job)
     if problems:
         raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
-    return Fixtures(path, content, jobs, audio)
+    return Fixtures(path, content, jobs, audio, key_environment)
 
 
 def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
     """Write checked fixtures into empty tables and bucket (the operator CLI's code paths for auth items)."""
     content = fixtures.content
     auth = aws.auth
+    keys = MeteredKeys(auth, aws.usage_plans)
     for user in content.users:
         auth.create_user(user.id)
     for organization in content.organizations:
@@ -149,10 +162,8 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
     for membership in content.memberships:
         auth.add_membership(membership.user_id, membership.organization_id, membership.role)
     for api_key in content.api_keys:
-        parsed = parse_key(api_key.key)
-        if parsed is None:
-            raise FixtureError(f"{fixtures.source}: a key is not a valid API key")  # read_fixtures checked it
-        _, stored = auth.create_api_key(api_key.user_id, parsed.environment, api_key.expires_at, key=api_key.key)
+        plan = api_key.plan or aws.default_usage_plan  # read_fixtures named one for every key
+        stored = keys.issue(api_key.user_id, api_key.key, fixtures.key_environment, plan, api_key.expires_at)
         if api_key.status == "revoked":
             auth.revoke_api_key(api_key.user_id, stored.key_id)
     for key, (body, content_type) in fixtures.audio.items():
@@ -188,7 +199,7 @@ def _job(
     return (None if problems else values), problems
 
 
-def _reference_problems(content: FixtureFile) -> Iterable[str]:
+def _reference_problems(content: FixtureFile, plans: Collection[str], key_environment: Environment) -> Iterable[str]:
     organizations = {organization.id for organization in content.organizations}
     users = {user.id for user in content.users}
     for kind, ids in (
@@ -208,24 +219,30 @@ def _reference_problems(content: FixtureFile) -> Iterable[str]:
             yield f"memberships[{index}]: unknown user {membership.user_id}"
         if membership.organization_id not in organizations:
             yield f"memberships[{index}]: unknown organization {membership.organization_id}"
-    local_environment = LOCAL_PARAMETERS["ApiKeyEnvironment"]
     for index, api_key in enumerate(content.api_keys):
-        parsed = parse_key(api_key.key)
-        if parsed is None:
-            yield f"api_keys[{index}]: key is not a valid API key (format or checksum)"
-        elif parsed.environment != local_environment:
-            yield (
-                f"api_keys[{index}]: a frd_{parsed.environment}_ key; "
-                f"the local stack accepts frd_{local_environment}_ keys only"
-            )
-        if api_key.user_id not in users:
-            yield f"api_keys[{index}]: unknown user {api_key.user_id}"
+        yield from (
+            f"api_keys[{index}]: {problem}" for problem in _key_problems(api_key, users, plans, key_environment)
+        )
     for index, generation in enumerate(content.generations):
         if (generation.user_id, generation.organization_id) not in members:
             yield (
                 f"generations[{index}] ({generation.id}): {generation.user_id} is not a member of "
                 f"{generation.organization_id}"
             )
+
+
+def _key_problems(
+    api_key: ApiKey, users: Collection[str], plans: Collection[str], key_environment: Environment
+) -> Iterable[str]:
+    parsed = parse_key(api_key.key)
+    if parsed is None:
+        yield "key is not a valid API key (format or checksum)"
+    elif parsed.environment != key_environment:
+        yield f"a frd_{parsed.environment}_ key; the local stack accepts frd_{key_environment}_ keys only"
+    if api_key.user_id not in users:
+        yield f"unknown user {api_key.user_id}"
+    if api_key.plan not in plans:
+        yield f"unknown plan {api_key.plan!r} (template.yaml has {', '.join(sorted(plans))})"
 
 
 def _describe(document: Any, error: Any) -> str:

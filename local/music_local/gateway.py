@@ -3,35 +3,40 @@
 For each request it does what API Gateway does for this stack: match a route (else MISSING_AUTHENTICATION_TOKEN),
 read the authorizer's identity source (missing: UNAUTHORIZED, without calling the authorizer), run the
 authorizer function or reuse its cached policy for the TTL, evaluate the policy against the method ARN
-(ACCESS_DENIED when it does not allow), then invoke the handler with a REST v1 proxy event that carries the
-authorizer's context. Gateway-made errors are rendered from the template's gateway responses.
+(ACCESS_DENIED when it does not allow), meter the request by the usage plan of the gateway key the authorizer
+named (INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED: music_local.metering), then invoke the handler with a REST
+v1 proxy event that carries the authorizer's context. Gateway-made errors are rendered from the template's
+gateway responses.
 
-Not emulated: stage throttling and usage plans (no 429s), request validation, binary media types, custom
-domains and base paths, authorizer timeouts, the 29 s integration timeout, and execution/access logs.
+Not emulated: the stage's own throttle (ThrottlingRateLimit: the local server is one process, whose throughput
+the load tests measure), request validation, binary media types, custom domains and base paths, authorizer
+timeouts, the 29 s integration timeout, and execution logs. Access logs are the template's format, one line per
+request on the server's output instead of in CloudWatch.
 """
 
 import base64
 import importlib.util
+import json
 import os
+import re
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from music_local.emulator import ACCOUNT_ID, REGION
+from music_local.emulator import ACCOUNT_ID, API_ID, REGION, STAGE
 from music_local.iam import is_allowed
-from music_local.template import Route, Template
+from music_local.metering import UsagePlanMeter
+from music_local.template import GatewayResponse, Route, Template
 
-API_ID = "local"
 LAYER_PACKAGE = "music_api"  # the shared layer's package (layers/shared), which every function imports
-STAGE = "local"
 
 # API Gateway's response types and the status each answers unless its gateway response sets another
 # (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
@@ -74,6 +79,7 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    access_log: str = ""  # the stage's access log line for this request (template.yaml's format), if it has one
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,22 @@ class _Call:
 
 
 @dataclass
+class _Trace:
+    """What a request's access log line is made of, gathered on its way through the gateway."""
+
+    request_id: str
+    received: datetime
+    method: str
+    source_ip: str
+    started: float = field(default_factory=time.perf_counter)
+    route: str = "-"
+    authorizer_context: Mapping[str, str] = field(default_factory=dict)
+    authorizer_status: str = "-"  # set when the authorizer ran, not for a cached policy
+    authorizer_latency: str = "-"
+    integration_latency: str = "-"
+
+
+@dataclass
 class _CachedPolicy:
     response: Mapping[str, Any]
     expires: float
@@ -179,12 +201,16 @@ class LocalGateway:
         self,
         template: Template,
         functions: Mapping[str, LocalFunction],
+        meter: UsagePlanMeter,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._routes = template.routes()
         self._authorizer = template.authorizer()
         self._responses = template.gateway_responses()
+        self._api_key_required = template.api_keys_from_authorizer()
+        self._access_log_format = template.access_log_format()
+        self._meter = meter
         self._functions = functions
         self._clock = clock
         self._cache: dict[tuple[str, ...], _CachedPolicy] = {}
@@ -192,56 +218,38 @@ class LocalGateway:
         self.authorizer_calls = 0
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
-        received = datetime.now(UTC)
+        trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
+        return self._logged(self._handle(request, trace), trace)
+
+    def too_large(self, request: HttpRequest) -> HttpResponse:
+        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
+        trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
+        return self._logged(self._gateway_response("REQUEST_TOO_LARGE", trace.request_id, trace.received), trace)
+
+    def _handle(self, request: HttpRequest, trace: _Trace) -> HttpResponse:
+        request_id, received = trace.request_id, trace.received
         matched = self._route(request)
         if matched is None:
-            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, received)
         call = _Call(request, *matched, request_id, received)
+        trace.route = call.route.path
         identity = self._identity(request)
         if identity is None:
-            return self.gateway_response("UNAUTHORIZED", request_id, received)
-        decision = self._authorize(identity, call)
+            return self._gateway_response("UNAUTHORIZED", request_id, received)
+        decision = self._authorize(identity, call, trace)
         if isinstance(decision, str):
-            return self.gateway_response(decision, request_id, received)
-        if not is_allowed(decision, call.method_arn):
-            return self.gateway_response("ACCESS_DENIED", request_id, received)
+            return self._gateway_response(decision, request_id, received)
+        trace.authorizer_context = {name: str(value) for name, value in (decision.get("context") or {}).items()}
+        if (refusal := self._refusal(decision, call)) is not None:
+            return self._gateway_response(refusal, request_id, received)
+        started = time.perf_counter()
         try:
             result = self._functions[call.route.function].invoke(self._proxy_event(call, decision))
             return self._integration_response(result, request_id)
         except Exception:  # noqa: BLE001 - a failing function is the gateway's INTEGRATION_FAILURE, as on AWS
-            return self.gateway_response("INTEGRATION_FAILURE", request_id, received)
-
-    def too_large(self) -> HttpResponse:
-        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
-        return self.gateway_response("REQUEST_TOO_LARGE")
-
-    def gateway_response(
-        self, response_type: str, request_id: str | None = None, received: datetime | None = None
-    ) -> HttpResponse:
-        """What API Gateway answers for ``response_type``: its own gateway response, else DEFAULT_4XX/5XX, with
-        the entry's status code or, when the entry sets none, the type's own."""
-        request_id = request_id or str(uuid.uuid4())
-        received = received or datetime.now(UTC)
-        own_status = RESPONSE_TYPE_STATUS[response_type]
-        configured = (
-            self._responses.get(response_type) or self._responses["DEFAULT_5XX" if own_status >= 500 else "DEFAULT_4XX"]
-        )
-        body = configured.body_template.replace("$context.requestId", request_id).replace(
-            "$context.requestTime", _clf(received)
-        )
-        headers = {
-            "Content-Type": "application/json",
-            "x-amzn-RequestId": request_id,
-            "x-amzn-ErrorType": response_type,
-        }
-        for name, source in configured.headers.items():
-            if len(source) >= 2 and source[0] == source[-1] == "'":
-                headers[name] = source[1:-1]
-            elif source == "context.requestId":
-                headers[name] = request_id
-        status = configured.status if configured.status is not None else own_status
-        return HttpResponse(status, headers, body.encode("utf-8"))
+            return self._gateway_response("INTEGRATION_FAILURE", request_id, received)
+        finally:
+            trace.integration_latency = _milliseconds_since(started)
 
     # --- steps ------------------------------------------------------------------------------------------------
 
@@ -262,7 +270,7 @@ class LocalGateway:
             values.append(",".join(found))
         return tuple(values)
 
-    def _authorize(self, identity: tuple[str, ...], call: _Call) -> Mapping[str, Any] | str:
+    def _authorize(self, identity: tuple[str, ...], call: _Call, trace: _Trace) -> Mapping[str, Any] | str:
         """The authorizer's response (cached per identity for the TTL), or the gateway response type to send."""
         now = self._clock()
         with self._cache_lock:
@@ -271,16 +279,32 @@ class LocalGateway:
                 return cached.response
         event = self._request_fields(call) | {"type": "REQUEST", "methodArn": call.method_arn}
         self.authorizer_calls += 1
+        started = time.perf_counter()
         try:
             response = self._functions[self._authorizer.function].invoke(event)
         except Exception as error:  # noqa: BLE001 - the authorizer's verdict travels as an exception
-            return "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_CONFIGURATION_ERROR"
+            unauthorized = str(error) == "Unauthorized"
+            trace.authorizer_status = "401" if unauthorized else "500"
+            return "UNAUTHORIZED" if unauthorized else "AUTHORIZER_CONFIGURATION_ERROR"
+        finally:
+            trace.authorizer_latency = _milliseconds_since(started)
+        trace.authorizer_status = "200"
         if not isinstance(response, Mapping) or not _is_authorizer_response(response):
             return "AUTHORIZER_CONFIGURATION_ERROR"
         if self._authorizer.ttl_seconds > 0:
             with self._cache_lock:
                 self._cache[identity] = _CachedPolicy(response, now + self._authorizer.ttl_seconds)
         return response
+
+    def _refusal(self, authorization: Mapping[str, Any], call: _Call) -> str | None:
+        """What refuses an authorized caller: the policy (ACCESS_DENIED), then the usage plan of the gateway key
+        the authorizer named (INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED); ``None`` when nothing does."""
+        if not is_allowed(authorization, call.method_arn):
+            return "ACCESS_DENIED"
+        if self._api_key_required:
+            method = f"{call.route.path}/{call.request.method}"
+            return self._meter.admit(authorization.get("usageIdentifierKey"), method)
+        return None
 
     def _request_fields(self, call: _Call) -> dict[str, Any]:
         """What REQUEST authorizer events and proxy events share."""
@@ -343,9 +367,72 @@ class LocalGateway:
         raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
         return HttpResponse(result["statusCode"], headers, raw)
 
+    def _gateway_response(self, response_type: str, request_id: str, received: datetime) -> HttpResponse:
+        return gateway_response(self._responses, response_type, request_id, received)
+
+    def _logged(self, response: HttpResponse, trace: _Trace) -> HttpResponse:
+        """``response`` with its access log line: the template's format with this request's ``$context`` values
+        (JSON-escaped; one missing is ``-``, as in CloudWatch)."""
+        if self._access_log_format is None:
+            return response
+        values = {f"authorizer.{name}": value for name, value in trace.authorizer_context.items()} | {
+            "requestId": trace.request_id,
+            "requestTime": _clf(trace.received),
+            "httpMethod": trace.method,
+            "resourcePath": trace.route,
+            "status": str(response.status),
+            "error.responseType": response.headers.get("x-amzn-ErrorType", "-"),
+            "responseLatency": _milliseconds_since(trace.started),
+            "integration.latency": trace.integration_latency,
+            "authorizer.status": trace.authorizer_status,
+            "authorizer.latency": trace.authorizer_latency,
+            "responseLength": str(len(response.body)),
+            "identity.sourceIp": trace.source_ip,
+        }
+        line = _CONTEXT_VARIABLE.sub(
+            lambda variable: json.dumps(values.get(variable.group(1), "-"))[1:-1], self._access_log_format
+        )
+        return replace(response, access_log=line)
+
+
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z_][\w.]*)")
+
+
+def gateway_response(
+    responses: Mapping[str, GatewayResponse],
+    response_type: str,
+    request_id: str | None = None,
+    received: datetime | None = None,
+) -> HttpResponse:
+    """What API Gateway answers for ``response_type`` with the template's ``responses``: the type's own gateway
+    response, else DEFAULT_4XX/5XX, with the entry's status code or, when the entry sets none, the type's own."""
+    request_id = request_id or str(uuid.uuid4())
+    received = received or datetime.now(UTC)
+    own_status = RESPONSE_TYPE_STATUS[response_type]
+    configured = responses.get(response_type) or responses["DEFAULT_5XX" if own_status >= 500 else "DEFAULT_4XX"]
+    body = configured.body_template.replace("$context.requestId", request_id).replace(
+        "$context.requestTime", _clf(received)
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-RequestId": request_id,
+        "x-amzn-ErrorType": response_type,
+    }
+    for name, source in configured.headers.items():
+        if len(source) >= 2 and source[0] == source[-1] == "'":
+            headers[name] = source[1:-1]
+        elif source == "context.requestId":
+            headers[name] = request_id
+    status = configured.status if configured.status is not None else own_status
+    return HttpResponse(status, headers, body.encode("utf-8"))
+
 
 def _is_authorizer_response(response: Mapping[str, Any]) -> bool:
     return isinstance(response.get("principalId"), str) and isinstance(response.get("policyDocument"), Mapping)
+
+
+def _milliseconds_since(started: float) -> str:
+    return str(round((time.perf_counter() - started) * 1000))
 
 
 def _clf(moment: datetime) -> str:

@@ -28,7 +28,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         target = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            response = self.server.gateway.too_large()
+            request = HttpRequest(self.command, target.path, target.query, [], source_ip=self.client_address[0])
+            response = self.server.gateway.too_large(request)
             self.close_connection = True
         else:
             body = self.rfile.read(length) if length > 0 else b""
@@ -48,10 +49,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         self.wfile.write(payload)
-        # An access line without the query string or headers: neither a key nor a signature is ever printed.
+        # The stage's access log line when the template has one, else a short line; neither holds the query string
+        # or a header: no key and no signature is ever printed.
         elapsed_ms = (time.perf_counter() - started) * 1000
         request_id = response.headers.get("x-amzn-RequestId", "-")
-        print(f"{self.command} {target.path} {response.status} {elapsed_ms:.1f}ms {request_id}", flush=True)
+        line = response.access_log or f"{self.command} {target.path} {response.status} {elapsed_ms:.1f}ms {request_id}"
+        print(line, flush=True)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815 - stdlib names
 

@@ -1,4 +1,4 @@
-"""The whole local stack in one object: moto server, tables and bucket, fixtures, functions, gateway."""
+"""The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
+from music_local.metering import UsagePlanMeter
 from music_local.template import Template, local_template
 
 
@@ -51,7 +52,7 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
     """
     template = template or local_template()
-    fixtures = read_fixtures(fixtures_path)
+    fixtures = read_fixtures(fixtures_path, template)
     moto = MotoServer()
     endpoint = moto.start()
     try:
@@ -59,7 +60,8 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         aws.create_resources(template)
         load_fixtures(fixtures, aws)
         functions = local_functions(template, aws, log_level)
-        return LocalStack(moto, aws, fixtures, functions, LocalGateway(template, functions))
+        gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))
+        return LocalStack(moto, aws, fixtures, functions, gateway)
     except BaseException:
         moto.stop()
         raise

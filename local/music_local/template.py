@@ -1,4 +1,5 @@
-"""template.yaml as the local stack reads it: tables, routes, the authorizer, gateway responses, environments.
+"""template.yaml as the local stack reads it: tables, routes, the authorizer, gateway responses, usage plans,
+environments.
 
 Everything local is derived from the template, so the emulator cannot drift from what is deployed.
 """
@@ -12,6 +13,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import yaml
+
+from music_api.access.keys import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -80,6 +83,28 @@ class GatewayResponse:
     status: int | None  # None: the response type's own status
     headers: Mapping[str, str]  # values as in the template: 'static' or context.<name>
     body_template: str
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A token bucket: ``rate`` tokens a second up to ``burst``; a request takes one."""
+
+    rate: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    period: str  # DAY, WEEK or MONTH
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    name: str
+    throttle: Throttle | None
+    quota: Quota | None
+    method_throttles: Mapping[str, Throttle]  # "<resource path>/<METHOD>" -> that method's own budget
 
 
 @dataclass(frozen=True)
@@ -191,6 +216,79 @@ class Template:
             )
             for response_type, body in self.api_properties().get("GatewayResponses", {}).items()
         }
+
+    def api_keys_from_authorizer(self) -> bool:
+        """Whether every method needs an API key named by the authorizer (``usageIdentifierKey``)."""
+        properties = self.api_properties()
+        if not properties.get("Auth", {}).get("ApiKeyRequired", False):
+            return False
+        if properties.get("ApiKeySourceType") != "AUTHORIZER":
+            raise UnsupportedTemplateError("the local stack reads API keys only from the authorizer")
+        return True
+
+    def usage_plans(self) -> list[UsagePlan]:
+        """Every ``AWS::ApiGateway::UsagePlan``, with its limits resolved to the parameters' values."""
+        plans = []
+        for logical_id in self.resources_of_type("AWS::ApiGateway::UsagePlan"):
+            properties = self.resource(logical_id)["Properties"]
+            name = properties.get("UsagePlanName")
+            if not isinstance(name, str):
+                raise UnsupportedTemplateError(f"{logical_id}: UsagePlanName must be a plain string")
+            quota = properties.get("Quota")
+            method_throttles = {
+                method: self._throttle(budget)
+                for stage in properties.get("ApiStages", [])
+                for method, budget in stage.get("Throttle", {}).items()
+            }
+            plans.append(
+                UsagePlan(
+                    name=name,
+                    throttle=self._throttle(properties["Throttle"]) if "Throttle" in properties else None,
+                    quota=Quota(int(self._resolve(quota["Limit"], {})), self._resolve(quota["Period"], {}))
+                    if quota
+                    else None,
+                    method_throttles=method_throttles,
+                )
+            )
+        return plans
+
+    def access_log_format(self) -> str | None:
+        """The stage's access log format (``$context`` variables), or ``None`` when access logging is off."""
+        setting = self.api_properties().get("AccessLogSetting")
+        if isinstance(setting, Mapping) and "Fn::If" in setting:
+            condition, when_true, when_false = setting["Fn::If"]
+            setting = when_true if self.condition(condition) else when_false
+        if not isinstance(setting, Mapping) or "Format" not in setting:
+            return None
+        return str(setting["Format"])
+
+    def condition(self, name: str) -> bool:
+        """A template condition, with the parameters' values (Fn::Equals and Fn::Not only)."""
+        return self._holds(self.document.get("Conditions", {})[name])
+
+    def _holds(self, expression: Mapping[str, Any]) -> bool:
+        if "Fn::Not" in expression:
+            (inner,) = expression["Fn::Not"]
+            return not self._holds(inner)
+        if "Fn::Equals" in expression:
+            left, right = (self._resolve(side, {}) for side in expression["Fn::Equals"])
+            return left == right
+        raise UnsupportedTemplateError(f"the local stack cannot evaluate the condition {expression!r}")
+
+    def default_usage_plan(self) -> str:
+        return str(self.parameter_value("DefaultUsagePlan"))
+
+    def api_key_environment(self) -> Environment:
+        """The one environment of key the stage accepts (ApiKeyEnvironment)."""
+        value = self.parameter_value("ApiKeyEnvironment")
+        if value == "test":
+            return "test"
+        if value == "live":
+            return "live"
+        raise UnsupportedTemplateError(f"ApiKeyEnvironment must be live or test, not {value!r}")
+
+    def _throttle(self, settings: Mapping[str, Any]) -> Throttle:
+        return Throttle(float(self._resolve(settings["RateLimit"], {})), int(self._resolve(settings["BurstLimit"], {})))
 
     def _resolve(self, value: Any, names: Mapping[str, str]) -> str:
         if isinstance(value, Mapping) and set(value) == {"Ref"}:

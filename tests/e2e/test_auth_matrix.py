@@ -14,6 +14,7 @@ from music_admin.auth_store import AdminError, AuthRepository
 from music_api.access.keys import digest_of
 from music_local.emulator import LocalAws
 from music_local.launcher import LaunchedApi
+from tests.helpers.aws import issue_key
 from tests.helpers.contract import spec_example, without_request_specifics
 from tests.helpers.seed import (
     ALICE_EXPIRED_KEY,
@@ -156,13 +157,13 @@ def test_whichever_read_another_operators_removal_follows_no_key_keeps_the_organ
         aws.auth.create_user(user_id)
         aws.auth.add_membership(user_id, ORG, "member")
         aws.auth.add_membership(user_id, OTHER_ORG, "member")
-        key, _ = aws.auth.create_api_key(user_id, "test")
+        key = issue_key(aws, user_id)
         interleaving = CommitAfterRead(read, partial(aws.auth.remove_membership, user_id, OTHER_ORG))
         operator = interleaving.operator(aws)
         command = (
             partial(operator.add_membership, user_id, NEW_ORG, "member")
             if race == "member add vs member remove"
-            else partial(operator.create_api_key, user_id, "test")
+            else partial(issue_key, aws, user_id, "test", operator)
         )
 
         try:

@@ -1,7 +1,7 @@
 """The contract page's own examples, read from the copy of the page kept in tests/data/contract/.
 
-The copy is the published page byte for byte (../shared/spec/get-generation.md when it was taken); tests compare
-against it so that a fresh clone without ../shared runs every test.
+The copy is the published page byte for byte (spec/get-generation.md of the shared folder beside the checkout,
+when it was taken); tests compare against it so that a fresh clone without that folder runs every test.
 """
 
 import json
@@ -14,11 +14,17 @@ CONTRACT_PAGE = Path(__file__).resolve().parents[1] / "data" / "contract" / "get
 
 def spec_example(status_line: str) -> dict[str, Any]:
     """The JSON example the contract page shows under ``status_line`` (e.g. ``200 OK:``)."""
-    text = CONTRACT_PAGE.read_text(encoding="utf-8")
-    match = re.search(re.escape(status_line) + r"\n```json\n(.*?)\n```", text, re.DOTALL)
-    assert match is not None, f"no example for {status_line!r} in the contract"
-    example: dict[str, Any] = json.loads(match.group(1))
+    example: dict[str, Any] = json.loads(spec_code(status_line))
     return example
+
+
+def spec_code(title: str) -> str:
+    """The code block the contract page shows under the line ``title`` (``cURL:``, ``Python SDK:``, ``200 OK:``),
+    exactly as written there."""
+    text = CONTRACT_PAGE.read_text(encoding="utf-8")
+    match = re.search("^" + re.escape(title) + r"\n```[a-z]*\n(.*?)```", text, re.DOTALL | re.MULTILINE)
+    assert match is not None, f"no example under {title!r} in the contract"
+    return match.group(1)
 
 
 def without_request_specifics(body: dict[str, Any]) -> dict[str, Any]:

@@ -15,12 +15,27 @@ from botocore.exceptions import ReadTimeoutError
 from music_admin.auth_store import AdminError, membership_key
 from music_admin.cli import main
 from music_admin.keys import generate_key
-from music_api.access.keys import Environment, digest_of, parse_key
+from music_admin.usage_plans import MeteredKeys
+from music_api.access.keys import Environment, digest_of, key_id_of, parse_key
 from music_api.access.store import api_key_key
 from music_local.emulator import LocalAws
-from tests.helpers.seed import ALICE, CAROL, DAVE, ORG, OTHER_ORG
+from music_local.template import default_template
+from tests.helpers.seed import ALICE, ALICE_KEY, CAROL, DAVE, ORG, OTHER_ORG
 
 VENV_BIN = Path(sys.executable).parent
+
+
+ALICE_KEY_ID = key_id_of(digest_of(ALICE_KEY))
+
+
+def gateway_state(aws: LocalAws) -> list[tuple[str, list[str]]]:
+    """Every gateway API key, and every usage plan with its member keys."""
+    keys = sorted(key["id"] for key in aws.apigateway.get_api_keys()["items"])
+    plans = [
+        (name, sorted(key["id"] for key in aws.apigateway.get_usage_plan_keys(usagePlanId=plan_id)["items"]))
+        for name, plan_id in sorted(aws.usage_plan_ids.items())
+    ]
+    return [("keys", keys), *plans]
 
 
 def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -32,7 +47,7 @@ def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
 def test_a_created_key_is_printed_once_and_only_its_digest_is_stored(
     aws: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = admin(capsys, "key", "create", "--user", DAVE, "--environment", "test")
+    code, out, err = admin(capsys, "key", "create", "--user", DAVE, "--environment", "test", "--plan", "trial")
 
     assert code == 0
     key = out.strip()
@@ -46,7 +61,7 @@ def test_a_created_key_is_printed_once_and_only_its_digest_is_stored(
 
 
 def test_keys_are_listed_without_their_secrets(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
-    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--expires-in-days", "30")
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--expires-in-days", "30", "--plan", "standard")
 
     code, out, _ = admin(capsys, "key", "list", "--user", DAVE, "--json")
 
@@ -54,6 +69,7 @@ def test_keys_are_listed_without_their_secrets(aws: LocalAws, capsys: pytest.Cap
     listing = json.loads(out)
     assert listing["user_id"] == DAVE
     assert {k["status"] for k in listing["keys"]} == {"active"}
+    assert [k["plan"] for k in listing["keys"]] == ["standard", "standard"]  # the fixtures' default, then --plan
     assert len(listing["keys"]) == 2
     assert key.strip() not in out
     assert all(k["hint"].startswith(("frd_test_...", "frd_live_...")) for k in listing["keys"])
@@ -63,6 +79,7 @@ def test_keys_are_listed_without_their_secrets(aws: LocalAws, capsys: pytest.Cap
         "hint",
         "environment",
         "status",
+        "plan",
         "created_at",
         "expires_at",
         "revoked_at",
@@ -72,7 +89,7 @@ def test_keys_are_listed_without_their_secrets(aws: LocalAws, capsys: pytest.Cap
 def test_a_revoked_key_is_listed_as_revoked_and_revoking_again_changes_nothing(
     aws: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, key, _ = admin(capsys, "key", "create", "--user", DAVE)
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--plan", "standard")
     key_id = parse_key(key.strip()).key_id  # type: ignore[union-attr]
 
     assert admin(capsys, "key", "revoke", "--user", DAVE, "--key-id", key_id)[0] == 0
@@ -85,7 +102,7 @@ def test_a_revoked_key_is_listed_as_revoked_and_revoking_again_changes_nothing(
 
 
 def test_nobody_can_revoke_another_users_key(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
-    _, key, _ = admin(capsys, "key", "create", "--user", DAVE)
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--plan", "standard")
     key_id = parse_key(key.strip()).key_id  # type: ignore[union-attr]
 
     code, _, err = admin(capsys, "key", "revoke", "--user", ALICE, "--key-id", key_id)
@@ -98,7 +115,11 @@ def test_nobody_can_revoke_another_users_key(aws: LocalAws, capsys: pytest.Captu
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["key", "create", "--user", "usr_nobody1"], "unknown user usr_nobody1"),
+        (["key", "create", "--user", "usr_nobody1", "--plan", "trial"], "unknown user usr_nobody1"),
+        (
+            ["key", "create", "--user", DAVE, "--plan", "gold"],
+            "unknown plan 'gold'; the plans are: internal, standard, trial",
+        ),
         (["key", "list", "--user", "usr_nobody1"], "unknown user usr_nobody1"),
         (["member", "add", "--user", "usr_nobody1", "--org", ORG], "unknown user usr_nobody1"),
         (["member", "add", "--user", DAVE, "--org", "org_nowhere"], "unknown organization org_nowhere"),
@@ -107,12 +128,14 @@ def test_nobody_can_revoke_another_users_key(aws: LocalAws, capsys: pytest.Captu
         (["user", "create", ALICE], f"user {ALICE} already exists"),
         (["org", "create", ORG], f"organization {ORG} already exists"),
         (["key", "revoke", "--user", ALICE, "--key-id", "key_0000000000000000"], "has no key key_0000000000000000"),
+        (["key", "plan", "--user", ALICE, "--key-id", ALICE_KEY_ID, "--plan", "gold"], "unknown plan 'gold'"),
+        (["key", "plan", "--user", CAROL, "--key-id", ALICE_KEY_ID, "--plan", "trial"], f"has no key {ALICE_KEY_ID}"),
     ],
 )
 def test_refusals_are_clear_and_write_nothing(
     aws: LocalAws, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
+    before = (aws.dynamodb.scan(TableName=aws.auth_table)["Items"], gateway_state(aws))
 
     code, out, err = admin(capsys, *argv)
 
@@ -120,7 +143,7 @@ def test_refusals_are_clear_and_write_nothing(
     assert message in err
     assert out == ""
     assert "Traceback" not in err
-    assert aws.dynamodb.scan(TableName=aws.auth_table)["Items"] == before
+    assert (aws.dynamodb.scan(TableName=aws.auth_table)["Items"], gateway_state(aws)) == before
 
 
 def test_memberships_are_added_and_removed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,6 +165,8 @@ def test_memberships_are_added_and_removed(aws: LocalAws, capsys: pytest.Capture
         ["key", "create", "--user", DAVE, "--expires-at", "next week"],
         ["key", "create", "--user", DAVE, "--expires-in-days", "0"],
         ["key", "create", "--user", DAVE, "--expires-at", "2020-01-01T00:00:00Z"],
+        ["key", "create", "--user", DAVE],  # no --plan, and no stack to name its default
+        ["key", "plan", "--user", DAVE, "--key-id", "key_0000000000000000"],
         ["key", "revoke", "--user", DAVE, "--key-id", "frd_live_abc"],
         ["member", "add", "--user", DAVE, "--org", "org_*"],
         ["member", "add", "--user", DAVE, "--org", ORG, "--role", "root"],
@@ -169,25 +194,34 @@ def test_without_a_table_it_says_how_to_name_one(
     assert "pass --table or --stack-name, or set AUTH_TABLE_NAME" in capsys.readouterr().err
 
 
-def test_the_table_is_found_through_a_deployed_stacks_outputs(
+def test_the_table_and_plans_are_found_through_a_deployed_stacks_outputs(
     aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUTH_TABLE_NAME", "a-table-from-another-shell")  # an explicit flag beats the environment
     cloudformation = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint)
+    plan_ids = ",".join(f"{name}={plan_id}" for name, plan_id in aws.usage_plan_ids.items())
     cloudformation.create_stack(
         StackName="music-generations",
         TemplateBody=json.dumps(
             {
                 "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {"AuthTableName": {"Value": aws.auth_table}},
+                "Outputs": {
+                    "AuthTableName": {"Value": aws.auth_table},
+                    "UsagePlanIds": {"Value": plan_ids},
+                    "DefaultUsagePlan": {"Value": "trial"},
+                },
             }
         ),
     )
+    stack = ["--stack-name", "music-generations"]
 
-    code = main(["--stack-name", "music-generations", "key", "list", "--user", CAROL, "--json"])
+    assert main([*stack, "key", "create", "--user", CAROL]) == 0  # no --plan: the stack's default
+    assert "plan trial" in capsys.readouterr().err
+    code = main([*stack, "key", "list", "--user", CAROL, "--json"])
 
     assert code == 0
-    assert len(json.loads(capsys.readouterr().out)["keys"]) == 1
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(key["plan"] for key in listed["keys"]) == ["standard", "trial"]
 
 
 def test_no_region_at_all_is_a_usage_error(
@@ -215,7 +249,17 @@ def test_an_unreachable_store_exits_3_with_a_short_message(aws: LocalAws, capsys
 def test_the_console_script_is_installed_and_works(aws: LocalAws) -> None:
     environment = os.environ | {"AWS_ENDPOINT_URL": aws.endpoint}
     completed = subprocess.run(  # noqa: S603 - our own console script
-        [str(VENV_BIN / "music-api-admin"), "--table", aws.auth_table, "key", "create", "--user", DAVE],
+        [
+            str(VENV_BIN / "music-api-admin"),
+            "--table",
+            aws.auth_table,
+            "key",
+            "create",
+            "--user",
+            DAVE,
+            "--plan",
+            "trial",
+        ],
         capture_output=True,
         text=True,
         env=environment,
@@ -231,7 +275,8 @@ def test_a_concurrent_change_writes_nothing_and_says_try_again(aws: LocalAws, mo
     """Two operators at once: the second transaction's version check fails, so no key keeps a stale copy."""
     repository = aws.auth
     stale = repository._user(DAVE)
-    repository.create_api_key(DAVE, "test")  # the faster operator's change bumps the version
+    # The faster operator's change bumps the version.
+    MeteredKeys(repository, aws.usage_plans).issue(DAVE, generate_key("test"), "test", "standard")
     monkeypatch.setattr(repository, "_user", lambda user_id: stale)
     before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
 
@@ -242,15 +287,16 @@ def test_a_concurrent_change_writes_nothing_and_says_try_again(aws: LocalAws, mo
 
 
 def test_every_key_of_a_user_carries_the_users_organizations(aws: LocalAws) -> None:
-    _, first = aws.auth.create_api_key(DAVE, "test")
+    keys = MeteredKeys(aws.auth, aws.usage_plans)
+    first = keys.issue(DAVE, generate_key("test"), "test", "standard")
     aws.auth.add_membership(DAVE, ORG, "member")
-    _, second = aws.auth.create_api_key(DAVE, "live")
+    second = keys.issue(DAVE, generate_key("live"), "live", "trial")
     aws.auth.add_membership(DAVE, OTHER_ORG, "admin")
 
-    keys = {key.key_id: key for key in aws.auth.list_api_keys(DAVE)}
+    listed = {key.key_id: key for key in aws.auth.list_api_keys(DAVE)}
 
-    assert keys[first.key_id].organization_ids == [ORG, OTHER_ORG]
-    assert keys[second.key_id].organization_ids == [ORG, OTHER_ORG]
+    assert listed[first.key_id].organization_ids == [ORG, OTHER_ORG]
+    assert listed[second.key_id].organization_ids == [ORG, OTHER_ORG]
 
 
 def test_a_user_item_without_its_organizations_and_keys_is_refused_not_guessed(
@@ -267,10 +313,10 @@ def test_a_user_item_without_its_organizations_and_keys_is_refused_not_guessed(
     assert "user usr_old001 predates the user item's organizations and keys: migrate it first" in err
 
 
-@pytest.fixture
-def lost_first_response(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The operator's first TransactWriteItems reaches the table and commits, but its response is lost on the
-    way back (a read timeout), so botocore sends the same request again. Returns both requests' bodies."""
+def lose_first_response(monkeypatch: pytest.MonkeyPatch, operation: str) -> list[dict[str, Any]]:
+    """The operator's first ``operation`` request (``service.Operation``) reaches the emulator and is carried
+    out, but its response is lost on the way back (a read timeout), so botocore sends the same request again.
+    Returns both requests' bodies."""
     sent: list[dict[str, Any]] = []
 
     def deliver_then_lose_the_response(request: Any, **_: Any) -> None:
@@ -279,18 +325,23 @@ def lost_first_response(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]
             return  # the retry goes out normally
         delivered = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers))  # noqa: S310
         with urllib.request.urlopen(delivered, timeout=10) as response:  # noqa: S310 - the moto server on loopback
-            assert response.status == 200  # committed
+            assert response.status in (200, 201)  # carried out
         raise ReadTimeoutError(endpoint_url=request.url)
 
     make_client = boto3.session.Session.client
 
     def client(session: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
         made = make_client(session, *args, **kwargs)
-        made.meta.events.register("before-send.dynamodb.TransactWriteItems", deliver_then_lose_the_response)
+        made.meta.events.register(f"before-send.{operation}", deliver_then_lose_the_response)
         return made
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
     return sent
+
+
+@pytest.fixture
+def lost_first_response(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    return lose_first_response(monkeypatch, "dynamodb.TransactWriteItems")
 
 
 @pytest.mark.parametrize(
@@ -300,7 +351,10 @@ def lost_first_response(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]
         (["org", "create", "org_new001"], "created organization org_new001"),
         (["member", "add", "--user", DAVE, "--org", ORG], f"added {DAVE} to {ORG}"),
         (["member", "remove", "--user", CAROL, "--org", OTHER_ORG], f"removed {CAROL} from {OTHER_ORG}"),
-        (["key", "create", "--user", DAVE, "--environment", "test"], "this is the only time the key is shown"),
+        (
+            ["key", "create", "--user", DAVE, "--environment", "test", "--plan", "trial"],
+            "this is the only time the key is shown",
+        ),
     ],
     ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
 )
@@ -340,19 +394,47 @@ def test_every_write_carries_a_fresh_client_request_token(
 def test_a_key_whose_prefix_disagrees_with_its_environment_is_refused(
     aws: LocalAws, environment: Environment, other: Environment
 ) -> None:
-    before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
+    before = (aws.dynamodb.scan(TableName=aws.auth_table)["Items"], gateway_state(aws))
 
     with pytest.raises(AdminError, match=f"a frd_{other}_ key cannot be stored as a {environment} key"):
-        aws.auth.create_api_key(DAVE, environment, key=generate_key(other))
+        MeteredKeys(aws.auth, aws.usage_plans).issue(DAVE, generate_key(other), environment, "trial")
 
-    assert aws.dynamodb.scan(TableName=aws.auth_table)["Items"] == before
+    assert (aws.dynamodb.scan(TableName=aws.auth_table)["Items"], gateway_state(aws)) == before
 
 
 @pytest.mark.parametrize("environment", ["live", "test"])
 def test_the_stored_environment_is_the_keys_prefix(
     aws: LocalAws, capsys: pytest.CaptureFixture[str], environment: str
 ) -> None:
-    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--environment", environment)
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--environment", environment, "--plan", "trial")
 
     assert key.startswith(f"frd_{environment}_")
     assert aws.auth.get_api_key(digest_of(key.strip())).environment == environment  # type: ignore[union-attr]
+
+
+def test_a_keys_plan_is_changed_at_the_gateway_and_listed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = admin(capsys, "key", "plan", "--user", ALICE, "--key-id", ALICE_KEY_ID, "--plan", "trial")
+
+    assert code == 0
+    assert f"{ALICE_KEY_ID} is on plan trial (was internal)" in err
+    _, out, _ = admin(capsys, "key", "list", "--user", ALICE, "--json")
+    assert {key["key_id"]: key["plan"] for key in json.loads(out)["keys"]}[ALICE_KEY_ID] == "trial"
+    gateway_key_id = aws.auth.get_api_key(digest_of(ALICE_KEY)).gateway_key_id  # type: ignore[union-attr]
+    members = dict(gateway_state(aws)[1:])
+    assert [plan for plan, keys in members.items() if gateway_key_id in keys] == ["trial"]  # one plan only
+    assert admin(capsys, "key", "plan", "--user", ALICE, "--key-id", ALICE_KEY_ID, "--plan", "trial")[0] == 0
+    assert dict(gateway_state(aws)[1:]) == members  # the same plan again changes nothing
+
+
+def test_plans_are_listed_with_their_limits(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = admin(capsys, "plan", "list")
+
+    assert code == 0
+    header, *rows = [line.split() for line in out.splitlines()]
+    assert header == ["plan", "rate_per_second", "burst", "quota", "per_method", "default"]
+    limits = {plan.name: plan for plan in default_template().usage_plans()}
+    assert [row[0] for row in rows] == sorted(limits)
+    for name, rate, burst, *_ in rows:
+        assert (float(rate), int(burst)) == (limits[name].throttle.rate, limits[name].throttle.burst)  # type: ignore[union-attr]
+    trial = next(row for row in rows if row[0] == "trial")
+    assert " ".join(trial[3:6]) == f"{limits['trial'].quota.limit} per {limits['trial'].quota.period}"  # type: ignore[union-attr]

@@ -1,5 +1,6 @@
 """The REQUEST authorizer against the moto server: every rejection, the policy, and zero lookups for junk."""
 
+import json
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from music_api.core.errors import InternalError
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
-from tests.helpers.aws import reset_aws
+from tests.helpers.aws import issue_key, reset_aws
 from tests.helpers.events import load_event
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL, ORG, OTHER_ORG, UNKNOWN_KEY
 
@@ -82,6 +83,17 @@ class TestAValidKey:
             "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*"],
         }
 
+    def test_names_the_keys_own_gateway_key_for_its_usage_plan(self, authorize: Authorize, aws: LocalAws) -> None:
+        stored = {key: aws.auth.get_api_key(digest_of(key)) for key in (ALICE_KEY, BOB_KEY)}
+
+        alice = authorize(load_event("authorizer_valid_key.json"))
+        bob = authorize(event_with_headers({"X-API-Key": [BOB_KEY]}))
+
+        assert alice["usageIdentifierKey"] == stored[ALICE_KEY].gateway_key_value  # type: ignore[union-attr]
+        assert bob["usageIdentifierKey"] == stored[BOB_KEY].gateway_key_value  # type: ignore[union-attr]
+        assert alice["usageIdentifierKey"] != bob["usageIdentifierKey"]  # one budget per key, same organization
+        assert alice["usageIdentifierKey"] not in json.dumps(alice["context"])  # the handler's event carries that
+
     def test_the_cached_policy_never_opens_another_organizations_path(self, authorize: Authorize) -> None:
         policy = authorize(load_event("authorizer_valid_key.json"))
 
@@ -120,7 +132,7 @@ class TestAValidKey:
     def test_a_live_stage_accepts_a_live_key(
         self, authorize: Authorize, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        live_key, _ = aws.auth.create_api_key(CAROL, "live")
+        live_key = issue_key(aws, CAROL, "live")
         on_stage_accepting(monkeypatch, "live")
         event = event_with_headers({"X-API-Key": [live_key]}, methodArn=method_arn(OTHER_ORG, "mgen_carol00001"))
 
@@ -221,7 +233,7 @@ class TestRejectedKeys:
         self, authorize: Authorize, aws: LocalAws, dynamodb_calls: list[str]
     ) -> None:
         """A stage accepts keys of one environment: a test key never opens live data, nor a live key test data."""
-        live_key, _ = aws.auth.create_api_key(ALICE, "live")
+        live_key = issue_key(aws, ALICE, "live")
 
         unauthorized(authorize, event_with_headers({"X-API-Key": [live_key]}))
         assert dynamodb_calls == []
@@ -318,3 +330,16 @@ def test_an_unexpected_failure_is_the_catalogues_internal_error(
         authorize(load_event("authorizer_valid_key.json"))
 
     assert isinstance(raised.value.__cause__, ZeroDivisionError)
+
+
+@pytest.mark.parametrize("attribute", ["gateway_key_id", "gateway_key_value"])
+def test_a_key_item_without_its_gateway_key_is_a_failure_not_an_allow(
+    aws: LocalAws, authorize: Authorize, attribute: str
+) -> None:
+    """Without a usage identifier API Gateway could meter nothing: such an item is corrupt (503), never a 401."""
+    aws.dynamodb.update_item(
+        TableName=aws.auth_table, Key=api_key_key(digest_of(ALICE_KEY)), UpdateExpression=f"REMOVE {attribute}"
+    )
+
+    with pytest.raises(CorruptAuthItemError):
+        authorize(load_event("authorizer_valid_key.json"))

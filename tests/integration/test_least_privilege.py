@@ -21,6 +21,7 @@ from music_api.access.store import api_key_key
 from music_api.generations.store import job_key
 from music_local.emulator import Credentials, LocalAws, execution_role_policy
 from music_local.gateway import HttpRequest, LambdaContext, LocalGateway
+from music_local.metering import UsagePlanMeter
 from music_local.stack import local_functions
 from music_local.template import local_template
 from tests.helpers.events import load_event
@@ -139,7 +140,7 @@ def test_each_role_holds_the_policy_template_yaml_gives_its_function(aws: LocalA
 def test_the_functions_behind_the_gateway_sign_as_their_roles(aws: LocalAws) -> None:
     """Take GetItem away from the GET function's role: the request that worked is now refused by IAM (500),
     while the authorizer, on a role of its own, still lets it through."""
-    gateway = LocalGateway(local_template(), local_functions(local_template(), aws))
+    gateway = LocalGateway(local_template(), local_functions(local_template(), aws), UsagePlanMeter(aws.apigateway))
     request = HttpRequest("GET", SEED_PATH, "", [("X-API-Key", ALICE_KEY)])
     assert gateway.handle(request).status == 200
     iam = aws.client("iam")
@@ -156,7 +157,7 @@ def test_the_authorizer_behind_the_gateway_signs_as_its_role(aws: LocalAws) -> N
     iam = aws.client("iam")
     for name in iam.list_role_policies(RoleName="AuthorizerFunctionRole")["PolicyNames"]:
         iam.delete_role_policy(RoleName="AuthorizerFunctionRole", PolicyName=name)
-    gateway = LocalGateway(local_template(), local_functions(local_template(), aws))
+    gateway = LocalGateway(local_template(), local_functions(local_template(), aws), UsagePlanMeter(aws.apigateway))
 
     response = gateway.handle(HttpRequest("GET", SEED_PATH, "", [("X-API-Key", ALICE_KEY)]))
 
@@ -183,6 +184,23 @@ def test_a_request_not_signed_by_a_principal_the_emulator_issued_is_refused(
     dynamodb = aws.client("dynamodb", credentials(aws))
 
     refused(lambda: dynamodb.get_item(TableName=aws.auth_table, Key=ALICE_KEY_ITEM))
+
+
+def test_usage_plans_are_read_and_changed_by_the_administrator_alone(aws: LocalAws) -> None:
+    """API Gateway's reads and deletes carry no body, and moto checked their signature against another payload
+    (every one refused, the administrator's too) until the emulator checks them as signed. The local gateway's
+    metering and the operator CLI read and change plans as the administrator; no function's role may."""
+    plan_id = aws.usage_plan_ids[aws.default_usage_plan]
+    members = aws.apigateway.get_usage_plan_keys(usagePlanId=plan_id)["items"]
+    assert members, "the demo keys on the default plan"
+
+    aws.apigateway.delete_usage_plan_key(usagePlanId=plan_id, keyId=members[0]["id"])
+
+    assert len(aws.apigateway.get_usage_plan_keys(usagePlanId=plan_id)["items"]) == len(members) - 1
+    for function, credentials in aws.function_credentials.items():
+        assert "AccessDenied" in refused(aws.client("apigateway", credentials).get_usage_plans), function
+    forged = Credentials(aws.administrator.access_key_id, "not-the-secret")
+    assert "SignatureDoesNotMatch" in refused(aws.client("apigateway", forged).get_usage_plans)
 
 
 class TestWhatMotoDoesNotCheck:

@@ -7,15 +7,18 @@ from typing import Any
 
 import pytest
 
+from music_api.access.keys import digest_of, key_id_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
-from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalGateway
+from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalGateway, gateway_response
+from music_local.metering import UsagePlanMeter
 from music_local.stack import local_functions
 from music_local.template import local_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
 SEED_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
 TTL = local_template().authorizer().ttl_seconds
+ALICE_KEY_ID = key_id_of(digest_of(ALICE_KEY))
 
 
 class Clock:
@@ -33,7 +36,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
-    return LocalGateway(local_template(), local_functions(local_template(), aws), clock=clock)
+    template = local_template()
+    meter = UsagePlanMeter(aws.apigateway, clock=clock)
+    return LocalGateway(template, local_functions(template, aws), meter, clock=clock)
 
 
 Send = Callable[..., HttpResponse]
@@ -204,8 +209,23 @@ def test_every_gateway_response_type_keeps_its_status_and_says_it_in_the_body(re
     entry = GATEWAY_RESPONSES.get(response_type)
     expected = entry.error.status if entry is not None else RESPONSE_TYPE_STATUS[response_type]
 
-    response = LocalGateway(local_template(), functions={}).gateway_response(response_type)
+    response = gateway_response(local_template().gateway_responses(), response_type)
 
     assert response.status == expected
     assert body(response)["error"]["status"] == expected
     assert response.headers["x-amzn-ErrorType"] == response_type
+
+
+def test_each_response_carries_its_access_log_line_in_the_templates_format(send: Send) -> None:
+    served, cached = send(), send()
+    missing = send(key=None)
+
+    first, second, refused = (json.loads(response.access_log) for response in (served, cached, missing))
+    assert set(first) == set(json.loads(local_template().access_log_format() or "{}"))
+    assert first["requestId"] == served.headers["x-amzn-RequestId"]
+    assert (first["status"], first["errorType"], first["keyId"], first["userId"]) == ("200", "-", ALICE_KEY_ID, ALICE)
+    assert first["authorizerStatus"] == "200"
+    assert int(first["latencyMs"]) >= int(first["integrationLatencyMs"]) >= 0
+    assert (second["authorizerStatus"], second["authorizerLatencyMs"]) == ("-", "-")  # the cached policy
+    assert (refused["status"], refused["errorType"], refused["keyId"]) == ("401", "UNAUTHORIZED", "-")
+    assert ALICE_KEY not in served.access_log + cached.access_log

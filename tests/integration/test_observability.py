@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,9 +13,11 @@ from aws_lambda_powertools.metrics.provider import cold_start
 from authorizer.app import lambda_handler as authorizer_handler
 from get_generation.app import lambda_handler
 from music_api.access.handler import UnauthorizedError
+from music_api.access.keys import digest_of
 from music_api.core.observability import logger
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
+from music_local.template import default_template
 from tests.helpers.events import event_names, load_event
 
 
@@ -67,6 +70,23 @@ def test_no_api_key_or_url_signature_is_ever_logged(
         assert signature not in text
     assert load_event("get_generation_succeeded.json")["headers"]["X-API-Key"] not in text
     assert "X-API-Key" not in text
+
+
+@pytest.mark.runs_as("AuthorizerFunction")
+def test_the_authorizer_never_logs_a_key_or_its_gateway_key(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    event = load_event("authorizer_valid_key.json")
+    key = event["headers"]["X-API-Key"]
+    gateway_key_value = aws.auth.get_api_key(digest_of(key)).gateway_key_value  # type: ignore[union-attr]
+
+    policy = authorizer_handler(event, lambda_context)
+    text = output()
+
+    assert policy["usageIdentifierKey"] == gateway_key_value
+    assert '"message":"API key accepted"' in text  # the log was really captured
+    assert key not in text
+    assert gateway_key_value not in text
 
 
 @pytest.mark.runs_as("GetGenerationFunction")
@@ -127,3 +147,30 @@ def test_metrics_count_results_by_status_and_errors_by_code(
     (error,) = metric_lines(written, "ErrorReturned")
     assert error["error_code"] == "RESOURCE_NOT_FOUND"
     assert "status" not in error  # dimensions do not leak from one request into the next
+
+
+def dashboard_searches() -> dict[str, tuple[str, set[str]]]:
+    """Metric name -> (namespace, dimensions) of every SEARCH on the operations dashboard."""
+    body = json.dumps(default_template().resource("OperationsDashboard")["Properties"]["DashboardBody"])
+    found = re.findall(r"SEARCH\('\{(\w+),([\w,]+)\} MetricName=\\+\"(\w+)\\+\"", body)
+    return {metric: (namespace, set(dimensions.split(","))) for namespace, dimensions, metric in found}
+
+
+def test_the_dashboards_searches_match_what_the_functions_emit(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    """A SEARCH schema must name a metric's dimensions exactly, or the widget stays empty."""
+    lambda_handler(load_event("get_generation_running.json"), lambda_context)
+    lambda_handler(load_event("get_generation_missing_job.json"), lambda_context)
+    authorizer_handler(load_event("authorizer_valid_key.json"), lambda_context)
+    emitted = {
+        metric["Name"]: (directive["Namespace"], set(directive["Dimensions"][0]))
+        for document in documents(output())
+        for directive in document.get("_aws", {}).get("CloudWatchMetrics", [])
+        for metric in directive["Metrics"]
+    }
+
+    searches = dashboard_searches()
+    assert set(searches) == {"GenerationJobReturned", "ErrorReturned", "AuthorizerDecision"}
+    for metric, schema in searches.items():
+        assert emitted[metric] == schema, metric

@@ -9,9 +9,12 @@ import pytest
 from music_api.access.keys import parse_key
 from music_local.fixtures import DEMO_FIXTURES, FixtureError, read_fixtures
 from music_local.stack import start_stack
+from music_local.template import default_template, local_template
 
 DEMO: dict[str, Any] = json.loads(DEMO_FIXTURES.read_text())
 MP3 = DEMO_FIXTURES.parent / "audio" / "late-night-study.mp3"
+# The demo and every fixture file of the tests (tests/data/*.json).
+FIXTURE_FILES = [DEMO_FIXTURES, *sorted((DEMO_FIXTURES.parents[1] / "tests" / "data").glob("*.json"))]
 
 
 def write(tmp_path: Path, content: dict[str, Any] | str) -> Path:
@@ -37,10 +40,15 @@ def changed(path: list[Any], value: Any) -> dict[str, Any]:
     return document
 
 
-def test_every_demo_key_is_a_test_key_for_the_local_test_stage() -> None:
-    fixtures = read_fixtures(DEMO_FIXTURES)
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda path: path.name)
+def test_every_fixture_key_is_a_test_key_on_a_plan_of_the_template(path: Path) -> None:
+    """The local stack is a test stage with the template's usage plans: each file the tests load fits it."""
+    fixtures = read_fixtures(path)
 
     assert {parse_key(api_key.key).environment for api_key in fixtures.content.api_keys} == {"test"}  # type: ignore[union-attr]
+    assert {api_key.plan for api_key in fixtures.content.api_keys} <= {
+        plan.name for plan in local_template().usage_plans()
+    }
 
 
 def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> None:
@@ -71,6 +79,10 @@ def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> No
         (
             (["api_keys", 2, "key"], "frd_live_ggbTVPjOV7i8Ge9QwRl0dzmN3NQQQB3IjGHt"),
             "api_keys[2]: a frd_live_ key; the local stack accepts frd_test_ keys only",
+        ),
+        (
+            (["api_keys", 1, "plan"], "gold"),
+            "api_keys[1]: unknown plan 'gold' (template.yaml has internal, standard, trial)",
         ),
         ((["generations", 3, "status"], "paused"), "generations[3] (mgen_failed00001).status"),
         (
@@ -135,3 +147,10 @@ def test_the_demo_mp3_is_a_real_mpeg_audio_file_of_the_tracks_length() -> None:
         frames += 1
     duration = frames * 576 / 16000
     assert duration == pytest.approx(119.4, abs=0.5)
+
+
+def test_a_key_without_a_plan_gets_the_templates_default_plan() -> None:
+    keys = {key.key: key.plan for key in read_fixtures(DEMO_FIXTURES).content.api_keys}
+
+    assert keys["frd_test_ecyWJFrOeyePLimY7BxcQhWzSkVOa32StzqY"] == "internal"  # named in the file
+    assert set(keys.values()) == {"internal", default_template().default_usage_plan()}

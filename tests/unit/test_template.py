@@ -228,3 +228,222 @@ def test_each_function_is_given_only_the_resources_it_uses() -> None:
     assert authorizer == {"AUTH_TABLE_NAME": {"Ref": "AuthTable"}, "API_KEY_ENVIRONMENT": {"Ref": "ApiKeyEnvironment"}}
     assert {"JOBS_TABLE_NAME", "AUDIO_BUCKET_NAME"} <= set(get_generation)
     assert "AUTH_TABLE_NAME" not in get_generation
+
+
+def usage_plan_resources() -> dict[str, dict[str, Any]]:
+    return {
+        name: resource(name)["Properties"]
+        for name in default_template().resources_of_type("AWS::ApiGateway::UsagePlan")
+    }
+
+
+def parameter_default(name: str) -> Any:
+    return template()["Parameters"][name]["Default"]
+
+
+def test_every_method_needs_an_api_key_and_the_authorizer_names_it() -> None:
+    """Key source HEADER would read the customer's own X-API-Key header as a gateway key: it must be AUTHORIZER."""
+    assert api()["ApiKeySourceType"] == "AUTHORIZER"
+    assert api()["Auth"]["ApiKeyRequired"] is True
+
+
+def test_the_plans_meter_the_apis_stage_and_the_outputs_name_every_plan() -> None:
+    plans = usage_plan_resources()
+    names = {properties["UsagePlanName"]: logical_id for logical_id, properties in plans.items()}
+
+    assert len(plans) >= 2
+    for properties in plans.values():
+        (stage,) = properties["ApiStages"]
+        assert (stage["ApiId"], stage["Stage"]) == ({"Ref": "MusicApi"}, {"Ref": "MusicApi.Stage"})
+        assert set(properties["Throttle"]) == {"RateLimit", "BurstLimit"}  # every route, every plan
+    outputs = template()["Outputs"]
+    assert outputs["UsagePlanIds"]["Value"] == {"Fn::Sub": ",".join(f"{n}=${{{i}}}" for n, i in names.items())}
+    assert outputs["DefaultUsagePlan"]["Value"] == {"Ref": "DefaultUsagePlan"}
+    assert set(template()["Parameters"]["DefaultUsagePlan"]["AllowedValues"]) == set(names)
+
+
+def test_limits_are_parameters_and_the_stage_throttle_stays_the_global_guard() -> None:
+    stage_rate, stage_burst = parameter_default("ThrottlingRateLimit"), parameter_default("ThrottlingBurstLimit")
+    (method_settings,) = api()["MethodSettings"]
+
+    assert method_settings["ThrottlingRateLimit"] == {"Ref": "ThrottlingRateLimit"}
+    for properties in usage_plan_resources().values():
+        limits = [properties["Throttle"]["RateLimit"], properties["Throttle"]["BurstLimit"]]
+        limits += list(properties.get("Quota", {}).values())
+        assert all(set(limit) == {"Ref"} for limit in limits), properties["UsagePlanName"]
+    for plan in default_template().usage_plans():
+        assert plan.throttle is not None
+        if plan.quota is not None:  # a customer plan: one key can never take the whole stage
+            assert plan.throttle.rate < stage_rate
+            assert plan.throttle.burst < stage_burst
+
+
+def test_creates_get_a_smaller_budget_than_reads_in_every_plan() -> None:
+    """The create route's per-method budget (issue 13 adds its Throttle line) must sit below the plan's reads."""
+    for plan in default_template().usage_plans():
+        prefix = plan.name.capitalize()
+        assert plan.throttle is not None
+        assert parameter_default(f"{prefix}CreateRateLimit") < plan.throttle.rate, plan.name
+        assert parameter_default(f"{prefix}CreateBurstLimit") < plan.throttle.burst, plan.name
+
+
+def alarms() -> dict[str, dict[str, Any]]:
+    return {name: resource(name) for name in default_template().resources_of_type("AWS::CloudWatch::Alarm")}
+
+
+NOTIFY = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_every_alarm_has_a_threshold_parameter_and_notifies_the_optional_topic() -> None:
+    parameters = template()["Parameters"]
+    unconditional = [name for name, alarm in alarms().items() if "Condition" not in alarm]
+
+    assert len(unconditional) >= 6
+    thresholds = []
+    for name, alarm in alarms().items():
+        properties = alarm["Properties"]
+        assert set(properties["Threshold"]) == {"Ref"}, name
+        thresholds.append(properties["Threshold"]["Ref"])
+        assert properties["AlarmActions"] == properties["OKActions"] == NOTIFY, name
+        assert properties["TreatMissingData"] == "notBreaching", name  # no traffic is not an incident
+    assert set(thresholds) <= set(parameters)
+    assert len(set(thresholds)) == len(thresholds), "one threshold per alarm"
+    assert template()["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+
+
+def test_the_alarms_watch_the_signals_the_issue_names() -> None:
+    watched = {
+        (metric["Namespace"], metric["MetricName"])
+        for alarm in alarms().values()
+        for metric in [alarm["Properties"]]
+        + [m["MetricStat"]["Metric"] for m in alarm["Properties"].get("Metrics", []) if "MetricStat" in m]
+        if "MetricName" in metric
+    }
+
+    assert {
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Latency"),
+        ("MusicApi", "AuthorizerDecision"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/DynamoDB", "ThrottledRequests"),
+        ("MusicApi", "RateLimited"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    } <= watched
+    assert alarms()["LatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    # The queue arrives with issue 13: its alarms exist once the queues are named.
+    assert alarms()["GenerationQueueAgeAlarm"]["Condition"] == "HasGenerationQueue"
+    assert alarms()["GenerationDeadLetterAlarm"]["Condition"] == "HasDeadLetterQueue"
+
+
+def test_the_authorizer_alarm_counts_failures_in_the_functions_own_namespace_and_service() -> None:
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    properties = alarms()["AuthorizerErrorAlarm"]["Properties"]
+
+    assert properties["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == {
+        "decision": "error",  # a rejected key is "unauthorized": only failures (the 503 path) count
+        "service": variables["POWERTOOLS_SERVICE_NAME"],
+    }
+
+
+def rendered_sub(text: str) -> str:
+    """A ``Fn::Sub`` string with parameters at their defaults and resources as placeholders."""
+    parameters = template()["Parameters"]
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(parameters[name]["Default"]) if name in parameters else f"x-{name}"
+
+    return re.sub(r"\$\{([\w:.]+)\}", value, text)
+
+
+def dashboard_body(conditions: dict[str, bool]) -> dict[str, Any]:
+    separator, parts = resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Join"]
+    rendered = []
+    for part in parts:
+        chosen = part
+        if isinstance(part, dict) and "Fn::If" in part:
+            condition, when_true, when_false = part["Fn::If"]
+            chosen = when_true if conditions[condition] else when_false
+        rendered.append(rendered_sub(chosen["Fn::Sub"]) if isinstance(chosen, dict) else chosen)
+    body: dict[str, Any] = json.loads(separator.join(rendered))
+    return body
+
+
+@pytest.mark.parametrize("queue", [False, True])
+def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status(queue: bool) -> None:
+    body = dashboard_body({"HasGenerationQueue": queue, "HasDeadLetterQueue": queue})
+    text = json.dumps(body)
+
+    assert len(body["widgets"]) == 10 + (2 if queue else 0)
+    (alarm_widget,) = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
+    unconditional = [name for name, alarm in alarms().items() if "Condition" not in alarm]
+    assert alarm_widget["properties"]["alarms"] == [f"x-{name}.Arn" for name in unconditional]
+    for signal in ["5XXError", "Latency", "RateLimited", "Throttles", "ThrottledRequests", "AuthorizerDecision"]:
+        assert signal in text, signal
+    polls = next(widget for widget in body["widgets"] if widget["properties"].get("title") == "Polls by job status")
+    (((search,),),) = [polls["properties"]["metrics"]]
+    assert (
+        search["expression"] == "SEARCH('{MusicApi,service,status} MetricName=\"GenerationJobReturned\"', 'Sum', 300)"
+    )
+    assert ("ApproximateAgeOfOldestMessage" in text) is queue
+
+
+def access_log_format() -> str:
+    setting = api()["AccessLogSetting"]["Fn::If"]
+    assert setting[0] == "AccessLoggingEnabled"
+    assert setting[2] == {"Ref": "AWS::NoValue"}
+    assert setting[1]["DestinationArn"] == {"Fn::GetAtt": "ApiAccessLogGroup.Arn"}
+    return str(setting[1]["Format"])
+
+
+def test_access_logs_are_json_lines_naming_the_caller_by_ids_never_by_a_key() -> None:
+    fields = json.loads(access_log_format())
+
+    assert {
+        "requestId": "$context.requestId",
+        "route": "$context.resourcePath",
+        "status": "$context.status",
+        "errorType": "$context.error.responseType",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integration.latency",
+        "keyId": "$context.authorizer.key_id",
+        "userId": "$context.authorizer.user_id",
+    }.items() <= fields.items()
+    variables = " ".join(fields.values())
+    for never in ["apiKey", "$context.path", "$input", "header", "querystring", "$context.authorizer.organization_ids"]:
+        assert never not in variables, never
+    assert template()["Parameters"]["AccessLogging"]["Default"] == "true"
+
+
+def test_the_account_wide_logging_role_is_optional_and_outlives_the_stack() -> None:
+    assert template()["Parameters"]["CreateApiGatewayAccountRole"]["Default"] == "false"
+    for name in ("ApiGatewayCloudWatchRole", "ApiGatewayAccount"):
+        assert resource(name)["Condition"] == "CreatesAccountRole"
+        assert resource(name)["DeletionPolicy"] == "Retain"  # other stacks' stages may log through it
+    ready = resource("AccountLoggingReady")
+    assert ready["Metadata"]["AccountSetting"] == {"Fn::If": ["CreatesAccountRole", {"Ref": "ApiGatewayAccount"}, ""]}
+    assert resource("MusicApi")["DependsOn"] == "AccountLoggingReady"
+
+
+def test_429s_are_counted_from_the_access_log_by_error_type() -> None:
+    metric_filter = resource("RateLimitedMetricFilter")
+    (transformation,) = metric_filter["Properties"]["MetricTransformations"]
+
+    assert metric_filter["Condition"] == "AccessLoggingEnabled"
+    assert metric_filter["Properties"]["FilterPattern"] == '{ $.status = "429" }'
+    assert (transformation["MetricNamespace"], transformation["MetricName"]) == ("MusicApi", "RateLimited")
+    assert transformation["Dimensions"] == [{"Key": "errorType", "Value": "$.errorType"}]
+    assert json.loads(access_log_format())["errorType"] == "$context.error.responseType"
+
+
+def test_every_alarm_links_the_section_of_docs_operations_that_says_what_to_do() -> None:
+    operations = (default_template().root / "docs" / "operations.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### (\S+)$", operations, re.MULTILINE))
+
+    for name, alarm in alarms().items():
+        (anchor,) = re.findall(r"docs/operations\.md#(\S+)$", alarm["Properties"]["AlarmDescription"])
+        assert anchor in headings, name
+        assert f"`{name}`" in operations, name

@@ -75,6 +75,9 @@ def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
             "organization_ids": ",".join(organization_ids),
         },
     )
+    # The usage plan of this gateway key meters the request (the API's key source is AUTHORIZER); cached with
+    # the policy per X-API-Key value, which is exactly one customer key.
+    policy["usageIdentifierKey"] = api_key.gateway_key_value
     _count("allow" if organization_ids else "deny")
     logger.info(
         "API key accepted",

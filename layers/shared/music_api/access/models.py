@@ -29,6 +29,10 @@ class StoredApiKey(BaseModel):
     organization_ids: Annotated[
         list[Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]], Field(max_length=100)
     ] = []
+    # The API Gateway API key that meters this key in its usage plan; the authorizer returns its value as
+    # usageIdentifierKey. Not the customer's secret (no client can present it), yet never logged or shown.
+    gateway_key_id: Annotated[str, Field(pattern=r"^[a-z0-9]{10}$")]
+    gateway_key_value: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,128}$", repr=False)]
 
     def is_usable_at(self, moment: datetime) -> bool:
         """Active and not expired: a revoked or expired key is refused however recently it worked."""

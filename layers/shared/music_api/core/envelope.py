@@ -5,12 +5,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from music_api.core.clock import to_utc_z
+from music_api.core.clock import UTC_Z_LENGTH, UTC_Z_PATTERN, to_utc_z
 
 UtcTimestamp = Annotated[
     datetime,
     PlainSerializer(to_utc_z, return_type=str, when_used="json"),
-    Field(description="ISO-8601 UTC timestamp with a Z suffix, e.g. 2026-06-28T10:30:00Z."),
+    Field(
+        description="ISO-8601 UTC timestamp with a Z suffix, e.g. 2026-06-28T10:30:00Z.",
+        json_schema_extra={"format": "date-time", "pattern": UTC_Z_PATTERN, "maxLength": UTC_Z_LENGTH},
+    ),
 ]
 
 # Every key is always serialized, so the published JSON Schema lists fields with defaults as required too.

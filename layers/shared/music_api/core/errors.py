@@ -127,7 +127,7 @@ class QuotaExceededError(RateLimitedError):
 
 
 class GatewayForbiddenError(ApiError):
-    """API Gateway's own credential checks (its API keys, SigV4 signatures): no method of this API uses them."""
+    """API Gateway's own SigV4 checks (signature, session token): no method of this API uses them."""
 
     status = 403
     code = "FORBIDDEN"
@@ -185,7 +185,9 @@ GATEWAY_RESPONSES: Final[Mapping[str, GatewayResponse]] = {
     "RESOURCE_NOT_FOUND": GatewayResponse(RouteNotFoundError),
     "WAF_FILTERED": GatewayResponse(RequestBlockedError),
     "UNSUPPORTED_MEDIA_TYPE": GatewayResponse(UnsupportedMediaTypeError),
-    "INVALID_API_KEY": GatewayResponse(GatewayForbiddenError),
+    # The caller's key is fine in the auth table, but the gateway key that meters it was deleted, disabled or
+    # taken out of every usage plan: to the caller that key does not work, so the contract's 401 (docs/errors.md).
+    "INVALID_API_KEY": GatewayResponse(AuthenticationRequiredError),
     "INVALID_SIGNATURE": GatewayResponse(GatewayForbiddenError),
     "EXPIRED_TOKEN": GatewayResponse(GatewayForbiddenError),
     "REQUEST_TOO_LARGE": GatewayResponse(RequestTooLargeError),

@@ -2,9 +2,9 @@
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+REQUEST_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 def trace_id_of(event: object, fallback_request_id: str) -> str:
@@ -12,7 +12,7 @@ def trace_id_of(event: object, fallback_request_id: str) -> str:
 
     Never raises: it runs before a handler's ``try``, on an event that a direct invocation can make anything."""
     request_id = mapping(mapping(event).get("requestContext")).get("requestId")
-    if not isinstance(request_id, str) or _REQUEST_ID.fullmatch(request_id) is None:
+    if not isinstance(request_id, str) or REQUEST_ID_PATTERN.fullmatch(request_id) is None:
         request_id = fallback_request_id
     return f"req_{request_id}"
 

@@ -8,6 +8,10 @@ JOB_ID_PATTERN: Final = re.compile(r"mgen_[A-Za-z0-9]{8,64}")
 ORGANIZATION_ID_PATTERN: Final = re.compile(r"org_[A-Za-z0-9]{3,64}")
 USER_ID_PATTERN: Final = re.compile(r"usr_[A-Za-z0-9]{3,64}")
 TRACK_ID_PATTERN: Final = re.compile(r"mtrack_[A-Za-z0-9]{8,64}")
+# The longest value each pattern accepts (prefix + 64), published as maxLength in docs/openapi.yaml.
+JOB_ID_MAX_LENGTH: Final = len("mgen_") + 64
+ORGANIZATION_ID_MAX_LENGTH: Final = len("org_") + 64
+TRACK_ID_MAX_LENGTH: Final = len("mtrack_") + 64
 
 JOB_ID_RULE: Final = "must be 'mgen_' followed by 8 to 64 ASCII letters or digits"
 ORGANIZATION_ID_RULE: Final = "must be 'org_' followed by 3 to 64 ASCII letters or digits"

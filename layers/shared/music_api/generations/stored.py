@@ -6,7 +6,15 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from music_api.core.errors import InternalError
-from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.core.ids import (
+    JOB_ID_MAX_LENGTH,
+    JOB_ID_PATTERN,
+    ORGANIZATION_ID_PATTERN,
+    TRACK_ID_MAX_LENGTH,
+    TRACK_ID_PATTERN,
+    USER_ID_PATTERN,
+    anchored,
+)
 from music_api.core.stored import STORED_ITEM, StoredNumber, StoredTimestamp
 
 
@@ -16,6 +24,14 @@ class CorruptJobError(InternalError):
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 JobMode = Literal["creation", "focus"]
+# Field rules shared with the response models (response.py), so docs/openapi.yaml states what reading enforces.
+JobId = Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN), max_length=JOB_ID_MAX_LENGTH)]
+TrackId = Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN), max_length=TRACK_ID_MAX_LENGTH)]
+EngineKey = Annotated[str, Field(min_length=1, max_length=64)]
+TrackTitle = Annotated[str, Field(min_length=1, max_length=300)]
+MimeType = Annotated[str, Field(pattern=r"^audio/[a-z0-9.+-]{1,64}$", max_length=len("audio/") + 64)]
+LicenceClass = Annotated[str, Field(min_length=1, max_length=64)]
+UserSafeText = Annotated[str, Field(max_length=1000)]
 
 
 class StoredTrack(BaseModel):
@@ -23,14 +39,14 @@ class StoredTrack(BaseModel):
 
     model_config = STORED_ITEM
 
-    id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN))]
-    title: Annotated[str, Field(min_length=1, max_length=300)]
-    engine: Annotated[str, Field(min_length=1, max_length=64)]
+    id: TrackId
+    title: TrackTitle
+    engine: EngineKey
     mode: JobMode
     instrumental: Annotated[bool, Field(strict=True)]
     measured_duration_seconds: Annotated[float, StoredNumber, Field(ge=0, allow_inf_nan=False)]
-    mime_type: Annotated[str, Field(pattern=r"^audio/[a-z0-9.+-]{1,64}$")]
-    licence_class: Annotated[str, Field(min_length=1, max_length=64)]
+    mime_type: MimeType
+    licence_class: LicenceClass
     audio_key: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
@@ -39,17 +55,17 @@ class StoredJob(BaseModel):
 
     model_config = STORED_ITEM
 
-    id: Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN))]
+    id: JobId
     organization_id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
     user_id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
     status: JobStatus
     progress: Annotated[int, StoredNumber, Field(ge=0, le=100)]
-    engine: Annotated[str, Field(min_length=1, max_length=64)]
+    engine: EngineKey
     mode: JobMode
     created_at: StoredTimestamp
-    result_track_id: Annotated[str | None, Field(pattern=anchored(TRACK_ID_PATTERN))] = None
-    error_message: Annotated[str | None, Field(max_length=1000)] = None
-    refusal_reason: Annotated[str | None, Field(max_length=1000)] = None
+    result_track_id: TrackId | None = None
+    error_message: UserSafeText | None = None
+    refusal_reason: UserSafeText | None = None
     track: StoredTrack | None = None
 
     @model_validator(mode="after")

@@ -1,0 +1,62 @@
+"""Python client for the Freddy music generations API (``GET /v1/music/{organization_id}/generations/{job_id}``).
+
+from freddy_music import Client
+
+client = Client()  # $FREDDY_API_KEY, and $FREDDY_BASE_URL or the public API
+job = client.generations.wait("org_abc123", "mgen_2f8b1c4e9a7d", timeout=300)
+client.download(job, "track.mp3")
+"""
+
+from freddy_music._version import __version__
+from freddy_music.async_client import AsyncClient, AsyncGenerations
+from freddy_music.client import Client, Generations
+from freddy_music.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    DownloadError,
+    FreddyMusicError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobRefusedError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnexpectedResponseError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from freddy_music.models import GenerationJob, JobStatus, Track
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AsyncClient",
+    "AsyncGenerations",
+    "AuthenticationError",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "DownloadError",
+    "FreddyMusicError",
+    "GenerationJob",
+    "Generations",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobRefusedError",
+    "JobStatus",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ServiceUnavailableError",
+    "Track",
+    "UnexpectedResponseError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "__version__",
+]

@@ -1,0 +1,231 @@
+"""How to wait for a job and how to download its audio, as decisions without I/O.
+
+Each flow is a generator: it yields a step (fetch the job, pause, save the audio) and is sent the step's outcome,
+which is its result or the :class:`FreddyMusicError` it raised. The sync and the async client perform the steps,
+so both follow exactly the same rules.
+"""
+
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+import httpx
+
+from freddy_music._files import PartialFile
+from freddy_music._http import retry_after_seconds
+from freddy_music.errors import (
+    APIConnectionError,
+    APIError,
+    DownloadError,
+    FreddyMusicError,
+    JobCancelledError,
+    JobFailedError,
+    JobRefusedError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    WaitTimeoutError,
+)
+from freddy_music.models import GenerationJob, JobStatus, organization_of
+
+DEFAULT_WAIT_TIMEOUT_SECONDS = 600.0
+DEFAULT_POLL_INTERVAL_FLOOR_SECONDS = 1.0
+# Retries of 429, 5xx and unreachable: 1 s, 2 s, 4 s, … up to 30 s, each between half and all of that (jitter),
+# and never sooner than the answer's Retry-After.
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 30.0
+# A request sent just before the deadline still gets this long to answer.
+MIN_REQUEST_TIMEOUT_SECONDS = 0.05
+# A playback URL this close to its expiry is treated as expired: the download would start too late.
+URL_EXPIRY_MARGIN = timedelta(seconds=5)
+
+RETRYABLE = (RateLimitedError, ServiceUnavailableError, APIConnectionError)
+
+
+@dataclass(frozen=True)
+class FetchJob:
+    organization_id: str
+    job_id: str
+    timeout: float | None  # seconds for this request; None: the client's own timeout
+
+
+@dataclass(frozen=True)
+class FetchedJob:
+    job: GenerationJob
+    retry_after: float | None
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SaveAudio:
+    """Download ``url`` into ``audio`` (on success only); the outcome is the storage's HTTP status."""
+
+    url: str
+    audio: PartialFile
+
+
+Step = FetchJob | Pause | SaveAudio
+Outcome = FetchedJob | int | FreddyMusicError | None
+T = TypeVar("T")
+
+
+class Flow(Generic[T]):
+    """A flow, advanced one step at a time by a client."""
+
+    def __init__(self, steps: Generator[Step, Outcome, T]) -> None:
+        self._steps = steps
+        self._result: tuple[T] | None = None
+
+    def advance(self, outcome: Outcome) -> Step | None:
+        """The next step, given the outcome of the last one (None at the start); None once the flow has ended.
+        An error the flow does not handle is raised here."""
+        try:
+            return self._steps.send(outcome)
+        except StopIteration as finished:
+            self._result = (finished.value,)
+            return None
+
+    @property
+    def result(self) -> T:
+        if self._result is None:
+            raise RuntimeError("the flow has not finished")
+        return self._result[0]
+
+
+def fetched_job(response: httpx.Response, body: object, organization_id: str) -> FetchedJob:
+    return FetchedJob(GenerationJob.from_api(body, organization_id), retry_after_seconds(response.headers))
+
+
+def wait_flow(  # noqa: PLR0913 - keyword-only, passed through from wait()
+    organization_id: str,
+    job_id: str,
+    *,
+    timeout: float,
+    poll_interval_floor: float,
+    on_update: Callable[[GenerationJob], object] | None,
+    request_timeout: float,
+    clock: Callable[[], float],
+    rng: random.Random,
+) -> Generator[Step, Outcome, GenerationJob]:
+    """Poll until the job ends or ``timeout`` seconds have passed.
+
+    The pause after an answer is its Retry-After, never less than ``poll_interval_floor``; after a 429, a 5xx or
+    no answer, a jittered exponential backoff, never less than that answer's Retry-After. A pause that would end
+    after the deadline is not taken: the wait ends at once with :class:`WaitTimeoutError`.
+    """
+    if timeout <= 0:
+        raise ValueError("timeout must be positive")
+    if poll_interval_floor < 0:
+        raise ValueError("poll_interval_floor must not be negative")
+    deadline = clock() + timeout
+    failures = 0
+    last_job: GenerationJob | None = None
+    last_seen: tuple[str, int] | None = None
+    while True:
+        remaining = deadline - clock()
+        outcome = yield FetchJob(
+            organization_id, job_id, timeout=max(min(request_timeout, remaining), MIN_REQUEST_TIMEOUT_SECONDS)
+        )
+        last_error: FreddyMusicError | None = None
+        if isinstance(outcome, FetchedJob):
+            failures = 0
+            last_job = outcome.job
+            if (last_job.status, last_job.progress) != last_seen:
+                last_seen = (last_job.status, last_job.progress)
+                if on_update is not None:
+                    on_update(last_job)
+            if ended(last_job):
+                return last_job
+            delay = max(poll_interval_floor, outcome.retry_after or 0.0)
+        elif isinstance(outcome, RETRYABLE):
+            failures += 1
+            last_error = outcome
+            server_hint = outcome.retry_after if isinstance(outcome, APIError) else None
+            delay = max(poll_interval_floor, backoff_seconds(failures, rng), server_hint or 0.0)
+        else:
+            raise unexpected(outcome)
+        if clock() + delay > deadline:
+            raise WaitTimeoutError(
+                _timeout_message(job_id, timeout, last_job, last_error), timeout=timeout, last_job=last_job
+            ) from last_error
+        yield Pause(delay)
+
+
+def ended(job: GenerationJob) -> bool:
+    """True for a succeeded job, False while in flight; a typed error for the other ends."""
+    match job.status:
+        case JobStatus.SUCCEEDED:
+            return True
+        case JobStatus.FAILED:
+            raise JobFailedError(job, f"job {job.id} failed: {job.error_message or 'no reason given'}")
+        case JobStatus.CANCELLED:
+            raise JobCancelledError(job, f"job {job.id} was cancelled")
+        case JobStatus.REFUSED:
+            raise JobRefusedError(job, f"job {job.id} was refused: {job.refusal_reason or 'no reason given'}")
+    return False
+
+
+def backoff_seconds(failures: int, rng: random.Random) -> float:
+    """The pause after ``failures`` failed attempts in a row: exponential, capped, with 'equal jitter'."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (failures - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _timeout_message(
+    job_id: str, timeout: float, last_job: GenerationJob | None, last_error: FreddyMusicError | None
+) -> str:
+    message = f"job {job_id} did not end within {timeout:g} s"
+    if last_job is not None:
+        message += f"; last seen {last_job.status} at {last_job.progress}%"
+    if last_error is not None:
+        message += f"; last attempt: {last_error}"
+    return message
+
+
+def download_flow(
+    job: GenerationJob, audio: PartialFile, *, now: Callable[[], datetime]
+) -> Generator[Step, Outcome, GenerationJob]:
+    """Save the job's audio into ``audio``. An expired URL (by ``playback_url_expires_at``, or a 403 from the
+    storage) is replaced once by fetching the job again. Returns the job whose URL worked."""
+    refreshed = False
+    if job.playback_url_expires_at is not None and job.playback_url_expires_at - URL_EXPIRY_MARGIN <= now():
+        job = yield from _fetch_again(job)
+        refreshed = True
+    while True:
+        if job.playback_url is None:
+            raise DownloadError(f"job {job.id} has no playback URL (status {job.status})")
+        status = yield SaveAudio(job.playback_url, audio)
+        if not isinstance(status, int):
+            raise unexpected(status)
+        if 200 <= status < 300:
+            return job
+        if status == 403 and not refreshed:
+            job = yield from _fetch_again(job)
+            refreshed = True
+            continue
+        raise DownloadError(f"the storage answered HTTP {status} for the audio of job {job.id}", status=status)
+
+
+def _fetch_again(job: GenerationJob) -> Generator[Step, Outcome, GenerationJob]:
+    organization_id = organization_of(job)
+    if organization_id is None:
+        raise DownloadError(
+            f"the playback URL of job {job.id} has expired, and the job was not read through a client, "
+            "so it cannot be fetched again for a new one"
+        )
+    outcome = yield FetchJob(organization_id, job.id, timeout=None)
+    if not isinstance(outcome, FetchedJob):
+        raise unexpected(outcome)
+    return outcome.job
+
+
+def unexpected(outcome: Outcome) -> Exception:
+    """What a flow raises for an outcome it does not handle: the error itself, or a bug report."""
+    if isinstance(outcome, FreddyMusicError):
+        return outcome
+    return TypeError(f"unexpected outcome {outcome!r}")

@@ -1,0 +1,204 @@
+"""``freddy-music``: get a generation job, or watch it to its end with a progress bar and save its audio.
+
+The exit status says how it ended (:class:`ExitCode`, also in the client's README), so scripts can branch on it.
+"""
+
+import argparse
+import json
+import sys
+from enum import IntEnum
+from typing import Self, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from freddy_music._flows import DEFAULT_WAIT_TIMEOUT_SECONDS
+from freddy_music._http import job_path
+from freddy_music._version import __version__
+from freddy_music.client import Client
+from freddy_music.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    FreddyMusicError,
+    JobCancelledError,
+    JobFailedError,
+    JobRefusedError,
+    NotFoundError,
+    PermissionDeniedError,
+    WaitTimeoutError,
+)
+from freddy_music.models import GenerationJob
+
+
+class ExitCode(IntEnum):
+    SUCCEEDED = 0
+    ERROR = 1
+    USAGE = 2
+    FAILED = 3
+    CANCELLED = 4
+    REFUSED = 5
+    TIMEOUT = 6
+    AUTHENTICATION = 7
+    PERMISSION_DENIED = 8
+    NOT_FOUND = 9
+    INTERRUPTED = 130
+
+
+EXIT_CODE_MEANINGS = {
+    ExitCode.SUCCEEDED: "done: the job succeeded (watch), or was printed (get)",
+    ExitCode.ERROR: "any other error: API (400, 429, 5xx...), network, storage, unexpected answer",
+    ExitCode.USAGE: "bad arguments, or no API key",
+    ExitCode.FAILED: "the job failed",
+    ExitCode.CANCELLED: "the job was cancelled",
+    ExitCode.REFUSED: "the job was refused",
+    ExitCode.TIMEOUT: "--timeout passed before the job ended",
+    ExitCode.AUTHENTICATION: "401: the API key is missing, wrong, revoked or expired",
+    ExitCode.PERMISSION_DENIED: "403: the key's owner is not a member of the organization",
+    ExitCode.NOT_FOUND: "404: no such job for this key",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+_EXIT_CODES: list[tuple[type[FreddyMusicError], ExitCode]] = [
+    (ConfigurationError, ExitCode.USAGE),
+    (JobFailedError, ExitCode.FAILED),
+    (JobCancelledError, ExitCode.CANCELLED),
+    (JobRefusedError, ExitCode.REFUSED),
+    (WaitTimeoutError, ExitCode.TIMEOUT),
+    (AuthenticationError, ExitCode.AUTHENTICATION),
+    (PermissionDeniedError, ExitCode.PERMISSION_DENIED),
+    (NotFoundError, ExitCode.NOT_FOUND),
+]
+
+
+def exit_code_for(error: FreddyMusicError) -> ExitCode:
+    return next((code for kind, code in _EXIT_CODES if isinstance(error, kind)), ExitCode.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        with Client(api_key=arguments.api_key, base_url=arguments.base_url) as client:
+            if arguments.command == "get":
+                _print_json(client, arguments.organization_id, arguments.job_id)
+            else:
+                _watch(client, arguments)
+    except FreddyMusicError as error:
+        print(f"freddy-music: {error}", file=sys.stderr)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        print("freddy-music: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    return ExitCode.SUCCEEDED
+
+
+def _parser() -> argparse.ArgumentParser:
+    codes = "\n".join(f"  {code.value:>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+    parser = argparse.ArgumentParser(
+        prog="freddy-music",
+        description="Follow a music generation job of the Freddy API.",
+        epilog=f"exit status:\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--api-key", help="default: $FREDDY_API_KEY, which is safer: other users can see arguments")
+    parser.add_argument("--base-url", help="default: $FREDDY_BASE_URL, else https://api.aitronos.com")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    get = commands.add_parser("get", help="print the job as JSON")
+    watch = commands.add_parser("watch", help="follow the job to its end with a progress bar, and save its audio")
+    for command in (get, watch):
+        command.add_argument("organization_id", metavar="ORG")
+        command.add_argument("job_id", metavar="JOB")
+    watch.add_argument("--output", "-o", metavar="FILE", help="save the audio here once the job has succeeded")
+    watch.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_WAIT_TIMEOUT_SECONDS,
+        metavar="S",
+        help=f"give up after S seconds (default {DEFAULT_WAIT_TIMEOUT_SECONDS:g})",
+    )
+    return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return seconds
+
+
+def _print_json(client: Client, organization_id: str, job_id: str) -> None:
+    # The answer as it came, unknown fields included.
+    print(json.dumps(client.get(job_path(organization_id, job_id)), indent=2, ensure_ascii=False))
+
+
+def _watch(client: Client, arguments: argparse.Namespace) -> None:
+    with _display(arguments.job_id, sys.stdout) as display:
+        job = client.generations.wait(
+            arguments.organization_id, arguments.job_id, timeout=arguments.timeout, on_update=display.show
+        )
+    print(_summary(job))
+    if arguments.output:
+        saved = client.download(job, arguments.output)
+        print(f"saved {saved} ({saved.stat().st_size:,} bytes)")
+
+
+def _summary(job: GenerationJob) -> str:
+    track = job.track
+    if track is None:
+        return f"{job.id} succeeded: track {job.result_track_id}"
+    minutes, seconds = divmod(round(track.measured_duration_seconds), 60)
+    kind = "instrumental" if track.instrumental else "with vocals"
+    return (
+        f"{track.title} ({track.id})\n"
+        f"  {minutes}:{seconds:02d}, {track.mime_type}, licence {track.licence_class}, {kind}, engine {track.engine}"
+    )
+
+
+class _Lines:
+    """Progress for a pipe or a file: one plain line per change, nothing else."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+
+    def show(self, job: GenerationJob) -> None:
+        print(f"{job.id} {job.status} {job.progress}%", file=self._out, flush=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+class _Bar:
+    """Progress for a terminal: a live bar with the status."""
+
+    def __init__(self, job_id: str, out: TextIO) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("[bold]{task.fields[status]:<9}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=Console(file=out),
+        )
+        self._task = self._progress.add_task(job_id, total=100, status="waiting")
+
+    def show(self, job: GenerationJob) -> None:
+        self._progress.update(self._task, completed=job.progress, status=str(job.status))
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._progress.stop()
+
+
+def _display(job_id: str, out: TextIO) -> _Bar | _Lines:
+    return _Bar(job_id, out) if out.isatty() else _Lines(out)

@@ -1,0 +1,152 @@
+"""The synchronous client."""
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar, assert_never
+
+import httpx
+
+from freddy_music import _flows as flows
+from freddy_music._base import BaseClient, OnUpdate
+from freddy_music._files import replacing
+from freddy_music._http import (
+    COMMON_HEADERS,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    connection_errors,
+    decoded_body,
+    job_path,
+)
+from freddy_music.errors import FreddyMusicError
+from freddy_music.models import GenerationJob
+
+T = TypeVar("T")
+
+
+class Client(BaseClient):
+    """A client of the Freddy music generations API.
+
+    ``api_key`` defaults to ``$FREDDY_API_KEY``; ``base_url`` to ``$FREDDY_BASE_URL``, else the public API.
+    ``timeout`` bounds each request, in seconds. ``clock``, ``sleep`` and ``rng`` pace
+    :meth:`Generations.wait`; they are there for tests.
+    """
+
+    def __init__(  # noqa: PLR0913 - keyword-only options, each with a default
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(api_key, base_url=base_url, timeout=timeout, clock=clock, rng=rng)
+        self._sleep = sleep
+        self._http = httpx.Client(base_url=self.base_url, headers=COMMON_HEADERS, timeout=timeout)
+        self.generations = Generations(self)
+
+    def get(self, path: str) -> Any:
+        """GET ``path`` (e.g. ``/v1/music/org/generations/job``): the decoded JSON, or a typed :class:`APIError`."""
+        return decoded_body(self._send("GET", path))
+
+    def post(self, path: str, json: Any = None) -> Any:
+        """POST ``json`` to ``path``: the decoded JSON answer, or a typed :class:`APIError`."""
+        return decoded_body(self._send("POST", path, json=json))
+
+    def download(self, job: GenerationJob, path: str | Path) -> Path:
+        """Save a succeeded job's audio to ``path``, which is replaced only once the whole file has arrived.
+
+        An expired playback URL (past ``playback_url_expires_at``, or refused with 403) is replaced once by
+        fetching the job again. Raises :class:`DownloadError` when the storage refuses, or
+        :class:`APIConnectionError` when it cannot be reached.
+        """
+        destination = Path(path)
+        with replacing(destination) as audio:
+            self._run(self._download_flow(job, audio))
+        return destination
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> httpx.Response:
+        request_timeout = self._timeout if timeout is None else timeout
+        with connection_errors(f"{method} {path}"):
+            return self._http.request(method, path, headers=self._headers, json=json, timeout=request_timeout)
+
+    def _run(self, flow: flows.Flow[T]) -> T:
+        step = flow.advance(None)
+        while step is not None:
+            step = flow.advance(self._perform(step))
+        return flow.result
+
+    def _perform(self, step: flows.Step) -> flows.Outcome:
+        try:
+            match step:
+                case flows.FetchJob():
+                    return self._fetch(step)
+                case flows.Pause():
+                    self._sleep(step.seconds)
+                    return None
+                case flows.SaveAudio():
+                    return self._save(step)
+                case _:
+                    assert_never(step)
+        except FreddyMusicError as error:
+            return error
+
+    def _fetch(self, step: flows.FetchJob) -> flows.FetchedJob:
+        response = self._send("GET", job_path(step.organization_id, step.job_id), timeout=step.timeout)
+        return flows.fetched_job(response, decoded_body(response), step.organization_id)
+
+    def _save(self, step: flows.SaveAudio) -> int:
+        # No API key here: the signed URL is the storage's only credential.
+        with connection_errors("downloading the audio"), self._http.stream("GET", step.url) as response:
+            if response.is_success:
+                step.audio.restart()
+                for chunk in response.iter_bytes():
+                    step.audio.write(chunk)
+            return response.status_code
+
+
+class Generations:
+    """``client.generations``: music generation jobs."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get(self, organization_id: str, job_id: str) -> GenerationJob:
+        """The job as it is now."""
+        return self._client._fetch(flows.FetchJob(organization_id, job_id, timeout=None)).job
+
+    def wait(
+        self,
+        organization_id: str,
+        job_id: str,
+        *,
+        timeout: float = flows.DEFAULT_WAIT_TIMEOUT_SECONDS,
+        on_update: OnUpdate | None = None,
+        poll_interval_floor: float = flows.DEFAULT_POLL_INTERVAL_FLOOR_SECONDS,
+    ) -> GenerationJob:
+        """Poll the job until it ends, for at most ``timeout`` seconds; returns it once it has succeeded.
+
+        Polls no faster than each answer's Retry-After, and never faster than ``poll_interval_floor``; retries
+        429, 5xx and connection failures with jittered exponential backoff within the deadline; raises any other
+        API error at once. ``on_update(job)`` is called for the first answer and whenever the status or the
+        progress changes. Raises :class:`JobFailedError`, :class:`JobCancelledError` or :class:`JobRefusedError`
+        (each carrying the job), or :class:`WaitTimeoutError`.
+        """
+        flow = self._client._wait_flow(
+            organization_id, job_id, timeout=timeout, on_update=on_update, floor=poll_interval_floor
+        )
+        return self._client._run(flow)

@@ -1,0 +1,77 @@
+"""The contract page's four request examples, run as written against the local API.
+
+Each example is taken from the copy of the page in tests/data/contract/; the only change is the host
+(``https://api.aitronos.com`` becomes the local API's address). The key comes from ``FREDDY_API_KEY``, as the
+examples say; the SDK example, which takes the key as an argument, gets the demo key in place of its
+``"your-api-key"`` placeholder, and our client in place of the vendor's import.
+"""
+
+import json
+import re
+import sys
+import urllib.request
+from pathlib import Path
+
+from music_local.launcher import LaunchedApi
+from tests.helpers.client import run_as_alice
+from tests.helpers.contract import CONTRACT_PAGE, spec_code
+from tests.helpers.seed import ALICE_KEY, AUDIO_BYTES, SEED_JOB_ID
+
+PUBLIC_API = "https://api.aitronos.com"
+VENDOR_SDK_IMPORT = "from aitronos import Aitronos  # pip install aitronos-sdk"
+OUR_CLIENT_IMPORT = "from freddy_music import Client as Aitronos  # pip install ./clients/python"
+
+
+def localised(title: str, api: LaunchedApi) -> str:
+    """The example under ``title``, pointed at the local API."""
+    example = spec_code(title)
+    assert PUBLIC_API in example or title == "Python SDK:", f"the {title} example no longer names the public API"
+    return example.replace(PUBLIC_API, api.url)
+
+
+def assert_plays_the_demo_audio(url: str) -> None:
+    with urllib.request.urlopen(url, timeout=30) as download:  # noqa: S310 - the emulator on loopback
+        assert download.read() == AUDIO_BYTES
+
+
+def test_the_curl_example(local_api: LaunchedApi) -> None:
+    body = json.loads(run_as_alice(["bash", "-c", localised("cURL:", local_api)], local_api.url))
+
+    assert body["id"] == SEED_JOB_ID
+    assert body["status"] == "succeeded"
+    assert_plays_the_demo_audio(body["playback_url"])
+
+
+def test_the_python_requests_example(local_api: LaunchedApi) -> None:
+    printed = run_as_alice([sys.executable, "-c", localised("Python:", local_api)], local_api.url)
+
+    assert printed == "succeeded 100\n"
+
+
+def test_the_javascript_fetch_example_under_node(local_api: LaunchedApi, tmp_path: Path) -> None:
+    # An ES module: the example awaits at the top level.
+    script = tmp_path / "example.mjs"
+    script.write_text(localised("JavaScript:", local_api), encoding="utf-8")
+
+    status, playback_url = run_as_alice(["node", str(script)], local_api.url).split()
+
+    assert status == "succeeded"
+    assert_plays_the_demo_audio(playback_url)
+
+
+def test_the_python_sdk_example_through_our_client(local_api: LaunchedApi) -> None:
+    example = localised("Python SDK:", local_api)
+    assert VENDOR_SDK_IMPORT in example
+    assert example.count('"your-api-key"') == 1
+    ours = example.replace(VENDOR_SDK_IMPORT, OUR_CLIENT_IMPORT).replace('"your-api-key"', json.dumps(ALICE_KEY))
+
+    (playback_url,) = run_as_alice([sys.executable, "-c", ours], local_api.url).split()
+
+    assert_plays_the_demo_audio(playback_url)
+
+
+def test_these_are_all_the_request_examples_on_the_page() -> None:
+    """A request example added to the page fails here until it runs above too."""
+    page = CONTRACT_PAGE.read_text(encoding="utf-8")
+
+    assert re.findall(r"^(.+:)\n```(?!json)", page, re.MULTILINE) == ["cURL:", "Python SDK:", "Python:", "JavaScript:"]
