@@ -378,6 +378,25 @@ def test_a_write_retried_after_it_committed_reports_success(
         assert stored is not None
         assert stored.status == "active"
         assert len(aws.auth.list_api_keys(DAVE)) == 2  # the fixture's key and this one, not a third
+        assert aws.usage_plans.plan_of(stored.gateway_key_id) == "trial", "its gateway key must stay, in its plan"
+
+
+@pytest.mark.parametrize("operation", ["apigateway.CreateApiKey", "apigateway.CreateUsagePlanKey"])
+def test_a_key_create_whose_gateway_call_was_retried_leaves_one_gateway_key_in_its_plan(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, operation: str
+) -> None:
+    """API Gateway takes no idempotency token: a lost CreateApiKey response made a second gateway key."""
+    keys_before = set(gateway_state(aws)[0][1])
+    sent = lose_first_response(monkeypatch, operation)
+
+    code, out, err = admin(capsys, "key", "create", "--user", DAVE, "--environment", "test", "--plan", "trial")
+
+    assert len(sent) == 2, "botocore must have retried the call"
+    assert code == 0, err
+    stored = aws.auth.get_api_key(parse_key(out.strip()).digest)  # type: ignore[union-attr]
+    assert stored is not None
+    assert set(gateway_state(aws)[0][1]) - keys_before == {stored.gateway_key_id}
+    assert aws.usage_plans.plan_of(stored.gateway_key_id) == "trial"
 
 
 def test_every_write_carries_a_fresh_client_request_token(
