@@ -26,13 +26,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("worker.py")
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "latest.json"
-# Every function of the API and its yardsticks: (module with lambda_handler, event it answers). One line each.
+# Every function of the API and its yardsticks, one line each: (module with lambda_handler, event it answers,
+# the template function it stands for: it runs with that function's environment and execution role).
 TARGETS = {
-    "handler": ("functions/get_generation/app.py", "events/get_generation_succeeded.json"),
-    "bare_handler": ("benchmarks/bare_handler.py", "events/get_generation_succeeded.json"),
-    "peer_handler": ("benchmarks/peer_handler.py", "events/get_generation_succeeded.json"),
-    "authorizer": ("functions/authorizer/app.py", "events/authorizer_valid_key.json"),
-    "bare_authorizer": ("benchmarks/bare_authorizer.py", "events/authorizer_valid_key.json"),
+    "handler": ("functions/get_generation/app.py", "events/get_generation_succeeded.json", "GetGenerationFunction"),
+    "bare_handler": ("benchmarks/bare_handler.py", "events/get_generation_succeeded.json", "GetGenerationFunction"),
+    "peer_handler": ("benchmarks/peer_handler.py", "events/get_generation_succeeded.json", "GetGenerationFunction"),
+    "authorizer": ("functions/authorizer/app.py", "events/authorizer_valid_key.json", "AuthorizerFunction"),
+    "bare_authorizer": ("benchmarks/bare_authorizer.py", "events/authorizer_valid_key.json", "AuthorizerFunction"),
 }
 WARM_ROUNDS = 4  # fresh processes per function for the warm measurement, alternating between functions
 # key in latest.json: (measurement, ours, yardstick); the ratio is ours / yardstick.
@@ -102,28 +103,31 @@ def run(cold: int, warm: int, output: Path) -> dict[str, Any]:
     from music_local.fixtures import DEMO_FIXTURES  # noqa: PLC0415
     from music_local.stack import start_stack  # noqa: PLC0415 - after the path is set
 
-    environment = dict(os.environ)
-    stack = start_stack(DEMO_FIXTURES, environment=environment, log_level="INFO")
-    environment |= {"POWERTOOLS_METRICS_DISABLED": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    stack = start_stack(DEMO_FIXTURES, log_level="INFO")
+    measured_as = {"POWERTOOLS_METRICS_DISABLED": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    environments = {
+        name: dict(os.environ) | stack.functions[function].environment | measured_as
+        for name, (_, _, function) in TARGETS.items()
+    }
     try:
         # Interleaved (each function in turn, round after round) so that drifting background load hits all alike.
         cold_runs: dict[str, list[dict[str, Any]]] = {name: [] for name in TARGETS}
         for _ in range(cold):
-            for name, (module_file, event_file) in TARGETS.items():
-                cold_runs[name].append(_worker(environment, "cold", module_file, event_file))
+            for name, (module_file, event_file, _function) in TARGETS.items():
+                cold_runs[name].append(_worker(environments[name], "cold", module_file, event_file))
         warm_runs: dict[str, dict[str, list[Any]]] = {
             name: {"cpu_us": [], "wall_us": [], "rss": []} for name in TARGETS
         }
         rounds = max(1, min(WARM_ROUNDS, warm))
         for round_index in range(rounds):
             count = warm // rounds + (1 if round_index < warm % rounds else 0)
-            for name, (module_file, event_file) in TARGETS.items():
-                measured = _worker(environment, "warm", module_file, event_file, str(count))
+            for name, (module_file, event_file, _function) in TARGETS.items():
+                measured = _worker(environments[name], "warm", module_file, event_file, str(count))
                 warm_runs[name]["cpu_us"] += measured["cpu_us"]
                 warm_runs[name]["wall_us"] += measured["wall_us"]
                 warm_runs[name]["rss"].append(measured["peak_rss_kb"])
-        presign = _worker(environment, "presign", str(max(warm, 100)))
-        importtime = {name: _importtime(environment, module_file) for name, (module_file, _) in TARGETS.items()}
+        presign = _worker(environments["handler"], "presign", str(max(warm, 100)))
+        importtime = {name: _importtime(environments[name], module) for name, (module, _, _) in TARGETS.items()}
     finally:
         stack.stop()
 

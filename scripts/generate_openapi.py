@@ -181,6 +181,14 @@ GATEWAY_WHEN = {
     "revoked or expired.",
     "ACCESS_DENIED": "the path's organization is not one of the key owner's organizations, or is malformed.",
     "MISSING_AUTHENTICATION_TOKEN": "no route matches the method and path.",  # nosec B105 - a response type
+    "RESOURCE_NOT_FOUND": "API Gateway finds no resource for the request.",
+    "WAF_FILTERED": "a web application firewall in front of the stage blocks the request.",
+    "UNSUPPORTED_MEDIA_TYPE": "API Gateway cannot handle the request's media type.",
+    "INVALID_API_KEY": "the key is valid, but the gateway key that meters it in its usage plan was deleted, disabled "
+    "or taken out of every plan (an operator's change; for an instant while an operator moves the key to another "
+    "plan).",
+    "INVALID_SIGNATURE": "API Gateway's own SigV4 signature check fails; no method uses it.",
+    "EXPIRED_TOKEN": "API Gateway's own SigV4 session token has expired; no method uses it.",  # nosec B105
     "REQUEST_TOO_LARGE": "the request exceeds API Gateway's size limit.",
     "THROTTLED": "the key's usage plan (its rate and burst) or the stage's throttle is exceeded.",
     "QUOTA_EXCEEDED": "the key's usage-plan quota for the period is exhausted.",
@@ -534,8 +542,8 @@ def schemas() -> dict[str, Any]:
 
 def description() -> str:
     template = default_template()
-    rate = template.parameter_default("ThrottlingRateLimit")
-    burst = template.parameter_default("ThrottlingBurstLimit")
+    rate = template.parameter_value("ThrottlingRateLimit")
+    burst = template.parameter_value("ThrottlingBurstLimit")
     return (
         "AI music generation jobs, scoped to an organization and its user.\n\n"
         "**Authentication**: every request carries an API key in the `X-API-Key` header.\n\n"
@@ -584,7 +592,8 @@ def build_document() -> dict[str, Any]:
                     "in": "header",
                     "name": "X-API-Key",
                     "description": "frd_live_ or frd_test_ followed by 36 base62 characters, the last 6 a checksum "
-                    "(docs/api-keys.md). Never put it in a URL or a web page.",
+                    "(docs/api-keys.md). Each stage accepts keys of one environment (production: frd_live_); a key "
+                    "of the other answers 401. Never put it in a URL or a web page.",
                 }
             },
             "headers": headers(),

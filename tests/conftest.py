@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated AWS environment, a moto server on loopback, a Lambda context.
+"""Shared fixtures: an isolated AWS environment, a moto server on loopback that enforces IAM, a Lambda context.
 
 Helpers that tests import live in tests/helpers, never here."""
 
@@ -10,7 +10,7 @@ import pytest
 from music_local.emulator import LocalAws, MotoServer
 from music_local.fixtures import load_fixtures
 from music_local.gateway import LambdaContext
-from music_local.template import default_template
+from music_local.template import local_template
 from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, JOBS_TABLE, REGION, reset_aws
 from tests.helpers.seed import DEMO
 
@@ -29,6 +29,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("JOBS_TABLE_NAME", JOBS_TABLE)
     monkeypatch.setenv("AUTH_TABLE_NAME", AUTH_TABLE)
     monkeypatch.setenv("AUDIO_BUCKET_NAME", AUDIO_BUCKET)
+    monkeypatch.setenv("API_KEY_ENVIRONMENT", "test")  # the local stack's stage, whose keys are all frd_test_
     reset_aws()
     yield
     reset_aws()
@@ -44,14 +45,23 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> LocalAws:
-    """The stack's tables (from template.yaml) and bucket on the moto server, loaded with the demo fixtures."""
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> LocalAws:
+    """The stack's tables (from template.yaml), bucket and execution roles on the moto server, which enforces
+    IAM, loaded with the demo fixtures through the administrator's clients (``aws.dynamodb``, ``aws.s3``).
+
+    The environment's credentials, which a function invoked directly and any default boto3 client (the CLI's)
+    sign with, are those of the role the test's ``runs_as`` marker names, else the administrator's."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
-    reset_aws()
     moto_server.reset()
     stack = LocalAws(moto_server.endpoint, jobs_table=JOBS_TABLE, auth_table=AUTH_TABLE, bucket=AUDIO_BUCKET)
-    stack.create_resources(default_template())
+    stack.create_resources(local_template())
     load_fixtures(DEMO, stack)
+    runs_as = request.node.get_closest_marker("runs_as")
+    credentials = stack.function_credentials[runs_as.args[0]] if runs_as else stack.administrator
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    for name, value in credentials.environment().items():
+        monkeypatch.setenv(name, value)
+    reset_aws()
     return stack
 
 

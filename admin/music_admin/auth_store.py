@@ -1,38 +1,45 @@
 """Users, organizations, memberships and API keys in the auth table (docs/data-model.md).
 
-| item         | pk                  | sk                      | holds                                        |
-|--------------|---------------------|-------------------------|----------------------------------------------|
-| user         | ``USER#<user_id>``  | ``USER``                | ``version``, bumped by every change below    |
-| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                         |
-| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to list and revoke         |
-| organization | ``ORG#<org_id>``    | ``ORG``                 |                                              |
-| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, and the user's organizations |
+| item         | pk                  | sk                      | holds                                                 |
+|--------------|---------------------|-------------------------|-------------------------------------------------------|
+| user         | ``USER#<user_id>``  | ``USER``                | ``version``, ``organization_ids``, ``key_digests``    |
+| membership   | ``USER#<user_id>``  | ``MEMBERSHIP#<org_id>`` | role                                                  |
+| key pointer  | ``USER#<user_id>``  | ``APIKEY#<key_id>``     | the key's digest, to revoke by key id                 |
+| organization | ``ORG#<org_id>``    | ``ORG``                 |                                                       |
+| API key      | ``APIKEY#<sha256>`` | ``APIKEY``              | status, expiry, the user's organizations, its gateway |
+|              |                     |                         | key (music_admin.usage_plans)                         |
 
 The authorizer makes one strongly consistent GetItem: the API-key item carries a copy of its user's
 organization ids. Every write that changes what a key may reach (a new key, a membership added or removed)
-is one transaction that also bumps the user item's ``version`` on the condition that it is unchanged since
-the user's partition was read, so two operators can never leave a key with a stale copy; nothing is ever
-half-written.
+is one transaction that derives from the user item alone (its organizations and its keys, read in one
+strongly consistent GetItem) and writes the user item's next ``version`` on the condition that it is still
+the one read. A Query of the user's partition would not do: it reads item after item, so another operator's
+transaction can commit between two of them, and a copy built from such a read can bring back an organization
+whose membership was just removed. Nothing is ever half-written.
+
+Every transaction carries a ClientRequestToken of its own, so DynamoDB answers botocore's retry of a write
+that already committed (its response lost on the way back) with success. The token is also stored on the
+item the write is about (``request_token``): where a retry is refused all the same (an emulator without
+idempotency, or a retry later than DynamoDB's 10 minutes), the write reads that item back and, finding its
+own token, reports the truth: it was written.
 """
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from music_admin.keys import key_hint
-from music_admin.models import Role, StoredMembership
-from music_api.access.keys import parse_key
+from music_admin.models import GatewayKey, Role, StoredMembership
+from music_api.access.keys import Environment, parse_key
 from music_api.access.models import StoredApiKey
 from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
-
-if TYPE_CHECKING:
-    pass
 
 # A transaction holds at most 100 items: the user, the membership and one update per key must fit, and the
 # authorizer's policy names every organization, which must stay within API Gateway's policy size.
@@ -61,16 +68,12 @@ def key_pointer_key(user_id: str, key_id: str) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
-class _UserPartition:
-    """Everything stored under one user, read in one strongly consistent query."""
+class _User:
+    """The user item: the version every change bumps and everything a change derives from, in one item."""
 
     version: int
-    memberships: list[StoredMembership]
+    organization_ids: list[str]  # sorted; the membership items' organizations
     key_digests: list[str]
-
-    @property
-    def organization_ids(self) -> list[str]:
-        return sorted(membership.organization_id for membership in self.memberships)
 
 
 class AuthRepository(ApiKeyStore):
@@ -78,32 +81,51 @@ class AuthRepository(ApiKeyStore):
     read of a key (the same model validates both sides)."""
 
     def organization_ids(self, user_id: str) -> list[str]:
-        return self._partition(user_id).organization_ids
+        return self._user(user_id).organization_ids
 
     def create_user(self, user_id: str) -> None:
-        item = user_key(user_id) | to_item({"user_id": user_id, "version": 0, "created_at": to_utc_z(utc_now())})
-        self._transact([{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"])
+        token = _request_token()
+        values = {
+            "user_id": user_id,
+            "version": 0,
+            "organization_ids": [],
+            "key_digests": [],
+            "created_at": to_utc_z(utc_now()),
+            "request_token": token,
+        }
+        item = user_key(user_id) | to_item(values)
+        self._transact(
+            [{"Put": self._put_if_absent(item)}], [f"user {user_id} already exists"], token, user_key(user_id)
+        )
 
     def create_organization(self, organization_id: str) -> None:
-        values = {"organization_id": organization_id, "created_at": to_utc_z(utc_now())}
-        item = organization_key(organization_id) | to_item(values)
-        self._transact([{"Put": self._put_if_absent(item)}], [f"organization {organization_id} already exists"])
+        token = _request_token()
+        values = {"organization_id": organization_id, "created_at": to_utc_z(utc_now()), "request_token": token}
+        self._transact(
+            [{"Put": self._put_if_absent(organization_key(organization_id) | to_item(values))}],
+            [f"organization {organization_id} already exists"],
+            token,
+            organization_key(organization_id),
+        )
 
     def create_api_key(
         self,
         user_id: str,
         plaintext: str,
-        gateway_key_id: str,
-        gateway_key_value: str,
+        environment: Environment,
+        gateway_key: GatewayKey,
         expires_at: datetime | None = None,
     ) -> StoredApiKey:
         """Store a new key of an existing user, hashed, with the gateway API key that meters it
-        (music_admin.usage_plans.issue_key makes both). The plaintext is never stored."""
+        (music_admin.usage_plans.MeteredKeys.issue makes both). The plaintext is never stored. The stored
+        environment is the key's own prefix: a key whose prefix disagrees with ``environment`` is refused."""
         parsed = parse_key(plaintext)
         if parsed is None:
             raise AdminError("not a valid API key (format or checksum)")
-        partition = self._partition(user_id)
-        if len(partition.key_digests) >= MAX_KEYS_PER_USER:
+        if parsed.environment != environment:
+            raise AdminError(f"a frd_{parsed.environment}_ key cannot be stored as a {environment} key")
+        user = self._user(user_id)
+        if len(user.key_digests) >= MAX_KEYS_PER_USER:
             raise AdminError(f"user {user_id} already has {MAX_KEYS_PER_USER} keys (revoked ones included), the limit")
         values = {
             "key_id": parsed.key_id,
@@ -114,24 +136,27 @@ class AuthRepository(ApiKeyStore):
             "hint": key_hint(plaintext),
             "created_at": to_utc_z(utc_now()),
             "expires_at": to_utc_z(expires_at) if expires_at is not None else None,
-            "organization_ids": partition.organization_ids,
-            "gateway_key_id": gateway_key_id,
-            "gateway_key_value": gateway_key_value,
+            "organization_ids": user.organization_ids,
+            "gateway_key_id": gateway_key.id,
+            "gateway_key_value": gateway_key.value,
         }
         stored = _validated_values(StoredApiKey, values)  # what is written is what the authorizer can read
         pointer = key_pointer_key(user_id, stored.key_id) | to_item({"key_id": stored.key_id, "digest": stored.digest})
+        token = _request_token()
         self._transact(
             [
-                self._bump_version(user_id, partition.version),
+                self._next_version(user_id, user.version, token, {"key_digests": [*user.key_digests, stored.digest]}),
                 {"Put": self._put_if_absent(pointer)},
                 {"Put": self._put_if_absent(api_key_key(stored.digest) | to_item(values))},
             ],
             [_concurrent(user_id), "that key already exists", "that key already exists"],
+            token,
+            user_key(user_id),
         )
         return stored
 
     def list_api_keys(self, user_id: str) -> list[StoredApiKey]:
-        digests = self._partition(user_id).key_digests
+        digests = self._user(user_id).key_digests
         keys = []
         # At most MAX_KEYS_PER_USER keys: one BatchGetItem (limit 100) holds them all.
         pending: list[Any] = [api_key_key(digest) for digest in digests]
@@ -183,10 +208,10 @@ class AuthRepository(ApiKeyStore):
         return api_key.model_copy(update={"status": "revoked", "revoked_at": revoked_at})
 
     def add_membership(self, user_id: str, organization_id: str, role: Role) -> None:
-        partition = self._partition(user_id)
-        if organization_id in partition.organization_ids:
+        user = self._user(user_id)
+        if organization_id in user.organization_ids:
             raise AdminError(f"user {user_id} is already a member of {organization_id}")
-        if len(partition.organization_ids) >= MAX_ORGANIZATIONS_PER_USER:
+        if len(user.organization_ids) >= MAX_ORGANIZATIONS_PER_USER:
             raise AdminError(f"user {user_id} already belongs to {MAX_ORGANIZATIONS_PER_USER} organizations")
         values = {
             "user_id": user_id,
@@ -195,24 +220,29 @@ class AuthRepository(ApiKeyStore):
             "created_at": to_utc_z(utc_now()),
         }
         _validated_values(StoredMembership, values)
+        organization_ids = sorted([*user.organization_ids, organization_id])
+        token = _request_token()
         self._transact(
             [
-                self._bump_version(user_id, partition.version),
+                self._next_version(user_id, user.version, token, {"organization_ids": organization_ids}),
                 {"ConditionCheck": self._exists(organization_key(organization_id))},
                 {"Put": self._put_if_absent(membership_key(user_id, organization_id) | to_item(values))},
-                *self._copy_organizations(partition.key_digests, [*partition.organization_ids, organization_id]),
+                *self._copy_organizations(user.key_digests, organization_ids),
             ],
             [_concurrent(user_id), f"unknown organization {organization_id}", _concurrent(user_id)],
+            token,
+            user_key(user_id),
         )
 
     def remove_membership(self, user_id: str, organization_id: str) -> None:
-        partition = self._partition(user_id)
-        if organization_id not in partition.organization_ids:
+        user = self._user(user_id)
+        if organization_id not in user.organization_ids:
             raise AdminError(f"user {user_id} is not a member of {organization_id}")
-        remaining = [org for org in partition.organization_ids if org != organization_id]
+        remaining = [org for org in user.organization_ids if org != organization_id]
+        token = _request_token()
         self._transact(
             [
-                self._bump_version(user_id, partition.version),
+                self._next_version(user_id, user.version, token, {"organization_ids": remaining}),
                 {
                     "Delete": {
                         "TableName": self._table_name,
@@ -220,41 +250,50 @@ class AuthRepository(ApiKeyStore):
                         "ConditionExpression": "attribute_exists(pk)",
                     }
                 },
-                *self._copy_organizations(partition.key_digests, remaining),
+                *self._copy_organizations(user.key_digests, remaining),
             ],
             [_concurrent(user_id), _concurrent(user_id)],
+            token,
+            user_key(user_id),
         )
 
     # --- helpers ----------------------------------------------------------------------------------------------
 
-    def _partition(self, user_id: str) -> _UserPartition:
-        """The user's item, memberships and key pointers, strongly consistent; AdminError for an unknown user."""
+    def _user(self, user_id: str) -> _User:
+        """The user item, strongly consistent; AdminError for an unknown user."""
         with store_errors(STORE):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table_name,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}},
-                ConsistentRead=True,
+            item = self._client.get_item(TableName=self._table_name, Key=user_key(user_id), ConsistentRead=True).get(
+                "Item"
             )
-            items = [from_item(item) for page in pages for item in page.get("Items", [])]
-        users = [item for item in items if item["sk"] == "USER"]
-        if not users:
+        if item is None:
             raise AdminError(f"unknown user {user_id}")
-        memberships = [item for item in items if str(item["sk"]).startswith("MEMBERSHIP#")]
-        return _UserPartition(
-            version=int(users[0].get("version", 0)),
-            memberships=[_validated(StoredMembership, item) for item in memberships],
-            key_digests=[str(item["digest"]) for item in items if str(item["sk"]).startswith("APIKEY#")],
+        values = from_item(item)
+        if "organization_ids" not in values or "key_digests" not in values:
+            # Deriving them from the partition again would reopen the race this layout closes.
+            raise AdminError(f"user {user_id} predates the user item's organizations and keys: migrate it first")
+        return _User(
+            version=int(values.get("version", 0)),
+            organization_ids=sorted(str(org) for org in values.get("organization_ids", [])),
+            key_digests=[str(digest) for digest in values.get("key_digests", [])],
         )
 
-    def _bump_version(self, user_id: str, version: int) -> dict[str, Any]:
+    def _next_version(self, user_id: str, seen_version: int, token: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The user item's next version with ``changes``, on the condition that it is still the version read:
+        the transaction that carries it is then derived from exactly what is stored."""
+        values = to_item({**changes, "request_token": token})
+        assignments = "".join(f", #{name} = :{name}" for name in values)
         return {
             "Update": {
                 "TableName": self._table_name,
                 "Key": user_key(user_id),
-                "UpdateExpression": "SET version = :next",
+                "UpdateExpression": f"SET version = :next{assignments}",
                 "ConditionExpression": "version = :seen",
-                "ExpressionAttributeValues": {":seen": {"N": str(version)}, ":next": {"N": str(version + 1)}},
+                "ExpressionAttributeNames": {f"#{name}": name for name in values},
+                "ExpressionAttributeValues": {
+                    ":seen": {"N": str(seen_version)},
+                    ":next": {"N": str(seen_version + 1)},
+                    **{f":{name}": value for name, value in values.items()},
+                },
             }
         }
 
@@ -280,11 +319,19 @@ class AuthRepository(ApiKeyStore):
     def _put_if_absent(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"TableName": self._table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
 
-    def _transact(self, operations: list[dict[str, Any]], failure_messages: list[str]) -> None:
-        """All or nothing; a failed condition becomes the message written for its operation."""
+    def _transact(
+        self,
+        operations: list[dict[str, Any]],
+        failure_messages: list[str],
+        token: str,
+        anchor: dict[str, Any],
+    ) -> None:
+        """All or nothing; a failed condition becomes the message written for its operation, unless ``anchor``
+        (the item the write is about) carries ``token``: then this very write committed on an earlier attempt
+        whose response was lost, and botocore's retry of it is what failed."""
         with store_errors(STORE):
             try:
-                self._client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+                self._client.transact_write_items(TransactItems=operations, ClientRequestToken=token)  # type: ignore[arg-type]
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
@@ -293,11 +340,23 @@ class AuthRepository(ApiKeyStore):
                     raise AdminError(
                         "another change to the same items was in flight; nothing was written, try again"
                     ) from exc
-                for index, reason in enumerate(reasons):
-                    if reason.get("Code") == "ConditionalCheckFailed":
-                        message = failure_messages[min(index, len(failure_messages) - 1)]
-                        raise AdminError(message) from exc
-                raise
+                failed = [
+                    index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
+                ]
+                if not failed:
+                    raise
+                if self._carries(anchor, token):
+                    return
+                raise AdminError(failure_messages[min(failed[0], len(failure_messages) - 1)]) from exc
+
+    def _carries(self, key: dict[str, Any], token: str) -> bool:
+        item = self._client.get_item(TableName=self._table_name, Key=key, ConsistentRead=True).get("Item", {})
+        return item.get("request_token") == {"S": token}
+
+
+def _request_token() -> str:
+    """One per write, so DynamoDB tells a retry of it (same token) from a new write."""
+    return str(uuid.uuid4())
 
 
 def _concurrent(user_id: str) -> str:

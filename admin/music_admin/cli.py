@@ -232,7 +232,7 @@ def _run(args: argparse.Namespace, repository: AuthRepository, stack: _Stack) ->
             plans = stack.usage_plans()
             plan = args.plan or plans.default_plan or ""  # with --stack-name, the DefaultUsagePlan output
             plaintext = generate_key(args.environment)
-            stored = MeteredKeys(repository, plans).issue(args.user, plaintext, plan, expires_at)
+            stored = MeteredKeys(repository, plans).issue(args.user, plaintext, args.environment, plan, expires_at)
             expires = to_utc_z(stored.expires_at) if stored.expires_at else "never"
             print(
                 f"created {stored.key_id} for {args.user} ({stored.environment}, plan {plan}, expires {expires}); "

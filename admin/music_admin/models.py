@@ -1,5 +1,6 @@
 """Items only the operator's side reads and writes (docs/data-model.md)."""
 
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -17,3 +18,11 @@ class StoredMembership(BaseModel):
     organization_id: Annotated[str, Field(pattern=anchored(ORGANIZATION_ID_PATTERN))]
     role: Role
     created_at: StoredTimestamp
+
+
+@dataclass(frozen=True)
+class GatewayKey:
+    """The API Gateway API key that meters one customer key in its usage plan (music_admin.usage_plans)."""
+
+    id: str
+    value: str = field(repr=False)  # out of tracebacks and logs

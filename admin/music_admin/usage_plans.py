@@ -8,24 +8,19 @@ secret: with the API's key source ``AUTHORIZER`` no client can present it, and i
 
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from music_admin.auth_store import AdminError, AuthRepository
-from music_api.access.keys import digest_of, key_id_of
+from music_admin.models import GatewayKey
+from music_api.access.keys import Environment, digest_of, key_id_of
 from music_api.access.models import StoredApiKey
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
-
-
-@dataclass(frozen=True)
-class GatewayKey:
-    id: str
-    value: str = field(repr=False)  # out of tracebacks and logs
 
 
 @dataclass(frozen=True)
@@ -86,11 +81,21 @@ class UsagePlans:
         )
         gateway_key = GatewayKey(created["id"], created["value"])
         try:
+            self._delete_retried_twins(key_id, gateway_key.id)
             self._client.create_usage_plan_key(usagePlanId=plan_id, keyId=gateway_key.id, keyType="API_KEY")
         except BaseException:
             self.delete_key(gateway_key.id)
             raise
         return gateway_key
+
+    def _delete_retried_twins(self, key_id: str, kept: str) -> None:
+        """CreateApiKey takes no idempotency token: when its response is lost, botocore's retry makes a second
+        gateway key and the first is left in no plan. The name is the new customer key's id, which nothing else
+        has, so every other gateway key of that name is such a twin."""
+        for page in self._client.get_paginator("get_api_keys").paginate(nameQuery=key_id):
+            for twin in page["items"]:
+                if twin.get("name") == key_id and twin["id"] != kept:
+                    self.delete_key(twin["id"])
 
     def delete_key(self, gateway_key_id: str) -> None:
         for membership in self._client.get_usage_plans(keyId=gateway_key_id)["items"]:
@@ -144,13 +149,17 @@ class MeteredKeys:
     repository: AuthRepository
     plans: UsagePlans
 
-    def issue(self, user_id: str, plaintext: str, plan: str, expires_at: datetime | None = None) -> StoredApiKey:
-        """Store ``plaintext`` (hashed) for ``user_id``, metered by ``plan``: the gateway key first, then the
-        item that names it, so an item never points at a gateway key that does not exist. A refused item
-        (unknown user, too many keys, a concurrent change) deletes the gateway key again."""
+    def issue(
+        self, user_id: str, plaintext: str, environment: Environment, plan: str, expires_at: datetime | None = None
+    ) -> StoredApiKey:
+        """Store ``plaintext`` (hashed) for ``user_id`` as a key of ``environment``, metered by ``plan``: the
+        gateway key first, then the item that names it, so an item never points at a gateway key that does not
+        exist. A refused item (unknown user, too many keys, a concurrent change, a key of another environment)
+        deletes the gateway key again; an item whose write committed on an attempt whose response was lost is
+        reported as written (AuthRepository's request tokens), so its gateway key stays."""
         gateway_key = self.plans.create_key(key_id_of(digest_of(plaintext)), plan)
         try:
-            return self.repository.create_api_key(user_id, plaintext, gateway_key.id, gateway_key.value, expires_at)
+            return self.repository.create_api_key(user_id, plaintext, environment, gateway_key, expires_at)
         except BaseException:
             # The first error is the one to report; a gateway key left behind meters nothing.
             with suppress(BotoCoreError, ClientError):

@@ -67,6 +67,10 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
         f"  AWS emulator (moto server): {stack.moto.endpoint}  tables {stack.aws.jobs_table}, {stack.aws.auth_table}; "
         f"bucket {stack.aws.bucket}",
         f"  fixtures: {fixtures_path} ({describe_counts(stack.fixtures)}); ready in {seconds:.1f} s",
+        # The emulator enforces IAM: music-api-admin against it signs as the local administrator.
+        f"  operator: AWS_ACCESS_KEY_ID={stack.aws.administrator.access_key_id} "
+        f"AWS_SECRET_ACCESS_KEY={stack.aws.administrator.secret_access_key} "
+        f"music-api-admin --endpoint-url {stack.moto.endpoint} --table {stack.aws.auth_table} ...",
     ]
     demo = stack.fixtures.demo_request()
     if demo is not None:
@@ -87,7 +91,9 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
             "Watch a simulated job run to the end (README.md, 'Watching a job run'):",
             f'  curl "{url}/v1/music/{organization_id}/generations/{job_id}" -H "X-API-Key: {header}"',
             "Submit one for the simulator to run (prints its id):",
-            f"  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/music-api-admin --region us-east-1 "
+            f"  AWS_ACCESS_KEY_ID={stack.aws.administrator.access_key_id} "
+            f"AWS_SECRET_ACCESS_KEY={stack.aws.administrator.secret_access_key} "
+            ".venv/bin/music-api-admin --region us-east-1 "
             f"--endpoint-url {stack.moto.endpoint} --jobs-table {stack.aws.jobs_table} "
             f"job submit --org {organization_id} --user {_owner(stack, job_id)}",
         ]

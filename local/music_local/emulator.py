@@ -1,13 +1,27 @@
-"""The AWS side of the local stack: a moto server on loopback, with the stack's tables, bucket and usage plans."""
+"""The AWS side of the local stack: a moto server on loopback that enforces IAM, with the stack's tables, its
+bucket and usage plans, an administrator for the operator's and the tests' own writes (and the local gateway's
+reads of usage plans), and one execution role per function.
 
+moto enforces IAM once told to (its ``/moto-api/reset-auth`` API sets what ``INITIAL_NO_AUTH_ACTION_COUNT`` sets,
+which moto reads from the environment only when it is first imported): it then checks every request's SigV4
+signature against the access keys it issued and evaluates the caller's IAM policies by action. What it does
+not check is in docs/security.md; ``execution_role_policy`` adapts a policy to it, presigned S3 requests,
+which its check cannot read, skip it, and requests without a body are checked against the body they were
+signed with.
+"""
+
+import json
 import logging
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.iam.access_control import IAMRequestBase
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -23,10 +37,68 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
-EMULATOR_CREDENTIAL = "local"
+ACCOUNT_ID = "123456789012"  # moto's default account
 # The local REST API and its one stage, as method ARNs and usage plans name them.
 API_ID = "local"
 STAGE = "local"
+# Signs the requests that create the administrator, before IAM is enforced; refused by moto afterwards.
+BOOTSTRAP_CREDENTIAL = "local"
+ADMINISTRATOR = "local-administrator"
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def _moto_api(endpoint: str, action: str, body: bytes = b"") -> None:
+    request = urllib.request.Request(  # noqa: S310 - the emulator on loopback
+        f"{endpoint}/moto-api/{action}", data=body, method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback URL built above # nosec B310
+        pass
+
+
+def enforce_iam(endpoint: str) -> None:
+    """From now on every request must be signed by a principal moto issued and be allowed by its policies."""
+    _moto_api(endpoint, "reset-auth", b"0")
+
+
+def _presigned_requests_skip_iam() -> None:
+    """Let a presigned S3 request past moto's IAM check, which cannot read it: the check needs an Authorization
+    header and fails a request without one with a 500, so no playback URL would download. moto never checks a
+    presigned URL's signature or expiry anyway (docs/security.md); every other request stays checked."""
+    check = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+    if getattr(check, "skips_presigned_requests", False):
+        return
+
+    def s3_check(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        presigned = "X-Amz-Signature" in self.querystring or "Signature" in self.querystring  # SigV4 or SigV2
+        if presigned and "Authorization" not in self.headers:
+            return
+        check(self, bucket_name, key_name)
+
+    s3_check.skips_presigned_requests = True  # type: ignore[attr-defined]
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = s3_check  # type: ignore[method-assign]
+
+
+def _bodyless_requests_checked_as_signed() -> None:
+    """moto checks the signature of a request without a body (API Gateway's GETs and DELETEs: reading usage
+    plans and keys, taking a key out of a plan) against a payload it makes of the query parameters or, without
+    any, of the headers, never against the empty body botocore signed: every such request would be refused as
+    SignatureDoesNotMatch, the administrator's included. Check them against the empty body they were signed
+    with; the signature and the caller's policies stay checked."""
+    create = IAMRequestBase._create_aws_request
+    if getattr(create, "checks_empty_bodies", False):
+        return
+
+    def create_aws_request(self: Any) -> Any:
+        request = create(self)
+        if not self._body and self._method in ("GET", "HEAD", "DELETE"):
+            request.data = b""
+        return request
+
+    create_aws_request.checks_empty_bodies = True  # type: ignore[attr-defined]
+    IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
 
 
 class MotoServer:
@@ -40,6 +112,8 @@ class MotoServer:
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulated AWS call
+        _presigned_requests_skip_iam()
+        _bodyless_requests_checked_as_signed()
         application = _AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             "127.0.0.1", self._port, application, threaded=True, request_handler=MotoRequestHandler
@@ -51,10 +125,10 @@ class MotoServer:
         return self.endpoint
 
     def reset(self) -> None:
-        """Forget every resource (moto's own reset API)."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback URL built above # nosec B310
-            pass
+        """Forget every resource and principal (moto's own reset API); IAM is not enforced until the next
+        ``LocalAws.create_resources``, which needs to create the principals first."""
+        _moto_api(self.endpoint, "reset-auth", b"inf")
+        _moto_api(self.endpoint, "reset")
 
     def stop(self) -> None:
         if self._server is not None:
@@ -84,14 +158,64 @@ class _AtomicDynamoDb:
             return list(self._application(environ, start_response))
 
 
+@cache
+def _session() -> boto3.session.Session:
+    """One session for every client made here: it loads each service's model once, not once per client."""
+    return boto3.session.Session(region_name=REGION)
+
+
+def _client(service: str, endpoint: str, credentials: "Credentials") -> Any:
+    return _session().client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+    )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        """As Lambda hands a function its role's credentials: in the environment botocore reads first."""
+        variables = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        return variables | ({"AWS_SESSION_TOKEN": self.session_token} if self.session_token else {})
+
+
+def execution_role_policy(policy: dict[str, Any]) -> dict[str, Any]:
+    """A function's policy as moto can evaluate it: the same statements and actions, with DynamoDB resources
+    widened to ``*``. moto authorizes a DynamoDB request against the resource ``*`` (it does not say which table
+    the request names), so a statement naming a table would allow nothing. S3 resources stay: moto checks them
+    by bucket and key."""
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    return policy | {"Statement": [_as_moto_evaluates(statement) for statement in statements]}
+
+
+def _as_moto_evaluates(statement: dict[str, Any]) -> dict[str, Any]:
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if all(str(action).startswith("dynamodb:") for action in actions):
+        return statement | {"Resource": "*"}
+    return statement
+
+
 @dataclass
 class LocalAws:
-    """The stack's resources on an emulator endpoint, with the clients an operator (or a test) writes with."""
+    """The stack's resources on an emulator endpoint, with the clients an operator (or a test) writes with.
+
+    Made right after the emulator starts or is reset, while IAM is not enforced yet: it creates the
+    administrator its own clients sign with. ``create_resources`` then creates the rest and enforces IAM.
+    """
 
     endpoint: str
     jobs_table: str = "music-jobs"
     auth_table: str = "music-auth"
     bucket: str = "music-audio"
+    administrator: Credentials = field(init=False)
+    function_credentials: dict[str, Credentials] = field(init=False, default_factory=dict)
     dynamodb: "DynamoDBClient" = field(init=False)
     s3: "S3Client" = field(init=False)
     apigateway: "APIGatewayClient" = field(init=False)
@@ -99,18 +223,39 @@ class LocalAws:
     default_usage_plan: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
-        # An emulator accepts any credentials; fixed ones keep the machine's own AWS configuration out of it.
-        session = boto3.session.Session(
-            aws_access_key_id=EMULATOR_CREDENTIAL, aws_secret_access_key=EMULATOR_CREDENTIAL, region_name=REGION
-        )
-        self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
-        self.s3 = session.client("s3", endpoint_url=self.endpoint)
-        self.apigateway = session.client("apigateway", endpoint_url=self.endpoint)
+        # Explicit credentials keep the machine's own AWS configuration out of the emulator.
+        iam = _client("iam", self.endpoint, Credentials(BOOTSTRAP_CREDENTIAL, BOOTSTRAP_CREDENTIAL))
+        iam.create_user(UserName=ADMINISTRATOR)
+        everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        iam.put_user_policy(UserName=ADMINISTRATOR, PolicyName="everything", PolicyDocument=json.dumps(everything))
+        key = iam.create_access_key(UserName=ADMINISTRATOR)["AccessKey"]
+        self.administrator = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        self.dynamodb = self.dynamodb_client()
+        self.s3 = self.client("s3")
+        self.apigateway = self.client("apigateway")
+
+    def client(self, service: str, credentials: Credentials | None = None) -> Any:
+        """A client signing as ``credentials`` (by default the administrator), e.g. for a test that hooks into
+        its calls or acts as one of the functions' roles."""
+        return _client(service, self.endpoint, credentials or self.administrator)
+
+    def dynamodb_client(self) -> "DynamoDBClient":
+        client: DynamoDBClient = self.client("dynamodb")
+        return client
 
     @property
     def names(self) -> dict[str, str]:
         """Template logical id -> local resource name."""
         return {"JobsTable": self.jobs_table, "AuthTable": self.auth_table, "AudioBucket": self.bucket}
+
+    @property
+    def arns(self) -> dict[str, str]:
+        """Template logical id -> the local resource's ARN."""
+        return {
+            "JobsTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.jobs_table}",
+            "AuthTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.auth_table}",
+            "AudioBucket": f"arn:aws:s3:::{self.bucket}",
+        }
 
     @property
     def auth(self) -> AuthRepository:
@@ -121,7 +266,8 @@ class LocalAws:
         return UsagePlans(self.apigateway, self.usage_plan_ids, self.default_usage_plan)
 
     def create_resources(self, template: Template) -> None:
-        """The tables and usage plans as template.yaml defines them, and the audio bucket."""
+        """The tables and usage plans as template.yaml defines them, the audio bucket, and each function's
+        execution role with the policy template.yaml gives it; then IAM is enforced."""
         self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
         self.s3.create_bucket(Bucket=self.bucket)
@@ -136,6 +282,22 @@ class LocalAws:
                 arguments["quota"] = {"limit": plan.quota.limit, "period": plan.quota.period}
             self.usage_plan_ids[plan.name] = self.apigateway.create_usage_plan(**arguments)["id"]
         self.default_usage_plan = template.default_usage_plan()
+        iam, sts = self.client("iam"), self.client("sts")
+        for function in template.resources_of_type("AWS::Serverless::Function"):
+            self.function_credentials[function] = self._execution_role(
+                iam, sts, function, template.function_policies(function, self.arns)
+            )
+        enforce_iam(self.endpoint)
+
+    def _execution_role(self, iam: Any, sts: Any, function: str, policies: list[dict[str, Any]]) -> Credentials:
+        """A role with the function's policies, and its credentials as Lambda would hand them over."""
+        role = f"{function}Role"
+        arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))["Role"]["Arn"]
+        for index, policy in enumerate(policies):
+            document = json.dumps(execution_role_policy(policy))
+            iam.put_role_policy(RoleName=role, PolicyName=f"{function}Policy{index}", PolicyDocument=document)
+        assumed = sts.assume_role(RoleArn=arn, RoleSessionName=function)["Credentials"]
+        return Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
 
     def put_job(self, job: dict[str, Any]) -> None:
         item = job_key(job["organization_id"], job["user_id"], job["id"]) | to_item(job)

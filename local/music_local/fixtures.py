@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from music_admin.models import Role
 from music_admin.usage_plans import MeteredKeys
-from music_api.access.keys import parse_key
+from music_api.access.keys import Environment, parse_key
 from music_api.access.models import KeyStatus
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
@@ -26,7 +26,7 @@ from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob
 from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob
 from music_local.simulator import Simulation, SimulationPlan, submit
-from music_local.template import Template, default_template
+from music_local.template import Template, local_template
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws
@@ -111,6 +111,7 @@ class Fixtures:
     jobs: list[dict[str, Any]]  # as stored, in the status the entry gives
     audio: dict[str, tuple[bytes, str]]  # S3 key -> (bytes, content type)
     simulated: list[tuple[NewJob, Simulation]]  # created queued at load; ``since`` is set then
+    key_environment: Environment  # the stack's ApiKeyEnvironment: every key is of it
 
     def demo_request(self) -> tuple[str, str, str] | None:
         """(key, organization id, job id) of the first succeeded job whose owner has a usable key."""
@@ -129,9 +130,11 @@ class Fixtures:
 
 
 def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
-    """Parse and check a fixture file against ``template`` (its usage plans); raise FixtureError naming every
-    bad entry. A key without a plan gets the template's default plan."""
-    template = template or default_template()
+    """Parse and check a fixture file against ``template`` (by default the local stack's: its usage plans and
+    its keys' environment); raise FixtureError naming every bad entry. A key without a plan gets the template's
+    default plan."""
+    template = template or local_template()
+    key_environment = template.api_key_environment()
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -147,7 +150,7 @@ def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
     content = content.model_copy(
         update={"api_keys": [key.model_copy(update={"plan": key.plan or default_plan}) for key in content.api_keys]}
     )
-    problems = list(_reference_problems(content, plans))
+    problems = list(_reference_problems(content, plans, key_environment))
     jobs: list[dict[str, Any]] = []
     audio: dict[str, tuple[bytes, str]] = {}
     simulated: list[tuple[NewJob, Simulation]] = []
@@ -163,7 +166,7 @@ def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
         problems += [f"{entry}: {problem}" for problem in job_problems]
     if problems:
         raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
-    return Fixtures(path, content, jobs, audio, simulated)
+    return Fixtures(path, content, jobs, audio, simulated, key_environment)
 
 
 def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
@@ -179,7 +182,7 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
         auth.add_membership(membership.user_id, membership.organization_id, membership.role)
     for api_key in content.api_keys:
         plan = api_key.plan or aws.default_usage_plan  # read_fixtures named one for every key
-        stored = keys.issue(api_key.user_id, api_key.key, plan, api_key.expires_at)
+        stored = keys.issue(api_key.user_id, api_key.key, fixtures.key_environment, plan, api_key.expires_at)
         if api_key.status == "revoked":
             auth.revoke_api_key(api_key.user_id, stored.key_id)
     for key, (body, content_type) in fixtures.audio.items():
@@ -257,7 +260,7 @@ def _problem(error: Any, subject: str = "job") -> str:
     return f"{location or subject}: {error['msg']}"
 
 
-def _reference_problems(content: FixtureFile, plans: Collection[str]) -> Iterable[str]:
+def _reference_problems(content: FixtureFile, plans: Collection[str], key_environment: Environment) -> Iterable[str]:
     organizations = {organization.id for organization in content.organizations}
     users = {user.id for user in content.users}
     for kind, ids in (
@@ -278,18 +281,29 @@ def _reference_problems(content: FixtureFile, plans: Collection[str]) -> Iterabl
         if membership.organization_id not in organizations:
             yield f"memberships[{index}]: unknown organization {membership.organization_id}"
     for index, api_key in enumerate(content.api_keys):
-        if parse_key(api_key.key) is None:
-            yield f"api_keys[{index}]: key is not a valid API key (format or checksum)"
-        if api_key.user_id not in users:
-            yield f"api_keys[{index}]: unknown user {api_key.user_id}"
-        if api_key.plan not in plans:
-            yield f"api_keys[{index}]: unknown plan {api_key.plan!r} (template.yaml has {', '.join(sorted(plans))})"
+        yield from (
+            f"api_keys[{index}]: {problem}" for problem in _key_problems(api_key, users, plans, key_environment)
+        )
     for index, generation in enumerate(content.generations):
         if (generation.user_id, generation.organization_id) not in members:
             yield (
                 f"generations[{index}] ({generation.id}): {generation.user_id} is not a member of "
                 f"{generation.organization_id}"
             )
+
+
+def _key_problems(
+    api_key: ApiKey, users: Collection[str], plans: Collection[str], key_environment: Environment
+) -> Iterable[str]:
+    parsed = parse_key(api_key.key)
+    if parsed is None:
+        yield "key is not a valid API key (format or checksum)"
+    elif parsed.environment != key_environment:
+        yield f"a frd_{parsed.environment}_ key; the local stack accepts frd_{key_environment}_ keys only"
+    if api_key.user_id not in users:
+        yield f"unknown user {api_key.user_id}"
+    if api_key.plan not in plans:
+        yield f"unknown plan {api_key.plan!r} (template.yaml has {', '.join(sorted(plans))})"
 
 
 def _describe(document: Any, error: Any) -> str:

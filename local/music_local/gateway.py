@@ -17,26 +17,50 @@ request on the server's output instead of in CloudWatch.
 import base64
 import importlib.util
 import json
+import os
 import re
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from music_local.emulator import API_ID, REGION, STAGE
+from music_local.emulator import ACCOUNT_ID, API_ID, REGION, STAGE
 from music_local.iam import is_allowed
 from music_local.metering import UsagePlanMeter
-from music_local.template import Route, Template
+from music_local.template import GatewayResponse, Route, Template
 
-ACCOUNT_ID = "123456789012"
+LAYER_PACKAGE = "music_api"  # the shared layer's package (layers/shared), which every function imports
 
-# One invocation at a time across all functions: both run in this process and share the Powertools Logger and
-# Metrics of the shared layer, as two Lambda execution environments never would.
+# API Gateway's response types and the status each answers unless its gateway response sets another
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+# A type without a gateway response of its own falls back to DEFAULT_4XX or DEFAULT_5XX, whose StatusCode, if
+# set, replaces the status of every type that falls back to it.
+RESPONSE_TYPE_STATUS: Final[Mapping[str, int]] = {
+    response_type: status
+    for status, response_types in (
+        (400, ("BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS")),
+        (401, ("UNAUTHORIZED",)),
+        (403, ("ACCESS_DENIED", "EXPIRED_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE", "WAF_FILTERED")),
+        (403, ("MISSING_AUTHENTICATION_TOKEN",)),
+        (404, ("RESOURCE_NOT_FOUND",)),
+        (413, ("REQUEST_TOO_LARGE",)),
+        (415, ("UNSUPPORTED_MEDIA_TYPE",)),
+        (429, ("QUOTA_EXCEEDED", "THROTTLED")),
+        (500, ("API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE")),
+        (504, ("INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT")),
+    )
+    for response_type in response_types
+}
+
+# One invocation at a time across all functions: both run in this process, set their own environment variables
+# in its os.environ, and write through the one Powertools logging handler of the service.
 _INVOCATION_LOCK = threading.Lock()
 
 
@@ -78,23 +102,61 @@ class LambdaContext:
 
 
 class LocalFunction:
-    """A template function's handler, imported from its CodeUri and run in this process."""
+    """A template function's handler, imported from its CodeUri and run in this process, in an execution
+    environment of its own, as each Lambda function has: its own copy of the shared layer (so its cached
+    settings, session, credentials and clients are its own) and its own environment variables, credentials
+    included, set for its import (Lambda's INIT) and each invocation."""
 
-    def __init__(self, template: Template, logical_id: str) -> None:
-        code = template.function_code(logical_id)
-        spec = importlib.util.spec_from_file_location(
-            f"local_{logical_id}.{code.module}", code.directory / f"{code.module}.py"
-        )
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {logical_id} from {code.directory}")
-        module: ModuleType = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    def __init__(self, template: Template, logical_id: str, environment: Mapping[str, str]) -> None:
         self.name = logical_id
+        self.environment = dict(environment)
+        code = template.function_code(logical_id)
+        with _INVOCATION_LOCK, _variables(self.environment), _own_copy_of(LAYER_PACKAGE):
+            spec = importlib.util.spec_from_file_location(
+                f"local_{logical_id}.{code.module}", code.directory / f"{code.module}.py"
+            )
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {logical_id} from {code.directory}")
+            module: ModuleType = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
         self._handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, code.handler)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with _INVOCATION_LOCK:
+        with _INVOCATION_LOCK, _variables(self.environment):
             return self._handler(event, LambdaContext(function_name=self.name))
+
+
+@contextmanager
+def _variables(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` in os.environ for the block, the previous values back after it. Only ever entered under
+    _INVOCATION_LOCK: no two functions' variables are set at once."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _own_copy_of(package: str) -> Iterator[None]:
+    """Imports of ``package`` in the block load a copy of it of their own; the process's copy, if any, is
+    untouched and back in place afterwards."""
+
+    def of_package(name: str) -> bool:
+        return name == package or name.startswith(f"{package}.")
+
+    shared = {name: sys.modules.pop(name) for name in list(sys.modules) if of_package(name)}
+    try:
+        yield
+    finally:
+        for name in [name for name in sys.modules if of_package(name)]:
+            del sys.modules[name]  # the copy lives on through the function's module
+        sys.modules.update(shared)
 
 
 @dataclass(frozen=True)
@@ -306,24 +368,7 @@ class LocalGateway:
         return HttpResponse(result["statusCode"], headers, raw)
 
     def _gateway_response(self, response_type: str, request_id: str, received: datetime) -> HttpResponse:
-        configured = (
-            self._responses.get(response_type)
-            or self._responses["DEFAULT_5XX" if response_type in _FIVES else "DEFAULT_4XX"]
-        )
-        body = configured.body_template.replace("$context.requestId", request_id).replace(
-            "$context.requestTime", _clf(received)
-        )
-        headers = {
-            "Content-Type": "application/json",
-            "x-amzn-RequestId": request_id,
-            "x-amzn-ErrorType": response_type,
-        }
-        for name, source in configured.headers.items():
-            if len(source) >= 2 and source[0] == source[-1] == "'":
-                headers[name] = source[1:-1]
-            elif source == "context.requestId":
-                headers[name] = request_id
-        return HttpResponse(configured.status, headers, body.encode("utf-8"))
+        return gateway_response(self._responses, response_type, request_id, received)
 
     def _logged(self, response: HttpResponse, trace: _Trace) -> HttpResponse:
         """``response`` with its access log line: the template's format with this request's ``$context`` values
@@ -351,7 +396,35 @@ class LocalGateway:
 
 
 _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z_][\w.]*)")
-_FIVES = {"AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"}
+
+
+def gateway_response(
+    responses: Mapping[str, GatewayResponse],
+    response_type: str,
+    request_id: str | None = None,
+    received: datetime | None = None,
+) -> HttpResponse:
+    """What API Gateway answers for ``response_type`` with the template's ``responses``: the type's own gateway
+    response, else DEFAULT_4XX/5XX, with the entry's status code or, when the entry sets none, the type's own."""
+    request_id = request_id or str(uuid.uuid4())
+    received = received or datetime.now(UTC)
+    own_status = RESPONSE_TYPE_STATUS[response_type]
+    configured = responses.get(response_type) or responses["DEFAULT_5XX" if own_status >= 500 else "DEFAULT_4XX"]
+    body = configured.body_template.replace("$context.requestId", request_id).replace(
+        "$context.requestTime", _clf(received)
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-RequestId": request_id,
+        "x-amzn-ErrorType": response_type,
+    }
+    for name, source in configured.headers.items():
+        if len(source) >= 2 and source[0] == source[-1] == "'":
+            headers[name] = source[1:-1]
+        elif source == "context.requestId":
+            headers[name] = request_id
+    status = configured.status if configured.status is not None else own_status
+    return HttpResponse(status, headers, body.encode("utf-8"))
 
 
 def _is_authorizer_response(response: Mapping[str, Any]) -> bool:

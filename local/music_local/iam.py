@@ -1,7 +1,7 @@
 """How API Gateway applies a Lambda authorizer's policy to a method ARN.
 
 An explicit Deny wins; otherwise some Allow must match. In ``Resource`` and ``Action`` a ``*`` matches any run
-of characters (``/`` included) and ``?`` any single character, as in IAM.
+of characters (``/`` and line breaks included) and ``?`` any single character, as in IAM.
 """
 
 import re
@@ -14,7 +14,7 @@ INVOKE = "execute-api:Invoke"
 
 @cache
 def _wildcard(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
 
 
 def _as_list(value: object) -> list[str]:

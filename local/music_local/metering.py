@@ -6,8 +6,8 @@ key plan`` against the local stack changes what requests get within REFRESH_SECO
 
 What API Gateway does, as this module models it:
 - a request whose method needs an API key and whose authorizer named none, or a key that is unknown, disabled
-  or in no plan of this stage, is refused with INVALID_API_KEY (the template has no gateway response of that
-  type, so its DEFAULT_4XX answers);
+  or in no plan of this stage, is refused with INVALID_API_KEY (the template's gateway response of that type:
+  the contract's 401);
 - a plan's quota counts every request of one key in a calendar period in UTC (a day; a week from Sunday; a
   month from the 1st); once used up: QUOTA_EXCEEDED (429) until the period ends;
 - a plan's throttle is a token bucket per key (``rate`` tokens a second, up to ``burst``, full at first); a

@@ -1,45 +1,39 @@
 """The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway,
 and the generation simulator that runs the simulated jobs."""
 
-import os
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws, MotoServer
+from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.metering import UsagePlanMeter
 from music_local.simulator import DEMO_AUDIO, Simulator
-from music_local.template import Template, default_template
-
-# What the functions see besides their template environment: the emulator, fake credentials, quiet logs.
-LOCAL_ENVIRONMENT = {
-    "AWS_REGION": REGION,
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_ACCESS_KEY_ID": EMULATOR_CREDENTIAL,
-    "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIAL,
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
+from music_local.template import Template, local_template
 
 
-class EnvironmentConflictError(Exception):
-    """Two functions need different values for one variable: they cannot share this process."""
+def function_environment(template: Template, aws: LocalAws, function: str, log_level: str) -> dict[str, str]:
+    """What one function's execution environment holds: its template variables, the emulator, and the
+    credentials of its own execution role. Metrics stay on, EMF lines on stdout as in Lambda: Powertools with
+    POWERTOOLS_METRICS_DISABLED never clears its metric set, so dimensions would pile up across invocations."""
+    return (
+        template.function_environment(function, aws.names)
+        | {
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": aws.endpoint,
+            "POWERTOOLS_LOG_LEVEL": log_level,
+        }
+        | aws.function_credentials[function].environment()
+    )
 
 
-def function_environment(template: Template, aws: LocalAws) -> dict[str, str]:
-    """Every function's template environment merged, which is safe only because no two of them disagree.
-
-    The functions share this process and its ``os.environ``; swapping it per invocation would race between
-    threads, so the merged environment is set once, before any function is imported.
-    """
-    merged: dict[str, str] = {}
-    for function in template.resources_of_type("AWS::Serverless::Function"):
-        for name, value in template.function_environment(function, aws.names).items():
-            if merged.get(name, value) != value:
-                raise EnvironmentConflictError(f"{name} differs between functions ({merged[name]!r}, {value!r})")
-            merged[name] = value
-    return merged
+def local_functions(template: Template, aws: LocalAws, log_level: str = "WARNING") -> dict[str, LocalFunction]:
+    """Every function of the template, each in an execution environment of its own."""
+    return {
+        name: LocalFunction(template, name, function_environment(template, aws, name, log_level))
+        for name in template.resources_of_type("AWS::Serverless::Function")
+    }
 
 
 @dataclass
@@ -56,33 +50,21 @@ class LocalStack:
         self.moto.stop()
 
 
-def start_stack(
-    fixtures_path: Path,
-    *,
-    template: Template | None = None,
-    log_level: str = "WARNING",
-    environment: MutableMapping[str, str] | None = None,
-) -> LocalStack:
-    """Start the emulator, create the stack's resources, import the functions, load the fixtures, start the
-    simulator.
+def start_stack(fixtures_path: Path, *, template: Template | None = None, log_level: str = "WARNING") -> LocalStack:
+    """Start the emulator, create the stack's resources and roles, import the functions, load the fixtures, start
+    the simulator.
 
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
     The fixtures are loaded last, so that a simulated job's clock starts when the stack is ready, not before.
     """
-    template = template or default_template()
+    template = template or local_template()
     fixtures = read_fixtures(fixtures_path, template)
     moto = MotoServer()
     endpoint = moto.start()
     try:
         aws = LocalAws(endpoint)
         aws.create_resources(template)
-        # The functions read os.environ; a caller running them in child processes passes its own mapping.
-        target = os.environ if environment is None else environment
-        target.update(function_environment(template, aws) | LOCAL_ENVIRONMENT)
-        target.update({"AWS_ENDPOINT_URL": endpoint, "POWERTOOLS_LOG_LEVEL": log_level})
-        functions = {
-            name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
-        }
+        functions = local_functions(template, aws, log_level)
         gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))  # reads the plans when first used
         load_fixtures(fixtures, aws)
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())

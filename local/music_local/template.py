@@ -14,6 +14,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from music_api.access.keys import Environment
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
@@ -78,7 +80,7 @@ class Authorizer:
 
 @dataclass(frozen=True)
 class GatewayResponse:
-    status: int
+    status: int | None  # None: the response type's own status
     headers: Mapping[str, str]  # values as in the template: 'static' or context.<name>
     body_template: str
 
@@ -113,9 +115,10 @@ class FunctionCode:
 
 
 class Template:
-    def __init__(self, document: Mapping[str, Any], root: Path = ROOT) -> None:
+    def __init__(self, document: Mapping[str, Any], root: Path = ROOT, parameters: Mapping[str, str] | None = None):
         self.document = document
         self.root = root
+        self.parameters = dict(parameters or {})  # overrides of the parameters' defaults, as at deploy time
 
     @classmethod
     def load(cls, path: Path = TEMPLATE) -> "Template":
@@ -130,8 +133,18 @@ class Template:
     def resources_of_type(self, resource_type: str) -> list[str]:
         return [name for name, body in self.document["Resources"].items() if body["Type"] == resource_type]
 
-    def parameter_default(self, name: str) -> Any:
-        return self.document["Parameters"][name].get("Default")
+    def parameter_value(self, name: str) -> Any:
+        """The value a stack deployed with this template's overrides gives the parameter."""
+        return self.parameters.get(name, self.document["Parameters"][name].get("Default"))
+
+    def with_parameters(self, overrides: Mapping[str, str]) -> "Template":
+        """This template as deployed with ``overrides`` (``--parameter-overrides``), each checked against the
+        parameter's AllowedValues."""
+        for name, value in overrides.items():
+            allowed = self.document["Parameters"][name].get("AllowedValues")
+            if allowed is not None and value not in allowed:
+                raise UnsupportedTemplateError(f"parameter {name} must be one of {allowed}, not {value!r}")
+        return Template(self.document, self.root, self.parameters | dict(overrides))
 
     def create_table_arguments(self, logical_id: str, table_name: str) -> dict[str, Any]:
         """``CreateTable`` arguments equivalent to an ``AWS::DynamoDB::Table`` resource's key schema."""
@@ -154,12 +167,23 @@ class Template:
 
     def function_environment(self, logical_id: str, names: Mapping[str, str]) -> dict[str, str]:
         """Globals' and the function's variables, with ``Ref`` resolved: resources to ``names``, parameters to
-        their defaults."""
+        their values (an override, else the default)."""
         variables = dict(
             self.document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         )
         variables |= self.resource(logical_id)["Properties"].get("Environment", {}).get("Variables", {})
         return {name: self._resolve(value, names) for name, value in variables.items()}
+
+    def function_policies(self, logical_id: str, arns: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The function's inline policy documents (its SAM ``Policies``), with ``!GetAtt X.Arn`` and
+        ``!Sub "${X.Arn}..."`` resolved through ``arns`` (logical id -> ARN)."""
+        policies = self.resource(logical_id)["Properties"].get("Policies", [])
+        documents = []
+        for policy in policies if isinstance(policies, list) else [policies]:
+            if not isinstance(policy, Mapping) or "Statement" not in policy:
+                raise UnsupportedTemplateError(f"{logical_id}: only inline policy documents, not {policy!r}")
+            documents.append(_with_arns(policy, arns))
+        return documents
 
     def routes(self) -> list[Route]:
         routes = []
@@ -186,7 +210,7 @@ class Template:
     def gateway_responses(self) -> dict[str, GatewayResponse]:
         return {
             response_type: GatewayResponse(
-                status=int(body["StatusCode"]),
+                status=int(body["StatusCode"]) if "StatusCode" in body else None,
                 headers=dict(body.get("ResponseParameters", {}).get("Headers", {})),
                 body_template=body["ResponseTemplates"]["application/json"],
             )
@@ -203,7 +227,7 @@ class Template:
         return True
 
     def usage_plans(self) -> list[UsagePlan]:
-        """Every ``AWS::ApiGateway::UsagePlan``, with its limits resolved to the parameters' defaults."""
+        """Every ``AWS::ApiGateway::UsagePlan``, with its limits resolved to the parameters' values."""
         plans = []
         for logical_id in self.resources_of_type("AWS::ApiGateway::UsagePlan"):
             properties = self.resource(logical_id)["Properties"]
@@ -239,7 +263,7 @@ class Template:
         return str(setting["Format"])
 
     def condition(self, name: str) -> bool:
-        """A template condition, with parameters at their defaults (Fn::Equals and Fn::Not only)."""
+        """A template condition, with the parameters' values (Fn::Equals and Fn::Not only)."""
         return self._holds(self.document.get("Conditions", {})[name])
 
     def _holds(self, expression: Mapping[str, Any]) -> bool:
@@ -252,7 +276,16 @@ class Template:
         raise UnsupportedTemplateError(f"the local stack cannot evaluate the condition {expression!r}")
 
     def default_usage_plan(self) -> str:
-        return str(self.parameter_default("DefaultUsagePlan"))
+        return str(self.parameter_value("DefaultUsagePlan"))
+
+    def api_key_environment(self) -> Environment:
+        """The one environment of key the stage accepts (ApiKeyEnvironment)."""
+        value = self.parameter_value("ApiKeyEnvironment")
+        if value == "test":
+            return "test"
+        if value == "live":
+            return "live"
+        raise UnsupportedTemplateError(f"ApiKeyEnvironment must be live or test, not {value!r}")
 
     def _throttle(self, settings: Mapping[str, Any]) -> Throttle:
         return Throttle(float(self._resolve(settings["RateLimit"], {})), int(self._resolve(settings["BurstLimit"], {})))
@@ -263,13 +296,44 @@ class Template:
             if reference in names:
                 return names[reference]
             if reference in self.document.get("Parameters", {}):
-                return str(self.parameter_default(reference))
+                return str(self.parameter_value(reference))
             raise UnsupportedTemplateError(f"the local stack cannot resolve Ref {reference!r}")
         if isinstance(value, Mapping):
             raise UnsupportedTemplateError(f"the local stack cannot resolve {value!r}")
         return str(value)
 
 
+def _with_arns(value: Any, arns: Mapping[str, str]) -> Any:
+    """``value`` with every ``Fn::GetAtt X.Arn`` and ``Fn::Sub`` of ``${X.Arn}`` replaced by X's ARN."""
+    if isinstance(value, list):
+        return [_with_arns(item, arns) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) == {"Fn::GetAtt"}:
+        return _arn(str(value["Fn::GetAtt"]), arns)
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([\w.]+)\}", lambda match: _arn(match.group(1), arns), value["Fn::Sub"])
+    return {key: _with_arns(item, arns) for key, item in value.items()}
+
+
+def _arn(attribute: str, arns: Mapping[str, str]) -> str:
+    logical_id, _, name = attribute.partition(".")
+    if name != "Arn" or logical_id not in arns:
+        raise UnsupportedTemplateError(f"the local stack cannot resolve {attribute!r}")
+    return arns[logical_id]
+
+
+# The local stack is a test stage: it accepts frd_test_ keys only, so the demo keys can never open live data.
+LOCAL_PARAMETERS = {"ApiKeyEnvironment": "test"}
+
+
 @cache
 def default_template() -> Template:
+    """template.yaml with its parameters' defaults, as deployed without overrides."""
     return Template.load()
+
+
+@cache
+def local_template() -> Template:
+    """template.yaml as the local stack deploys it: with LOCAL_PARAMETERS."""
+    return default_template().with_parameters(LOCAL_PARAMETERS)

@@ -25,22 +25,26 @@ PAYING_KEY = "frd_test_NHuebAoShwCD7IWguImkwL4S2wd2ub2GGTZK"
 TRIAL_JOB = "/v1/music/org_studio01/generations/mgen_trialjob0001"
 PAYING_JOB = "/v1/music/org_studio01/generations/mgen_payingjob001"
 TRIAL = next(plan for plan in default_template().usage_plans() if plan.name == "trial")
-MOTO = re.compile(r"AWS emulator \(moto server\): (http://127\.0\.0\.1:\d+)")
+OPERATOR = re.compile(
+    r"operator: AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) music-api-admin --endpoint-url (http://127\.0\.0\.1:\d+)"
+)
 
 
 @pytest.fixture(scope="module")
 def plans_api() -> Iterator[LaunchedApi]:
     with launched("--fixtures", str(PLANS), "--log-level", "DEBUG") as api:
         yield api
-        # The gateway's own key values, read from the emulator while it runs: none may appear in any output.
-        moto = MOTO.search("".join(api.output))
-        assert moto is not None
+        # The gateway's own key values, read from the emulator while it runs (as the banner's operator, since
+        # the emulator enforces IAM): none may appear in any output.
+        operator = OPERATOR.search("".join(api.output))
+        assert operator is not None
+        access_key_id, secret_access_key, endpoint = operator.groups()
         client = boto3.client(
             "apigateway",
-            endpoint_url=moto.group(1),
+            endpoint_url=endpoint,
             region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
         )
         gateway_key_values = [key["value"] for key in client.get_api_keys(includeValues=True)["items"]]
     assert api.exit_code == 0

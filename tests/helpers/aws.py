@@ -1,13 +1,18 @@
-"""The tests' AWS world: one region, the resource names the functions are given, and a way to forget every
-client and setting a previous test made (they are cached per container, as in Lambda)."""
+"""The tests' AWS world: one region, the resource names the functions are given, a way to forget every
+client and setting a previous test made (they are cached per container, as in Lambda), and keys made as the
+operator CLI makes them."""
 
+from music_admin.auth_store import AuthRepository
+from music_admin.keys import generate_key
+from music_admin.usage_plans import MeteredKeys
+from music_api.access.keys import Environment
 from music_api.access.settings import authorizer_settings
 from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
 from music_api.core.settings import aws_settings
 from music_api.generations.settings import generation_settings
-from music_local.emulator import REGION
+from music_local.emulator import REGION, LocalAws
 
-__all__ = ["AUDIO_BUCKET", "AUTH_TABLE", "JOBS_TABLE", "REGION", "reset_aws"]
+__all__ = ["AUDIO_BUCKET", "AUTH_TABLE", "JOBS_TABLE", "REGION", "issue_key", "reset_aws"]
 
 JOBS_TABLE = "test-music-jobs"
 AUTH_TABLE = "test-music-auth"
@@ -18,3 +23,13 @@ def reset_aws() -> None:
     """Forget cached settings, session and clients, after a test changed the environment they read."""
     for cached in (aws_settings, generation_settings, authorizer_settings, aws_session, dynamodb_client, s3_bucket_url):
         cached.cache_clear()
+
+
+def issue_key(
+    aws: LocalAws, user_id: str, environment: Environment = "test", repository: AuthRepository | None = None
+) -> str:
+    """A new key of ``user_id`` with its gateway key in the default plan, as ``music-api-admin key create`` makes
+    it (through ``repository``, by default the administrator's); returns the key, as the CLI prints it."""
+    key = generate_key(environment)
+    MeteredKeys(repository or aws.auth, aws.usage_plans).issue(user_id, key, environment, aws.default_usage_plan)
+    return key

@@ -4,16 +4,19 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from music_admin.auth_store import AdminError, membership_key
 from music_admin.cli import main
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
-from music_api.access.keys import digest_of, key_id_of, parse_key
+from music_api.access.keys import Environment, digest_of, key_id_of, parse_key
 from music_api.access.store import api_key_key
 from music_local.emulator import LocalAws
 from music_local.template import default_template
@@ -271,9 +274,10 @@ def test_the_console_script_is_installed_and_works(aws: LocalAws) -> None:
 def test_a_concurrent_change_writes_nothing_and_says_try_again(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two operators at once: the second transaction's version check fails, so no key keeps a stale copy."""
     repository = aws.auth
-    stale = repository._partition(DAVE)
-    MeteredKeys(repository, aws.usage_plans).issue(DAVE, generate_key("test"), "standard")  # bumps the version
-    monkeypatch.setattr(repository, "_partition", lambda user_id: stale)
+    stale = repository._user(DAVE)
+    # The faster operator's change bumps the version.
+    MeteredKeys(repository, aws.usage_plans).issue(DAVE, generate_key("test"), "test", "standard")
+    monkeypatch.setattr(repository, "_user", lambda user_id: stale)
     before = aws.dynamodb.scan(TableName=aws.auth_table)["Items"]
 
     with pytest.raises(AdminError, match="changed by someone else meanwhile"):
@@ -284,15 +288,147 @@ def test_a_concurrent_change_writes_nothing_and_says_try_again(aws: LocalAws, mo
 
 def test_every_key_of_a_user_carries_the_users_organizations(aws: LocalAws) -> None:
     keys = MeteredKeys(aws.auth, aws.usage_plans)
-    first = keys.issue(DAVE, generate_key("test"), "standard")
+    first = keys.issue(DAVE, generate_key("test"), "test", "standard")
     aws.auth.add_membership(DAVE, ORG, "member")
-    second = keys.issue(DAVE, generate_key("live"), "trial")
+    second = keys.issue(DAVE, generate_key("live"), "live", "trial")
     aws.auth.add_membership(DAVE, OTHER_ORG, "admin")
 
     listed = {key.key_id: key for key in aws.auth.list_api_keys(DAVE)}
 
     assert listed[first.key_id].organization_ids == [ORG, OTHER_ORG]
     assert listed[second.key_id].organization_ids == [ORG, OTHER_ORG]
+
+
+def test_a_user_item_without_its_organizations_and_keys_is_refused_not_guessed(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rebuilding them from the partition would reopen the race the user item closes (issue 10, finding 1)."""
+    aws.dynamodb.put_item(
+        TableName=aws.auth_table, Item={"pk": {"S": "USER#usr_old001"}, "sk": {"S": "USER"}, "version": {"N": "3"}}
+    )
+
+    code, _, err = admin(capsys, "member", "add", "--user", "usr_old001", "--org", ORG)
+
+    assert code == 1
+    assert "user usr_old001 predates the user item's organizations and keys: migrate it first" in err
+
+
+def lose_first_response(monkeypatch: pytest.MonkeyPatch, operation: str) -> list[dict[str, Any]]:
+    """The operator's first ``operation`` request (``service.Operation``) reaches the emulator and is carried
+    out, but its response is lost on the way back (a read timeout), so botocore sends the same request again.
+    Returns both requests' bodies."""
+    sent: list[dict[str, Any]] = []
+
+    def deliver_then_lose_the_response(request: Any, **_: Any) -> None:
+        sent.append(json.loads(request.body))
+        if len(sent) > 1:
+            return  # the retry goes out normally
+        delivered = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers))  # noqa: S310
+        with urllib.request.urlopen(delivered, timeout=10) as response:  # noqa: S310 - the moto server on loopback
+            assert response.status in (200, 201)  # carried out
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    make_client = boto3.session.Session.client
+
+    def client(session: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        made = make_client(session, *args, **kwargs)
+        made.meta.events.register(f"before-send.{operation}", deliver_then_lose_the_response)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    return sent
+
+
+@pytest.fixture
+def lost_first_response(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    return lose_first_response(monkeypatch, "dynamodb.TransactWriteItems")
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["user", "create", "usr_new001"], "created user usr_new001"),
+        (["org", "create", "org_new001"], "created organization org_new001"),
+        (["member", "add", "--user", DAVE, "--org", ORG], f"added {DAVE} to {ORG}"),
+        (["member", "remove", "--user", CAROL, "--org", OTHER_ORG], f"removed {CAROL} from {OTHER_ORG}"),
+        (
+            ["key", "create", "--user", DAVE, "--environment", "test", "--plan", "trial"],
+            "this is the only time the key is shown",
+        ),
+    ],
+    ids=lambda value: " ".join(value[:2]) if isinstance(value, list) else None,
+)
+def test_a_write_retried_after_it_committed_reports_success(
+    aws: LocalAws,
+    capsys: pytest.CaptureFixture[str],
+    lost_first_response: list[dict[str, Any]],
+    argv: list[str],
+    said: str,
+) -> None:
+    code, out, err = admin(capsys, *argv)
+
+    assert len(lost_first_response) == 2, "botocore must have retried the committed transaction"
+    first, retry = lost_first_response
+    assert first["ClientRequestToken"] == retry["ClientRequestToken"], "DynamoDB recognises a retry by its token"
+    assert (code, said in err) == (0, True), err
+    if argv[:2] == ["key", "create"]:
+        key = parse_key(out.strip())
+        assert key is not None, "the key whose item was written must be shown"
+        stored = aws.auth.get_api_key(key.digest)
+        assert stored is not None
+        assert stored.status == "active"
+        assert len(aws.auth.list_api_keys(DAVE)) == 2  # the fixture's key and this one, not a third
+        assert aws.usage_plans.plan_of(stored.gateway_key_id) == "trial", "its gateway key must stay, in its plan"
+
+
+@pytest.mark.parametrize("operation", ["apigateway.CreateApiKey", "apigateway.CreateUsagePlanKey"])
+def test_a_key_create_whose_gateway_call_was_retried_leaves_one_gateway_key_in_its_plan(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, operation: str
+) -> None:
+    """API Gateway takes no idempotency token: a lost CreateApiKey response made a second gateway key."""
+    keys_before = set(gateway_state(aws)[0][1])
+    sent = lose_first_response(monkeypatch, operation)
+
+    code, out, err = admin(capsys, "key", "create", "--user", DAVE, "--environment", "test", "--plan", "trial")
+
+    assert len(sent) == 2, "botocore must have retried the call"
+    assert code == 0, err
+    stored = aws.auth.get_api_key(parse_key(out.strip()).digest)  # type: ignore[union-attr]
+    assert stored is not None
+    assert set(gateway_state(aws)[0][1]) - keys_before == {stored.gateway_key_id}
+    assert aws.usage_plans.plan_of(stored.gateway_key_id) == "trial"
+
+
+def test_every_write_carries_a_fresh_client_request_token(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], lost_first_response: list[dict[str, Any]]
+) -> None:
+    admin(capsys, "org", "create", "org_new001")
+    admin(capsys, "org", "create", "org_new002")
+
+    tokens = [body["ClientRequestToken"] for body in lost_first_response[::2]]
+    assert len(set(tokens)) == 2
+
+
+@pytest.mark.parametrize(("environment", "other"), [("live", "test"), ("test", "live")])
+def test_a_key_whose_prefix_disagrees_with_its_environment_is_refused(
+    aws: LocalAws, environment: Environment, other: Environment
+) -> None:
+    before = (aws.dynamodb.scan(TableName=aws.auth_table)["Items"], gateway_state(aws))
+
+    with pytest.raises(AdminError, match=f"a frd_{other}_ key cannot be stored as a {environment} key"):
+        MeteredKeys(aws.auth, aws.usage_plans).issue(DAVE, generate_key(other), environment, "trial")
+
+    assert (aws.dynamodb.scan(TableName=aws.auth_table)["Items"], gateway_state(aws)) == before
+
+
+@pytest.mark.parametrize("environment", ["live", "test"])
+def test_the_stored_environment_is_the_keys_prefix(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], environment: str
+) -> None:
+    _, key, _ = admin(capsys, "key", "create", "--user", DAVE, "--environment", environment, "--plan", "trial")
+
+    assert key.startswith(f"frd_{environment}_")
+    assert aws.auth.get_api_key(digest_of(key.strip())).environment == environment  # type: ignore[union-attr]
 
 
 def test_a_keys_plan_is_changed_at_the_gateway_and_listed(aws: LocalAws, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,18 +8,23 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler
+from music_api.access import handler as handler_module
+from music_api.access.handler import UnauthorizedError
 from music_api.access.keys import digest_of
 from music_api.access.store import CorruptAuthItemError, api_key_key
 from music_api.core.aws import dynamodb_client
+from music_api.core.errors import InternalError
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
-from tests.helpers.aws import reset_aws
+from tests.helpers.aws import issue_key, reset_aws
 from tests.helpers.events import load_event
-from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL_KEY, ORG, OTHER_ORG, UNKNOWN_KEY
+from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL, ORG, OTHER_ORG, UNKNOWN_KEY
+
+pytestmark = pytest.mark.runs_as("AuthorizerFunction")
 
 Authorize = Callable[[dict[str, Any]], dict[str, Any]]
-ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod"
+ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/test"
 
 
 def method_arn(organization_id: str, job_id: str = "mgen_2f8b1c4e9a7d", method: str = "GET") -> str:
@@ -43,12 +48,21 @@ def authorize(aws: LocalAws, lambda_context: LambdaContext) -> Authorize:
     return run
 
 
-@pytest.fixture
-def dynamodb_calls(aws: LocalAws) -> list[str]:
-    """Every DynamoDB operation the function's client makes from now on."""
+def record_dynamodb_calls() -> list[str]:
+    """Every DynamoDB operation the function's client makes from now on (after any reset_aws())."""
     calls: list[str] = []
     dynamodb_client().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     return calls
+
+
+@pytest.fixture
+def dynamodb_calls(aws: LocalAws) -> list[str]:
+    return record_dynamodb_calls()
+
+
+def on_stage_accepting(monkeypatch: pytest.MonkeyPatch, environment: str) -> None:
+    monkeypatch.setenv("API_KEY_ENVIRONMENT", environment)
+    reset_aws()
 
 
 def unauthorized(authorize: Authorize, event: dict[str, Any]) -> None:
@@ -93,7 +107,7 @@ class TestAValidKey:
             method_arn(ORG, method="POST"),
             f"{ARN_PREFIX}/GET/v1/music/{ORG}/tracks/mtrack_7c1a9e2f4b8d",
             f"{ARN_PREFIX}/GET/v1/music/{ORG}",
-            method_arn(ORG).replace("/prod/", "/dev/"),
+            method_arn(ORG).replace("/test/", "/dev/"),
             method_arn(ORG).replace("a1b2c3d4e5", "zzzzzzzzzz"),
         ]:
             assert not is_allowed(policy, arn), arn
@@ -115,8 +129,12 @@ class TestAValidKey:
         assert not is_allowed(policy, method_arn(ORG))
         assert policy["context"]["organization_ids"] == ""
 
-    def test_a_live_key_works_like_a_test_key(self, authorize: Authorize) -> None:
-        event = event_with_headers({"X-API-Key": [CAROL_KEY]}, methodArn=method_arn(OTHER_ORG, "mgen_carol00001"))
+    def test_a_live_stage_accepts_a_live_key(
+        self, authorize: Authorize, aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        live_key = issue_key(aws, CAROL, "live")
+        on_stage_accepting(monkeypatch, "live")
+        event = event_with_headers({"X-API-Key": [live_key]}, methodArn=method_arn(OTHER_ORG, "mgen_carol00001"))
 
         assert is_allowed(authorize(event), event["methodArn"])
 
@@ -211,6 +229,34 @@ class TestRejectedKeys:
 
         assert dynamodb_calls == ["GetItem"]
 
+    def test_a_stored_live_key_is_401_on_a_test_stage_without_a_read(
+        self, authorize: Authorize, aws: LocalAws, dynamodb_calls: list[str]
+    ) -> None:
+        """A stage accepts keys of one environment: a test key never opens live data, nor a live key test data."""
+        live_key = issue_key(aws, ALICE, "live")
+
+        unauthorized(authorize, event_with_headers({"X-API-Key": [live_key]}))
+        assert dynamodb_calls == []
+
+    def test_a_valid_test_key_is_401_on_a_live_stage_without_a_read(
+        self, authorize: Authorize, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        on_stage_accepting(monkeypatch, "live")
+        calls = record_dynamodb_calls()
+
+        unauthorized(authorize, load_event("authorizer_valid_key.json"))
+        assert calls == []
+
+    def test_without_its_environment_the_authorizer_decides_nothing(
+        self, authorize: Authorize, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Fail closed: a stage whose environment is not configured accepts no key at all (503, not 401)."""
+        monkeypatch.delenv("API_KEY_ENVIRONMENT")
+        reset_aws()
+
+        with pytest.raises(InternalError):
+            authorize(load_event("authorizer_valid_key.json"))
+
     def test_revocation_applies_to_the_next_authorization(self, authorize: Authorize, aws: LocalAws) -> None:
         event = load_event("authorizer_valid_key.json")
         assert authorize(event)["principalId"] == ALICE
@@ -250,6 +296,40 @@ def test_a_tampered_key_item_is_a_failure_not_an_allow(aws: LocalAws, authorize:
 
     with pytest.raises(CorruptAuthItemError):
         authorize(load_event("authorizer_valid_key.json"))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [[], None, "X-API-Key: frd", 42, {"headers": "X-API-Key"}, {"headers": None, "multiValueHeaders": []}],
+    ids=repr,
+)
+def test_a_malformed_event_is_unauthorized_never_another_exception(
+    event: Any, lambda_context: LambdaContext, dynamodb_calls: list[str]
+) -> None:
+    """A direct invocation can carry anything: no key in it is the contract's 401, without a lookup."""
+    with pytest.raises(UnauthorizedError):
+        lambda_handler(event, lambda_context)
+
+    assert dynamodb_calls == []
+
+
+@pytest.mark.parametrize("request_context", ["a string", None, [], {"requestId": ["x"]}], ids=repr)
+def test_a_malformed_request_context_does_not_stop_a_valid_key(authorize: Authorize, request_context: Any) -> None:
+    event = load_event("authorizer_valid_key.json") | {"requestContext": request_context}
+
+    assert authorize(event)["principalId"] == ALICE
+
+
+def test_an_unexpected_failure_is_the_catalogues_internal_error(
+    authorize: Authorize, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only Unauthorized (401) or one of the catalogue's errors (the gateway's 503) ever leaves the authorizer."""
+    monkeypatch.setattr(handler_module, "authorizer_policy", lambda *args, **kwargs: 1 / 0)
+
+    with pytest.raises(InternalError) as raised:
+        authorize(load_event("authorizer_valid_key.json"))
+
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
 
 
 @pytest.mark.parametrize("attribute", ["gateway_key_id", "gateway_key_value"])

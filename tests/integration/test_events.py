@@ -57,6 +57,7 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "authorizer_unknown_key.json": Policy(None),
     "authorizer_malformed_key.json": Policy(None),
     "authorizer_missing_key.json": Policy(None),
+    "authorizer_other_environment_key.json": Policy(None),
 }
 
 
@@ -64,6 +65,7 @@ def test_every_event_has_an_expectation() -> None:
     assert event_names() == sorted(EXPECTATIONS)
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 @pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("get_generation_")])
 def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, lambda_context: LambdaContext) -> None:
     expected = EXPECTATIONS[name]
@@ -92,6 +94,7 @@ def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, 
         assert body["error"]["trace_id"] == headers["X-Request-Id"]
 
 
+@pytest.mark.runs_as("AuthorizerFunction")
 @pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("authorizer_")])
 def test_replayed_authorizer_request_gives_the_expected_policy(
     name: str, aws: LocalAws, lambda_context: LambdaContext

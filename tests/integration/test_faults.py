@@ -22,6 +22,8 @@ from tests.helpers.aws import JOBS_TABLE, reset_aws
 from tests.helpers.events import load_event
 from tests.helpers.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
 
+pytestmark = pytest.mark.runs_as("GetGenerationFunction")
+
 # What must never reach a client: resource names, exception text, code locations.
 INTERNALS = (JOBS_TABLE, "Traceback", "botocore", "pydantic", "music_api", ".py", "ORG#", "JOB#")
 

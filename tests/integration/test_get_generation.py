@@ -17,6 +17,8 @@ from tests.helpers.contract import spec_example, without_request_specifics
 from tests.helpers.events import generation_event, load_event
 from tests.helpers.seed import AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
 
+pytestmark = pytest.mark.runs_as("GetGenerationFunction")
+
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -114,7 +116,6 @@ class TestPlaybackUrl:
         self, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         credentials_expire = datetime.now(UTC) + timedelta(seconds=120)
-        monkeypatch.setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN")
         monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", credentials_expire.isoformat())
 
         body = body_of(invoke(load_event("get_generation_succeeded.json")))
@@ -127,7 +128,6 @@ class TestPlaybackUrl:
     def test_expired_credentials_answer_503_with_retry_after(
         self, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setenv("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEXAMPLETOKEN")
         monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", (datetime.now(UTC) - timedelta(seconds=1)).isoformat())
 
         response = invoke(load_event("get_generation_succeeded.json"))
@@ -211,3 +211,30 @@ class TestTenantIsolation:
 
         assert response["statusCode"] == 403
         assert body_of(response)["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"
+
+
+class TestMalformedEvents:
+    """A direct invocation can carry anything; whatever it is, the handler answers the envelope."""
+
+    @pytest.mark.parametrize("event", [[], None, "GET /v1/music", 42, ["requestContext"]], ids=repr)
+    def test_an_event_that_is_not_an_object_is_a_500_envelope(self, event: Any, lambda_context: LambdaContext) -> None:
+        response = lambda_handler(event, lambda_context)
+
+        assert response["statusCode"] == 500
+        assert body_of(response)["error"]["code"] == "INTERNAL_ERROR"
+        assert body_of(response)["error"]["trace_id"] == f"req_{lambda_context.aws_request_id}"
+
+    @pytest.mark.parametrize(
+        "request_context",
+        ["a string", None, [], {"requestId": 5, "authorizer": "usr_alice01"}, {"authorizer": None}],
+        ids=repr,
+    )
+    def test_a_malformed_request_context_is_the_401_of_a_missing_identity(
+        self, request_context: Any, lambda_context: LambdaContext
+    ) -> None:
+        event = load_event("get_generation_succeeded.json") | {"requestContext": request_context}
+
+        response = lambda_handler(event, lambda_context)
+
+        assert response["statusCode"] == 401
+        assert body_of(response)["error"]["code"] == "AUTHENTICATION_REQUIRED"

@@ -30,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 from music_api.generations.stored import StoredJob
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
-from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws
+from music_local.emulator import REGION, LocalAws
 from tests.helpers.jobs import IN_FLIGHT, STATUS_RANK, TERMINAL, ClientView, a_track, client_view, job_ref, stored_item
 
 settings.register_profile(
@@ -413,8 +413,11 @@ def _thread(target: Callable[..., None], *arguments: Any) -> threading.Thread:
 
 
 def test_writers_racing_on_one_job_keep_every_invariant(aws: LocalAws) -> None:
+    administrator = aws.administrator
     client = boto3.session.Session(
-        aws_access_key_id=EMULATOR_CREDENTIAL, aws_secret_access_key=EMULATOR_CREDENTIAL, region_name=REGION
+        aws_access_key_id=administrator.access_key_id,
+        aws_secret_access_key=administrator.secret_access_key,
+        region_name=REGION,
     ).client("dynamodb", endpoint_url=aws.endpoint, config=Config(max_pool_connections=WRITERS + 2))
     writers = [JobWriter(client, aws.jobs_table) for _ in range(WRITERS)]
     races: list[Watcher] = []

@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from music_api.access.keys import digest_of, key_id_of
+from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
-from music_local.gateway import HttpRequest, HttpResponse, LocalFunction, LocalGateway
+from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalGateway, gateway_response
 from music_local.metering import UsagePlanMeter
-from music_local.template import default_template
+from music_local.stack import local_functions
+from music_local.template import local_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
 
 SEED_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}"
-TTL = default_template().authorizer().ttl_seconds
+TTL = local_template().authorizer().ttl_seconds
 ALICE_KEY_ID = key_id_of(digest_of(ALICE_KEY))
 
 
@@ -34,11 +36,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def gateway(aws: LocalAws, clock: Clock) -> LocalGateway:
-    template = default_template()
-    functions = {
-        name: LocalFunction(template, name) for name in template.resources_of_type("AWS::Serverless::Function")
-    }
-    return LocalGateway(template, functions, UsagePlanMeter(aws.apigateway, clock=clock), clock=clock)
+    template = local_template()
+    meter = UsagePlanMeter(aws.apigateway, clock=clock)
+    return LocalGateway(template, local_functions(template, aws), meter, clock=clock)
 
 
 Send = Callable[..., HttpResponse]
@@ -126,6 +126,10 @@ def test_gateway_responses_are_rendered_from_the_template(send: Send) -> None:
         (f"/v1/music/{ORG}/generations/", 404, "RESOURCE_NOT_FOUND"),
         (f"/v1/music/{ORG}/generations/..", 400, "VALIDATION_ERROR"),
         (f"/v1/music/{ORG}/generations/MGEN_2F8B1C4E9A7D", 400, "VALIDATION_ERROR"),
+        # A line break in the path reaches the authorizer's methodArn raw or encoded: the handler refuses the id.
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e%0A9a7d", 400, "VALIDATION_ERROR"),
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e\n9a7d", 400, "VALIDATION_ERROR"),
+        (f"/v1/music/{ORG}/generations/mgen_2f8b1c4e\r\n9a7d", 400, "VALIDATION_ERROR"),
         # The method ARN keeps the path as sent, so an encoded organization id fails the policy: closed, not open.
         (f"/v1/music/org%5Fabc123/generations/{SEED_JOB_ID}", 403, "ORGANIZATION_ACCESS_DENIED"),
     ],
@@ -198,12 +202,26 @@ def test_the_handler_is_never_invoked_for_a_bad_key(gateway: LocalGateway, send:
     assert invoked == []
 
 
+@pytest.mark.parametrize("response_type", sorted(RESPONSE_TYPE_STATUS))
+def test_every_gateway_response_type_keeps_its_status_and_says_it_in_the_body(response_type: str) -> None:
+    """A default with a status code would re-label every type without an entry (a WAF block or a 415 as 400);
+    each type answers the status the template gives it, or else its own, and the body never says otherwise."""
+    entry = GATEWAY_RESPONSES.get(response_type)
+    expected = entry.error.status if entry is not None else RESPONSE_TYPE_STATUS[response_type]
+
+    response = gateway_response(local_template().gateway_responses(), response_type)
+
+    assert response.status == expected
+    assert body(response)["error"]["status"] == expected
+    assert response.headers["x-amzn-ErrorType"] == response_type
+
+
 def test_each_response_carries_its_access_log_line_in_the_templates_format(send: Send) -> None:
     served, cached = send(), send()
     missing = send(key=None)
 
     first, second, refused = (json.loads(response.access_log) for response in (served, cached, missing))
-    assert set(first) == set(json.loads(default_template().access_log_format() or "{}"))
+    assert set(first) == set(json.loads(local_template().access_log_format() or "{}"))
     assert first["requestId"] == served.headers["x-amzn-RequestId"]
     assert (first["status"], first["errorType"], first["keyId"], first["userId"]) == ("200", "-", ALICE_KEY_ID, ALICE)
     assert first["authorizerStatus"] == "200"

@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics.provider import cold_start
 
 from authorizer.app import lambda_handler as authorizer_handler
 from get_generation.app import lambda_handler
+from music_api.access.handler import UnauthorizedError
 from music_api.access.keys import digest_of
 from music_api.core.observability import logger
 from music_local.emulator import LocalAws
@@ -49,6 +50,7 @@ def metric_lines(written: list[dict[str, Any]], metric: str) -> list[dict[str, A
     ]
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_no_api_key_or_url_signature_is_ever_logged(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -70,6 +72,7 @@ def test_no_api_key_or_url_signature_is_ever_logged(
     assert "X-API-Key" not in text
 
 
+@pytest.mark.runs_as("AuthorizerFunction")
 def test_the_authorizer_never_logs_a_key_or_its_gateway_key(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -86,6 +89,7 @@ def test_the_authorizer_never_logs_a_key_or_its_gateway_key(
     assert gateway_key_value not in text
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_every_log_line_carries_the_requests_trace_id(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -98,6 +102,7 @@ def test_every_log_line_carries_the_requests_trace_id(
     assert logs[-1]["status"] == "succeeded"
 
 
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_a_500s_cause_is_in_the_log_under_its_trace_id(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:
@@ -112,6 +117,21 @@ def test_a_500s_cause_is_in_the_log_under_its_trace_id(
     assert "ResourceNotFoundException" in errors[0]["exception"]
 
 
+@pytest.mark.runs_as("AuthorizerFunction")
+def test_the_authorizer_counts_a_key_of_the_other_environment_apart(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    with pytest.raises(UnauthorizedError):
+        authorizer_handler(load_event("authorizer_other_environment_key.json"), lambda_context)
+    written = documents(output())
+
+    (counted,) = metric_lines(written, "AuthorizerDecision")
+    assert counted["decision"] == "wrong_environment"
+    (rejected,) = [document for document in written if document.get("message") == "API key rejected"]
+    assert rejected["reason"] == "wrong_environment"
+
+
+@pytest.mark.runs_as("GetGenerationFunction")
 def test_metrics_count_results_by_status_and_errors_by_code(
     aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
 ) -> None:

@@ -6,12 +6,15 @@ from typing import Any
 
 import pytest
 
+from music_api.access.keys import parse_key
 from music_local.fixtures import DEMO_FIXTURES, FixtureError, read_fixtures
 from music_local.stack import start_stack
-from music_local.template import default_template
+from music_local.template import default_template, local_template
 
 DEMO: dict[str, Any] = json.loads(DEMO_FIXTURES.read_text())
 MP3 = DEMO_FIXTURES.parent / "audio" / "late-night-study.mp3"
+# The demo and every fixture file of the tests (tests/data/*.json).
+FIXTURE_FILES = [DEMO_FIXTURES, *sorted((DEMO_FIXTURES.parents[1] / "tests" / "data").glob("*.json"))]
 
 
 def write(tmp_path: Path, content: dict[str, Any] | str) -> Path:
@@ -35,6 +38,17 @@ def changed(path: list[Any], value: Any) -> dict[str, Any]:
         node = node[part]
     node[path[-1]] = value
     return document
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda path: path.name)
+def test_every_fixture_key_is_a_test_key_on_a_plan_of_the_template(path: Path) -> None:
+    """The local stack is a test stage with the template's usage plans: each file the tests load fits it."""
+    fixtures = read_fixtures(path)
+
+    assert {parse_key(api_key.key).environment for api_key in fixtures.content.api_keys} == {"test"}  # type: ignore[union-attr]
+    assert {api_key.plan for api_key in fixtures.content.api_keys} <= {
+        plan.name for plan in local_template().usage_plans()
+    }
 
 
 def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> None:
@@ -62,6 +76,10 @@ def test_the_demo_file_has_a_job_in_every_status_and_tenants_to_try_idor() -> No
         ((["memberships", 0, "organization_id"], "org_nowhere"), "memberships[0]: unknown organization org_nowhere"),
         ((["api_keys", 2, "key"], "frd_live_notavalidkey"), "api_keys[2]: key is not a valid API key"),
         ((["api_keys", 0, "user_id"], "usr_ghost99"), "api_keys[0]: unknown user usr_ghost99"),
+        (
+            (["api_keys", 2, "key"], "frd_live_ggbTVPjOV7i8Ge9QwRl0dzmN3NQQQB3IjGHt"),
+            "api_keys[2]: a frd_live_ key; the local stack accepts frd_test_ keys only",
+        ),
         (
             (["api_keys", 1, "plan"], "gold"),
             "api_keys[1]: unknown plan 'gold' (template.yaml has internal, standard, trial)",
@@ -184,7 +202,7 @@ def test_invalid_json_says_where(tmp_path: Path) -> None:
 
 def test_a_bad_file_stops_the_stack_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(FixtureError):
-        start_stack(write(tmp_path, changed(["memberships", 1, "user_id"], "usr_ghost99")), environment={})
+        start_stack(write(tmp_path, changed(["memberships", 1, "user_id"], "usr_ghost99")))
 
 
 def test_the_demo_mp3_is_a_real_mpeg_audio_file_of_the_tracks_length() -> None:

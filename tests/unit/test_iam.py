@@ -58,3 +58,10 @@ def test_a_single_statement_object_and_a_list_of_resources_are_accepted() -> Non
     document = {"policyDocument": {"Statement": allow(["arn:other", ARN])}}
 
     assert is_allowed(document, ARN)
+
+
+def test_a_wildcard_spans_line_breaks_as_in_iam() -> None:
+    arn = ARN.replace("mgen_1", "mgen_\n1")
+
+    assert is_allowed(policy(allow("arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/*")), arn)
+    assert not is_allowed(policy(allow(ARN.replace("mgen_1", "mgen_?"))), arn.replace("\n", "\n\n"))

@@ -38,7 +38,7 @@ from music_local.template import default_template
 from tests.helpers.contract import spec_example
 
 GET_GENERATION = "/v1/music/{organization_id}/generations/{job_id}"
-STATUSES = {"200", "400", "401", "403", "404", "413", "429", "500", "502", "503", "504"}
+STATUSES = {"200", "400", "401", "403", "404", "413", "415", "429", "500", "502", "503", "504"}
 RETRYABLE = {"200", "429", "502", "503", "504"}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

@@ -44,3 +44,15 @@ def test_no_organization_denies_every_route() -> None:
 def test_a_malformed_method_arn_is_refused(method_arn: str) -> None:
     with pytest.raises(MalformedMethodArnError):
         authorizer_policy(method_arn, "usr_a", ["org_abc123"], {})
+
+
+@pytest.mark.parametrize("job_id", ["mgen_1\n", "mgen_\n1", "\n", "mgen_1\r\nX-Injected: 1"])
+def test_a_line_break_in_the_path_still_gets_the_callers_policy(job_id: str) -> None:
+    """A path is the client's: a newline in it must not turn a valid key into an authorizer failure (503)."""
+    method_arn = ARN.replace("mgen_1", job_id)
+
+    policy = authorizer_policy(method_arn, "usr_a", ["org_abc123"], {})
+
+    (statement,) = policy["policyDocument"]["Statement"]
+    assert statement["Resource"] == [ARN.replace("mgen_1", "*")]
+    assert is_allowed(policy, method_arn)

@@ -61,14 +61,23 @@ def test_the_audio_prefix_must_be_a_folder() -> None:
         )
 
 
-def test_the_authorizer_needs_only_the_auth_table() -> None:
-    settings = AuthorizerSettings.model_validate({"AUTH_TABLE_NAME": "auth"})
+def test_the_authorizer_needs_only_the_auth_table_and_its_stages_key_environment() -> None:
+    settings = AuthorizerSettings.model_validate({"AUTH_TABLE_NAME": "auth", "API_KEY_ENVIRONMENT": "live"})
 
     assert settings.auth_table_name == "auth"
+    assert settings.api_key_environment == "live"
     assert not hasattr(settings, "jobs_table_name")
     assert not hasattr(settings, "audio_bucket_name")
     with pytest.raises(ValidationError):
         AuthorizerSettings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
+
+
+@pytest.mark.parametrize("environment", [None, "", "prod", "LIVE", "live,test"])
+def test_the_authorizer_accepts_exactly_one_key_environment(environment: str | None) -> None:
+    values = {"AUTH_TABLE_NAME": "auth"} | ({} if environment is None else {"API_KEY_ENVIRONMENT": environment})
+
+    with pytest.raises(ValidationError):
+        AuthorizerSettings.model_validate(values)
 
 
 def test_the_get_endpoint_does_not_need_the_auth_table() -> None:

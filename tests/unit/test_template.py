@@ -9,7 +9,8 @@ import pytest
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_api.generations.settings import GenerationSettings
-from music_local.template import default_template
+from music_local.gateway import RESPONSE_TYPE_STATUS
+from music_local.template import UnsupportedTemplateError, default_template, local_template
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -130,6 +131,28 @@ def test_every_route_is_behind_the_api_key_authorizer() -> None:
     assert template()["Parameters"]["AuthorizerTtlSeconds"]["Default"] == 300
 
 
+def test_each_stage_accepts_keys_of_one_environment_live_unless_told() -> None:
+    parameter = template()["Parameters"]["ApiKeyEnvironment"]
+
+    assert parameter["AllowedValues"] == ["live", "test"]
+    assert parameter["Default"] == "live"
+
+
+def test_the_local_stack_is_a_test_stage() -> None:
+    environment = local_template().function_environment("AuthorizerFunction", {"AuthTable": "music-auth"})
+
+    assert environment["API_KEY_ENVIRONMENT"] == "test"
+    assert (
+        default_template().function_environment("AuthorizerFunction", {"AuthTable": "t"})["API_KEY_ENVIRONMENT"]
+        == "live"
+    )
+
+
+def test_a_parameter_override_must_be_one_of_its_allowed_values() -> None:
+    with pytest.raises(UnsupportedTemplateError, match="ApiKeyEnvironment"):
+        default_template().with_parameters({"ApiKeyEnvironment": "staging"})
+
+
 def test_the_authorizer_may_only_get_api_key_items() -> None:
     (policy,) = resource("AuthorizerFunction")["Properties"]["Policies"]
     (statement,) = policy["Statement"]
@@ -171,6 +194,16 @@ def test_every_gateway_made_error_is_the_catalogues_in_the_contracts_envelope() 
         assert headers.get("Retry-After") == retry_after, response_type
 
 
+def test_no_response_type_falls_back_to_a_default_that_changes_its_status() -> None:
+    """A default's StatusCode replaces the status of every type that falls back to it (API Gateway's rule)."""
+    responses = api()["GatewayResponses"]
+
+    for response_type, own_status in RESPONSE_TYPE_STATUS.items():
+        if response_type not in responses:
+            default = responses["DEFAULT_5XX" if own_status >= 500 else "DEFAULT_4XX"]
+            assert int(default.get("StatusCode", own_status)) == own_status, response_type
+
+
 def test_the_gateways_401_has_the_contracts_texts_exactly() -> None:
     body = json.loads(api()["GatewayResponses"]["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])
 
@@ -192,7 +225,7 @@ def test_each_function_is_given_only_the_resources_it_uses() -> None:
     get_generation = resource("GetGenerationFunction")["Properties"]["Environment"]["Variables"]
 
     assert not {"JOBS_TABLE_NAME", "AUTH_TABLE_NAME", "AUDIO_BUCKET_NAME"} & set(shared)
-    assert authorizer == {"AUTH_TABLE_NAME": {"Ref": "AuthTable"}}
+    assert authorizer == {"AUTH_TABLE_NAME": {"Ref": "AuthTable"}, "API_KEY_ENVIRONMENT": {"Ref": "ApiKeyEnvironment"}}
     assert {"JOBS_TABLE_NAME", "AUDIO_BUCKET_NAME"} <= set(get_generation)
     assert "AUTH_TABLE_NAME" not in get_generation
 

@@ -17,8 +17,8 @@ from music_api.access.settings import authorizer_settings
 from music_api.access.store import ApiKeyStore
 from music_api.core.aws import dynamodb_client
 from music_api.core.clock import utc_now
-from music_api.core.errors import ApiError
-from music_api.core.events import trace_id_of
+from music_api.core.errors import ApiError, InternalError
+from music_api.core.events import mapping, trace_id_of
 from music_api.core.observability import logger, metrics
 
 API_KEY_HEADER = "x-api-key"
@@ -35,23 +35,30 @@ def authorize(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any
     # The same trace id the handler will use for this request, so one id finds both functions' logs.
     logger.set_correlation_id(trace_id_of(event, context.aws_request_id))
     try:
-        return _authorize(event)
+        return _authorize(mapping(event))  # a direct invocation's event may be anything: no key in it, 401
     except UnauthorizedError:
         raise
     except Exception as error:
         # Store unavailable, corrupt item, bad settings: any other error is the gateway's
-        # AUTHORIZER_CONFIGURATION_ERROR (503 in our gateway responses), never a 401 for a valid key.
+        # AUTHORIZER_CONFIGURATION_ERROR (503 in our gateway responses), never a 401 for a valid key. Only the
+        # catalogue's errors leave: an unexpected one becomes InternalError, its cause in the log.
         _count("error")
-        code = error.code if isinstance(error, ApiError) else "INTERNAL_ERROR"
-        logger.error(str(error), exc_info=error, extra={"error_code": code})
-        raise
+        failure = error if isinstance(error, ApiError) else InternalError("Unexpected error")
+        logger.error(str(error), exc_info=error, extra={"error_code": failure.code})
+        if failure is error:
+            raise
+        raise failure from error
 
 
 def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     parsed = parse_key(_single_api_key(event) or "")
     if parsed is None:
         _reject("malformed")  # missing, empty, repeated, wrong format or bad checksum: no lookup at all
-    api_key = ApiKeyStore(dynamodb_client(), authorizer_settings().auth_table_name).get_api_key(parsed.digest)
+    settings = authorizer_settings()
+    if parsed.environment != settings.api_key_environment:
+        # A test key on a live stage (or the reverse) is refused before any lookup, whatever the store holds.
+        _reject("wrong_environment", parsed.key_id, decision="wrong_environment")
+    api_key = ApiKeyStore(dynamodb_client(), settings.auth_table_name).get_api_key(parsed.digest)
     if api_key is None:
         _reject("unknown", parsed.key_id)
     if not api_key.is_usable_at(utc_now()):
@@ -94,8 +101,8 @@ def _single_api_key(event: Mapping[str, Any]) -> str | None:
     return values[0].strip() if len(values) == 1 else None
 
 
-def _reject(reason: str, key_id: str | None = None) -> NoReturn:
-    _count("unauthorized")
+def _reject(reason: str, key_id: str | None = None, *, decision: str = "unauthorized") -> NoReturn:
+    _count(decision)
     logger.info("API key rejected", extra={"reason": reason, "key_id": key_id})
     raise UnauthorizedError
 

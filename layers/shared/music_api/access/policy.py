@@ -7,8 +7,9 @@ about 50 ms to every cold start (docs/performance.md); the output has the same s
 import re
 from typing import Any, Final
 
-# arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>
-_METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0-9]+/[\w-]+)/[A-Z]+/.*")
+# arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>. The path is the client's and may hold
+# any character, line breaks included (DOTALL): only the API and stage are taken from it.
+_METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0-9]+/[\w-]+)/[A-Z]+/.*", re.DOTALL)
 ROUTE: Final = "GET/v1/music/{organization_id}/generations/*"
 
 

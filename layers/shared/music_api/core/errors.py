@@ -126,6 +126,34 @@ class QuotaExceededError(RateLimitedError):
     default_system_message = "Quota exceeded"
 
 
+class GatewayForbiddenError(ApiError):
+    """API Gateway's own SigV4 checks (signature, session token): no method of this API uses them."""
+
+    status = 403
+    code = "FORBIDDEN"
+    type = "authorization_error"
+    message = "The request is not allowed."
+    default_system_message = "Request refused by the gateway"
+
+
+class RequestBlockedError(ApiError):
+    """A web application firewall in front of the stage blocked the request."""
+
+    status = 403
+    code = "REQUEST_BLOCKED"
+    type = "client_error"
+    message = "The request was blocked."
+    default_system_message = "Request blocked by the firewall"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    type = "client_error"
+    message = "The media type of the request is not supported."
+    default_system_message = "Unsupported media type"
+
+
 class GatewayRejectedError(ApiError):
     status = 400
     code = "BAD_REQUEST"
@@ -149,10 +177,19 @@ class GatewayResponse:
 
 
 # API Gateway response type -> what it answers. Authorizer failures are 503: the auth store is unavailable.
+# Every 4XX type whose own status is not 400 has an entry: one left to DEFAULT_4XX would be answered 400.
 GATEWAY_RESPONSES: Final[Mapping[str, GatewayResponse]] = {
     "UNAUTHORIZED": GatewayResponse(AuthenticationRequiredError),
     "ACCESS_DENIED": GatewayResponse(OrganizationAccessDeniedError),
     "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(RouteNotFoundError),
+    "RESOURCE_NOT_FOUND": GatewayResponse(RouteNotFoundError),
+    "WAF_FILTERED": GatewayResponse(RequestBlockedError),
+    "UNSUPPORTED_MEDIA_TYPE": GatewayResponse(UnsupportedMediaTypeError),
+    # The caller's key is fine in the auth table, but the gateway key that meters it was deleted, disabled or
+    # taken out of every usage plan: to the caller that key does not work, so the contract's 401 (docs/errors.md).
+    "INVALID_API_KEY": GatewayResponse(AuthenticationRequiredError),
+    "INVALID_SIGNATURE": GatewayResponse(GatewayForbiddenError),
+    "EXPIRED_TOKEN": GatewayResponse(GatewayForbiddenError),
     "REQUEST_TOO_LARGE": GatewayResponse(RequestTooLargeError),
     "THROTTLED": GatewayResponse(RateLimitedError, retry_after_seconds=1),
     "QUOTA_EXCEEDED": GatewayResponse(QuotaExceededError, retry_after_seconds=60),

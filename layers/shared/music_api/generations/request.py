@@ -10,6 +10,7 @@ from typing import Any
 
 from music_api.core.errors import (
     AuthenticationRequiredError,
+    InternalError,
     OrganizationAccessDeniedError,
     RequestValidationError,
 )
@@ -30,8 +31,10 @@ class GetGenerationRequest:
     caller: Caller
 
 
-def parse_request(event: Mapping[str, Any]) -> GetGenerationRequest:
+def parse_request(event: object) -> GetGenerationRequest:
     """Authenticated caller, then well-formed path, then membership: each failure has its own status."""
+    if not isinstance(event, Mapping):
+        raise InternalError("Event is not an API Gateway proxy event")  # a misaddressed direct invocation
     caller = _caller(event)
     path = mapping(event.get("pathParameters"))
     organization_id = _path_parameter(path, "organization_id")
