@@ -198,7 +198,8 @@ def test_the_table_and_plans_are_found_through_a_deployed_stacks_outputs(
     aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUTH_TABLE_NAME", "a-table-from-another-shell")  # an explicit flag beats the environment
-    cloudformation = boto3.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint)
+    # Not boto3.client(): its default session keeps the credentials of whichever test created it first.
+    cloudformation = aws.client("cloudformation")
     plan_ids = ",".join(f"{name}={plan_id}" for name, plan_id in aws.usage_plan_ids.items())
     cloudformation.create_stack(
         StackName="music-generations",
