@@ -44,6 +44,7 @@ from music_api.core.ids import (
     ORGANIZATION_ID_RULE,
     anchored,
 )
+from music_api.engines.models import EngineList
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
 from music_local.template import default_template
@@ -116,8 +117,25 @@ JOB_ID = PathParameter(
     example="mgen_2f8b1c4e9a7d",
 )
 
+
+def caller_errors() -> tuple[FunctionError, ...]:
+    """What every route of the family answers when it reads the caller (music_api.core.caller); new instances
+    each time, so that YAML never aliases one route's example into another's."""
+    return (
+        FunctionError(
+            AuthenticationRequiredError(),
+            "the function was invoked without the authorizer's identity (never behind the gateway).",
+        ),
+        FunctionError(
+            OrganizationAccessDeniedError(),
+            "the function checks membership again: the organization is not one of the caller's.",
+        ),
+    )
+
+
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
+    "Engines": "The engine catalogue: which engines a generation can ask for, and what each allows.",
 }
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -148,14 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
                 "details.reason name the parameter and its rule.",
             ),
-            FunctionError(
-                AuthenticationRequiredError(),
-                "the function was invoked without the authorizer's identity (never behind the gateway).",
-            ),
-            FunctionError(
-                OrganizationAccessDeniedError(),
-                "the function checks membership again: the organization is not one of the caller's.",
-            ),
+            *caller_errors(),
             FunctionError(
                 JobNotFoundError(JOB_ID.example),
                 "the caller has no job with this id in this organization (details.job_id echoes the id); another "
@@ -172,6 +183,37 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
         ),
         examples="get-generation.yaml",
+    ),
+    Operation(
+        operation_id="listEngines",
+        method="get",
+        path="/v1/music/{organization_id}/engines",
+        tag="Engines",
+        summary="List available music engines",
+        description=(
+            "The enabled engines of the catalogue, by key: each one's maximum duration, whether it sings and "
+            "accepts lyrics, stems, languages, and the licence its tracks carry (licence_class, commercial_use, "
+            "requires_attribution). Creating a generation names one of these keys; a disabled engine is not "
+            "listed. Operators change the catalogue without a deploy, so read it rather than hard-coding it."
+        ),
+        parameters=(ORGANIZATION_ID,),
+        success_status="200",
+        success_model=EngineList,
+        success_description="The enabled engines, sorted by key (an empty list when none is enabled).",
+        errors=(
+            FunctionError(
+                RequestValidationError("organization_id", ORGANIZATION_ID_RULE),
+                "a malformed organization_id when invoked without the gateway; details.field and details.reason "
+                "name it and its rule.",
+            ),
+            *caller_errors(),
+            FunctionError(
+                InternalError(),
+                "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
+            ),
+            FunctionError(ServiceUnavailableError(), "the catalogue is throttled or unreachable."),
+        ),
+        examples="list-engines.yaml",
     ),
 )
 

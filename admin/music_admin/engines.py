@@ -4,7 +4,7 @@ from botocore.exceptions import ClientError
 
 from music_admin.auth_store import AdminError
 from music_api.core.dynamodb import error_code, store_errors, to_item
-from music_api.engines.models import StoredEngine
+from music_api.engines.models import MAX_ENGINES, StoredEngine
 from music_api.engines.store import EngineCatalogue, engine_key
 
 
@@ -15,6 +15,9 @@ class UnknownEngineError(AdminError):
 class EngineAdmin(EngineCatalogue):
     def put(self, engine: StoredEngine) -> None:
         """Create or replace the engine (a new maximum or licence takes effect for the next create)."""
+        keys = {stored.key for stored in self.all()}
+        if engine.key not in keys and len(keys) >= MAX_ENGINES:
+            raise AdminError(f"the catalogue already holds {MAX_ENGINES} engines, the most GET /engines lists")
         with store_errors("Engine catalogue"):
             self._client.put_item(
                 TableName=self._table_name,

@@ -172,3 +172,13 @@ def test_make_invoke_replays_an_event_without_docker() -> None:
     )
     assert result["statusCode"] == 200
     assert json.loads(result["body"])["track"]["title"] == "Late Night Study"
+
+
+def test_the_engine_catalogue_is_served_from_the_template_to_members_only(local_api: LaunchedApi) -> None:
+    status, headers, body = call(local_api, f"/v1/music/{ORG}/engines")
+    refused, _, refusal = call(local_api, f"/v1/music/{OTHER_ORG}/engines")
+
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert [engine["key"] for engine in body["engines"]] == ["sketch", "studio"]
+    assert (refused, refusal["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")

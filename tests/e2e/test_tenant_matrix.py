@@ -113,3 +113,15 @@ def test_malformed_organizations_never_reach_anyones_data(tenant_api: str, calle
 
     assert status in {400, 403, 404}
     assert_not_leaking(status, body, caller)
+
+
+@pytest.mark.parametrize("caller", sorted(KEYS))
+@pytest.mark.parametrize("organization_id", sorted(set(MEMBER_OF.values())))
+def test_the_engine_catalogue_is_listed_to_members_only(tenant_api: str, caller: str, organization_id: str) -> None:
+    status, body = get(tenant_api, f"/v1/music/{organization_id}/engines", caller)
+
+    if organization_id == MEMBER_OF[caller]:
+        assert (status, body) == (200, {"engines": []})  # tenants.json puts no engine in the catalogue
+    else:
+        assert status == 403
+        assert body["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"

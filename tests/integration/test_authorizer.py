@@ -66,7 +66,7 @@ class TestAValidKey:
         assert statement == {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*"],
+            "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*", f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines"],
         }
 
     def test_names_the_keys_own_gateway_key_for_its_usage_plan(self, authorize: Authorize, aws: LocalAws) -> None:
@@ -85,7 +85,10 @@ class TestAValidKey:
 
         assert is_allowed(policy, method_arn(ORG))
         assert is_allowed(policy, method_arn(ORG, "mgen_anyotherjob1"))
+        assert is_allowed(policy, f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines")
         for arn in [
+            f"{ARN_PREFIX}/GET/v1/music/{OTHER_ORG}/engines",
+            f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines/studio",
             method_arn(OTHER_ORG),
             method_arn("org_abc1234"),
             method_arn("org_abc12"),

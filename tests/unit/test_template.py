@@ -8,6 +8,7 @@ import pytest
 
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
+from music_api.engines.store import CATALOGUE_PARTITION
 from music_api.generations.settings import GenerationSettings
 from music_local.template import default_template
 
@@ -59,6 +60,30 @@ def test_the_function_may_only_get_items_and_read_master_audio() -> None:
     assert statements["ReadMasterAudioOnly"]["Action"] == "s3:GetObject"
     assert statements["ReadMasterAudioOnly"]["Resource"] == {"Fn::Sub": "${AudioBucket.Arn}/audio/*"}
     assert all(statement["Effect"] == "Allow" for statement in statements.values())
+
+
+def test_the_engine_listing_may_only_query_the_catalogue_partition() -> None:
+    properties = resource("ListEnginesFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    (statement,) = policy["Statement"]
+    (event,) = properties["Events"].values()
+
+    assert statement == {
+        "Sid": "QueryEngineCatalogueOnly",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CATALOGUE_PARTITION]}},
+    }
+    assert event["Properties"] == {
+        "RestApiId": {"Ref": "MusicApi"},
+        "Path": "/v1/music/{organization_id}/engines",
+        "Method": "GET",
+    }
+    assert set(properties["Environment"]["Variables"]) == {"JOBS_TABLE_NAME"}
+    assert resource("ListEnginesLogGroup")["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/lambda/${ListEnginesFunction}"
+    }
 
 
 def test_the_audio_prefix_setting_matches_the_policy() -> None:

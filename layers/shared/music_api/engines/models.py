@@ -9,6 +9,8 @@ from music_api.core.stored import StoredNumber
 
 ENGINE_KEY_PATTERN: Final = re.compile(r"[a-z][a-z0-9_-]{1,31}")
 ENGINE_KEY_RULE: Final = "must be 2 to 32 lowercase letters, digits, '_' or '-', starting with a letter"
+# One Query page holds far more; the listing has no paging, so the catalogue stays small by design.
+MAX_ENGINES: Final = 100
 LANGUAGE_PATTERN: Final = r"^[a-z]{2,3}(-[A-Z]{2})?$"
 # The licence classes a track can carry (generation-family.md, "Get a track"); an engine's is what its tracks get.
 LicenceClass = Literal["commercial_cleared", "commercial_enterprise", "personal_only", "unclear"]
@@ -25,11 +27,11 @@ class Engine(BaseModel):
 
     key: Annotated[str, Field(pattern=f"^{ENGINE_KEY_PATTERN.pattern}$", max_length=32)]
     # DynamoDB hands numbers back as Decimal: a number is required, a whole one by int's own check.
-    max_duration_seconds: Annotated[int, StoredNumber, Field(ge=1, le=3600)]
+    max_duration_seconds: Annotated[int, Field(ge=1, le=3600), StoredNumber]
     vocals: StrictBool
     lyrics: StrictBool
     stems: StrictBool
-    languages: Annotated[list[Annotated[str, Field(pattern=LANGUAGE_PATTERN)]], Field(max_length=50)]
+    languages: Annotated[list[Annotated[str, Field(pattern=LANGUAGE_PATTERN, max_length=6)]], Field(max_length=50)]
     licence_class: LicenceClass
     commercial_use: StrictBool
     requires_attribution: StrictBool
@@ -49,4 +51,4 @@ class EngineList(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    engines: list[Engine]
+    engines: Annotated[list[Engine], Field(max_length=MAX_ENGINES)]
