@@ -45,6 +45,8 @@ SCHEMA = schemathesis.openapi.from_path(SPEC)
 OPERATION = SCHEMA[PATH]["GET"]
 ENGINES_PATH = "/v1/music/{organization_id}/engines"
 ENGINES = SCHEMA[ENGINES_PATH]["GET"]
+CREATE_PATH = "/v1/music/{organization_id}/generations"
+CREATE = SCHEMA[CREATE_PATH]["POST"]  # bodies included: schemathesis builds them from CreateGenerationBody
 DEMO_JOB_IDS = sorted(job["id"] for job in JOBS)
 GENERATED = "generated"  # send whatever X-API-Key schemathesis generated (random garbage, empty, or none)
 # Weighted by repetition: the demo key most of the time.
@@ -62,6 +64,8 @@ CASES = st.one_of(
     ),
     ENGINES.as_strategy(GenerationMode.NEGATIVE),
     ENGINES.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
+    CREATE.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
+    CREATE.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
 )
 
 
@@ -112,3 +116,6 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
     # The mix reached the handler's answers, not only the gateway's.
     assert {200, 400, 401, 403, 404} <= set(statuses), statuses
     assert answered[ENGINES_PATH, 200] > 0, answered
+    # Bodies reached the create function: refused by its field checks (400) and by the catalogue's rules (422).
+    assert answered[CREATE_PATH, 400] > 0, answered
+    assert answered[CREATE_PATH, 422] > 0, answered

@@ -4,6 +4,8 @@ client and setting a previous test made (they are cached per container, as in La
 from music_api.access.settings import authorizer_settings
 from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
 from music_api.core.settings import aws_settings
+from music_api.creation.handler import engine_cache
+from music_api.creation.settings import creation_settings
 from music_api.engines.settings import engine_settings
 from music_api.generations.settings import generation_settings
 from music_local.emulator import REGION
@@ -22,6 +24,8 @@ def reset_aws() -> None:
         generation_settings,
         authorizer_settings,
         engine_settings,
+        creation_settings,
+        engine_cache,
         aws_session,
         dynamodb_client,
         s3_bucket_url,

@@ -16,8 +16,10 @@ def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> No
     assert statement["Resource"] == [
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/*",
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/engines",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/music/org_abc123/generations",
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/generations/*",
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/engines",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/music/org_xyz789/generations",
     ]
     assert policy["principalId"] == "usr_a"
     assert policy["context"] == {"user_id": "usr_a"}

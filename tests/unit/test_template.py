@@ -86,6 +86,42 @@ def test_the_engine_listing_may_only_query_the_catalogue_partition() -> None:
     }
 
 
+def test_create_may_only_query_the_catalogue_and_put_job_items() -> None:
+    properties = resource("CreateGenerationFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
+    (event,) = properties["Events"].values()
+
+    assert statements == {
+        "QueryEngineCatalogueOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CATALOGUE_PARTITION]}},
+        },
+        "PutJobItemsOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}},
+        },
+    }
+    assert event["Properties"]["Path"] == "/v1/music/{organization_id}/generations"
+    assert event["Properties"]["Method"] == "POST"
+
+
+@pytest.mark.parametrize("plan", ["Trial", "Standard", "Internal"])
+def test_every_plan_gives_create_its_own_budget(plan: str) -> None:
+    (stage,) = resource(f"{plan}UsagePlan")["Properties"]["ApiStages"]
+
+    assert stage["Throttle"] == {
+        "/v1/music/{organization_id}/generations/POST": {
+            "RateLimit": {"Ref": f"{plan}CreateRateLimit"},
+            "BurstLimit": {"Ref": f"{plan}CreateBurstLimit"},
+        }
+    }
+
+
 def test_the_audio_prefix_setting_matches_the_policy() -> None:
     assert function()["Environment"]["Variables"]["AUDIO_KEY_PREFIX"] == "audio/"
 

@@ -13,6 +13,7 @@ _METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0
 ROUTES: Final = (
     "GET/v1/music/{organization_id}/generations/*",
     "GET/v1/music/{organization_id}/engines",
+    "POST/v1/music/{organization_id}/generations",
 )
 
 
