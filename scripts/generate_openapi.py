@@ -13,12 +13,13 @@ Usage: generate_openapi.py [--check]
 
 import argparse
 import difflib
+import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel
@@ -28,11 +29,15 @@ from music_api.core.errors import (
     GATEWAY_RESPONSES,
     ApiError,
     AuthenticationRequiredError,
+    BodyFieldError,
+    GenerationNotAllowedError,
     InternalError,
+    InvalidJsonError,
     JobNotFoundError,
     OrganizationAccessDeniedError,
     RequestValidationError,
     ServiceUnavailableError,
+    UnsupportedMediaTypeError,
 )
 from music_api.core.events import REQUEST_ID_PATTERN
 from music_api.core.ids import (
@@ -44,6 +49,8 @@ from music_api.core.ids import (
     ORGANIZATION_ID_RULE,
     anchored,
 )
+from music_api.creation.request import CreateGenerationBody
+from music_api.engines.models import EngineList
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
 from music_local.template import default_template
@@ -97,6 +104,8 @@ class Operation:
     examples: str  # file name under docs/examples/
     # Headers of the success response beyond the common ones (names of components.headers).
     success_headers: tuple[str, ...] = field(default=())
+    # The JSON body's model (validation-mode schema, in components); its examples under `request:` in the file.
+    request_model: type[BaseModel] | None = None
 
 
 ORGANIZATION_ID = PathParameter(
@@ -116,8 +125,25 @@ JOB_ID = PathParameter(
     example="mgen_2f8b1c4e9a7d",
 )
 
+
+def caller_errors() -> tuple[FunctionError, ...]:
+    """What every route of the family answers when it reads the caller (music_api.core.caller); new instances
+    each time, so that YAML never aliases one route's example into another's."""
+    return (
+        FunctionError(
+            AuthenticationRequiredError(),
+            "the function was invoked without the authorizer's identity (never behind the gateway).",
+        ),
+        FunctionError(
+            OrganizationAccessDeniedError(),
+            "the function checks membership again: the organization is not one of the caller's.",
+        ),
+    )
+
+
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
+    "Engines": "The engine catalogue: which engines a generation can ask for, and what each allows.",
 }
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -148,14 +174,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
                 "details.reason name the parameter and its rule.",
             ),
-            FunctionError(
-                AuthenticationRequiredError(),
-                "the function was invoked without the authorizer's identity (never behind the gateway).",
-            ),
-            FunctionError(
-                OrganizationAccessDeniedError(),
-                "the function checks membership again: the organization is not one of the caller's.",
-            ),
+            *caller_errors(),
             FunctionError(
                 JobNotFoundError(JOB_ID.example),
                 "the caller has no job with this id in this organization (details.job_id echoes the id); another "
@@ -172,6 +191,78 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
         ),
         examples="get-generation.yaml",
+    ),
+    Operation(
+        operation_id="createGeneration",
+        method="post",
+        path="/v1/music/{organization_id}/generations",
+        tag="Generations",
+        summary="Create a generation job",
+        description=(
+            "Submit a new generation request. Answers 202 with the new job, queued; follow it with the URL in "
+            "Location (GET the job), no faster than Retry-After. The body is checked strictly: unknown fields, "
+            "wrong types and values outside the documented limits are a 400 naming the field; a request the "
+            "engine catalogue rules out (an engine that is not enabled, a duration above the engine's maximum, "
+            "lyrics for an engine that takes none or for an instrumental track) is a 422 naming the field. "
+            "seed_track_id is checked for its format only until tracks are served."
+        ),
+        parameters=(ORGANIZATION_ID,),
+        request_model=CreateGenerationBody,
+        success_status="202",
+        success_model=GenerationJob,
+        success_description="The new job, queued at progress 0 (no URL, no track yet).",
+        success_headers=("Location", "Retry-After-Queued"),
+        errors=(
+            FunctionError(
+                BodyFieldError("duration_seconds", "Input should be less than or equal to 3600"),
+                "a body field is missing, of the wrong type, outside its limits, or not a field of this request; "
+                "details.field names it (dotted for an item of a list, e.g. style_tags.0), details.reason says why.",
+            ),
+            FunctionError(InvalidJsonError(), "the body is empty, does not parse as JSON, or is not a JSON object."),
+            *caller_errors(),
+            FunctionError(UnsupportedMediaTypeError(), "the Content-Type is not application/json."),
+            FunctionError(
+                GenerationNotAllowedError("duration_seconds", "must be at most 30 for engine sketch"),
+                "the engine catalogue rules the request out; details.field and details.reason say which rule.",
+            ),
+            FunctionError(
+                InternalError(),
+                "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
+            ),
+            FunctionError(ServiceUnavailableError(), "the job store or the catalogue is throttled or unreachable."),
+        ),
+        examples="create-generation.yaml",
+    ),
+    Operation(
+        operation_id="listEngines",
+        method="get",
+        path="/v1/music/{organization_id}/engines",
+        tag="Engines",
+        summary="List available music engines",
+        description=(
+            "The enabled engines of the catalogue, by key: each one's maximum duration, whether it sings and "
+            "accepts lyrics, stems, languages, and the licence its tracks carry (licence_class, commercial_use, "
+            "requires_attribution). Creating a generation names one of these keys; a disabled engine is not "
+            "listed. Operators change the catalogue without a deploy, so read it rather than hard-coding it."
+        ),
+        parameters=(ORGANIZATION_ID,),
+        success_status="200",
+        success_model=EngineList,
+        success_description="The enabled engines, sorted by key (an empty list when none is enabled).",
+        errors=(
+            FunctionError(
+                RequestValidationError("organization_id", ORGANIZATION_ID_RULE),
+                "a malformed organization_id when invoked without the gateway; details.field and details.reason "
+                "name it and its rule.",
+            ),
+            *caller_errors(),
+            FunctionError(
+                InternalError(),
+                "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
+            ),
+            FunctionError(ServiceUnavailableError(), "the catalogue is throttled or unreachable."),
+        ),
+        examples="list-engines.yaml",
     ),
 )
 
@@ -325,6 +416,17 @@ def headers() -> dict[str, Any]:
             seconds,
             unavailable["default"],
         ),
+        "Location": header(
+            "The new job's URL, relative to the request's URL (generations/<job_id>): GET it to follow the job.",
+            {"type": "string", "pattern": f"^generations/{anchored(JOB_ID_PATTERN)[1:]}", "maxLength": 200},
+            "generations/mgen_2f8b1c4e9a7d",
+        ),
+        "Retry-After-Queued": header(
+            f"Seconds before the first poll of the new, queued job (QUEUED_RETRY_AFTER_SECONDS, default "
+            f"{queued['default']}).",
+            seconds,
+            queued["default"],
+        ),
         "Retry-After-Polling": header(
             f"Present while the job is queued (QUEUED_RETRY_AFTER_SECONDS, default {queued['default']}) or running "
             f"(RUNNING_RETRY_AFTER_SECONDS, default {running['default']}): poll no faster than this.",
@@ -336,15 +438,20 @@ def headers() -> dict[str, Any]:
 
 
 def _header_refs(names: Iterable[str]) -> dict[str, Any]:
-    """References to components.headers; Retry-After-Polling is published under its real name, Retry-After."""
+    """References to components.headers; Retry-After-<case> is published under its real name, Retry-After."""
     return {
-        "Retry-After" if name == "Retry-After-Polling" else name: {"$ref": f"#/components/headers/{name}"}
+        "Retry-After" if name.startswith("Retry-After-") else name: {"$ref": f"#/components/headers/{name}"}
         for name in names
     }
 
 
 def _json(schema_name: str, examples: Mapping[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}, "examples": dict(examples)}}
+
+
+def read_request_examples(operation: Operation) -> dict[str, Any]:
+    examples: dict[str, Any] = yaml.safe_load((EXAMPLES / operation.examples).read_text(encoding="utf-8"))["request"]
+    return examples
 
 
 def read_examples(operation: Operation) -> dict[str, dict[str, Any]]:
@@ -419,28 +526,39 @@ def path_parameter(parameter: PathParameter) -> dict[str, Any]:
 
 
 def code_samples(operation: Operation) -> list[dict[str, str]]:
-    """The contract page's four languages, for the route with its example parameters."""
+    """The contract page's four languages, for the route with its example parameters (and body)."""
     path = operation.path.format(**{parameter.name: parameter.example for parameter in operation.parameters})
     url = BASE_URL + path
     method = operation.method.upper()
+    body = None
+    if operation.request_model is not None:
+        body = next(iter(read_request_examples(operation).values()))["value"]
     curl = f'curl -X {method} "{url}" \\\n  -H "X-API-Key: $FREDDY_API_KEY"'
+    client_call = f'client.{operation.method}("{path}")'
+    python_body = ""
+    javascript_body = ""
+    if body is not None:
+        curl += f" \\\n  -H \"Content-Type: application/json\" \\\n  -d '{json.dumps(body)}'"
+        client_call = f'client.{operation.method}("{path}", json={body!r})'
+        python_body = f"    json={body!r},\n"
+        javascript_body = f", 'Content-Type': 'application/json' }}, body: JSON.stringify({json.dumps(body)}) }}"
     client = (
         "# pip install ./clients/python (this repository)\n"
         "import os\n\nfrom freddy_music import Client\n\n"
         f'client = Client(api_key=os.environ["FREDDY_API_KEY"], base_url="{BASE_URL}")\n'
-        f'result = client.{operation.method}("{path}")'
+        f"result = {client_call}"
     )
     python = (
         "import os\n\nimport requests\n\n"
         f'response = requests.{operation.method}(\n    "{url}",\n'
-        '    headers={"X-API-Key": os.environ["FREDDY_API_KEY"]},\n    timeout=10,\n)\n'
+        '    headers={"X-API-Key": os.environ["FREDDY_API_KEY"]},\n'
+        f"{python_body}    timeout=10,\n)\n"
         "result = response.json()"
     )
-    javascript = (
-        f"const response = await fetch(\n  '{url}',\n"
-        f"  {{ method: '{method}', headers: {{ 'X-API-Key': process.env.FREDDY_API_KEY }} }}\n);\n"
-        "const result = await response.json();"
-    )
+    options = f"{{ method: '{method}', headers: {{ 'X-API-Key': process.env.FREDDY_API_KEY }} }}"
+    if body is not None:
+        options = f"{{ method: '{method}', headers: {{ 'X-API-Key': process.env.FREDDY_API_KEY{javascript_body}"
+    javascript = f"const response = await fetch(\n  '{url}',\n  {options}\n);\nconst result = await response.json();"
     return [
         {"lang": "Shell", "label": "cURL", "source": curl},
         {"lang": "Python", "label": "Python client", "source": client},
@@ -450,15 +568,19 @@ def code_samples(operation: Operation) -> list[dict[str, str]]:
 
 
 def operation_object(operation: Operation) -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "operationId": operation.operation_id,
         "tags": [operation.tag],
         "summary": operation.summary,
         "description": operation.description,
         "parameters": [path_parameter(parameter) for parameter in operation.parameters],
-        "responses": responses(operation),
-        "x-codeSamples": code_samples(operation),
     }
+    if operation.request_model is not None:
+        found["requestBody"] = {
+            "required": True,
+            "content": _json(operation.request_model.__name__, read_request_examples(operation)),
+        }
+    return found | {"responses": responses(operation), "x-codeSamples": code_samples(operation)}
 
 
 def paths() -> dict[str, Any]:
@@ -530,8 +652,10 @@ def schemas() -> dict[str, Any]:
     """The response models' JSON Schemas (serialization mode), their ``$defs`` lifted into components."""
     collected: dict[str, Any] = {}
     models = {operation.success_model for operation in OPERATIONS} | {ErrorResponse}
-    for model in sorted(models, key=lambda model: model.__name__):
-        schema = model.model_json_schema(mode="serialization", ref_template=REF_TEMPLATE)
+    requests = {operation.request_model for operation in OPERATIONS if operation.request_model is not None}
+    for model in sorted(models | requests, key=lambda model: model.__name__):
+        mode: Literal["validation", "serialization"] = "validation" if model in requests else "serialization"
+        schema = model.model_json_schema(mode=mode, ref_template=REF_TEMPLATE)
         for name, definition in schema.pop("$defs", {}).items():
             if collected.setdefault(name, definition) != definition:
                 raise ValueError(f"two different schemas are named {name}")

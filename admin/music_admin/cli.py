@@ -1,5 +1,5 @@
 """music-api-admin: create, list and revoke API keys and change their usage plans; add and remove memberships;
-submit simulated jobs to the local stack.
+put, list and disable engines of the catalogue; submit simulated jobs to the local stack.
 
 Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
 (``--stack-name`` reads the stack's ``AuthTableName``, ``JobsTableName``, ``UsagePlanIds`` and
@@ -17,18 +17,21 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from pydantic import ValidationError
 
 from music_admin.auth_store import AdminError, AuthRepository
+from music_admin.engines import EngineAdmin
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys, UsagePlans, parse_plan_ids
 from music_api.access.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
+from music_api.engines.models import ENGINE_KEY_RULE, LicenceClass, StoredEngine, is_engine_key
 from music_api.generations.writer import JobRef, JobWriteError, JobWriter
 from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 
@@ -76,6 +79,12 @@ def _key_id(value: str) -> str:
     return value
 
 
+def _engine_key(value: str) -> str:
+    if not is_engine_key(value):
+        raise argparse.ArgumentTypeError(ENGINE_KEY_RULE)
+    return value
+
+
 def _moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -114,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "where the tables are: --table / --jobs-table, else --stack-name, else $AUTH_TABLE_NAME / $JOBS_TABLE_NAME"
     )
     where.add_argument("--table", help="auth table name (user, org, key, plan and member commands)")
-    where.add_argument("--jobs-table", help="jobs table name (job commands)")
+    where.add_argument("--jobs-table", help="jobs table name (job and engine commands: the catalogue lives there)")
     where.add_argument("--stack-name", help="read the table names (and usage plans) from this stack's outputs")
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
@@ -171,7 +180,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help=f"how long it runs, after {SUBMITTED_QUEUED_SECONDS} s queued (default 10; cancelled: halfway)",
     )
+
+    _add_engine_commands(commands)
     return parser
+
+
+def _add_engine_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    engine = commands.add_parser("engine", help="the engine catalogue").add_subparsers(dest="action", required=True)
+    put = engine.add_parser("put", help="add or replace an engine, enabled; create sees it within a minute")
+    put.add_argument("key", type=_engine_key)
+    put.add_argument("--max-duration", type=int, required=True, help="longest track, in whole seconds (1-3600)")
+    for flag, what in [
+        ("vocals", "it sings"),
+        ("lyrics", "it accepts lyrics"),
+        ("stems", "it delivers stems"),
+        ("commercial-use", "its tracks may be used commercially"),
+        ("requires-attribution", "its tracks must be attributed"),
+    ]:
+        put.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=False, help=what)
+    put.add_argument("--languages", default="", help="comma-separated language codes, e.g. en,es (default: none)")
+    put.add_argument("--licence-class", choices=get_args(LicenceClass), required=True)
+    engine.add_parser("list", help="every engine, enabled or not").add_argument("--json", action="store_true")
+    engine.add_parser("disable", help="hide an engine from the listing and refuse it on create").add_argument(
+        "key", type=_engine_key
+    )
 
 
 class _Stack:
@@ -273,6 +305,41 @@ def _submit_job(args: argparse.Namespace, writer: JobWriter) -> None:
     print(ref.job_id)
 
 
+def _run_engine(args: argparse.Namespace, catalogue: EngineAdmin) -> None:
+    match args.action:
+        case "put":
+            try:
+                engine = StoredEngine(
+                    key=args.key,
+                    max_duration_seconds=args.max_duration,
+                    vocals=args.vocals,
+                    lyrics=args.lyrics,
+                    stems=args.stems,
+                    languages=[code for code in args.languages.split(",") if code],
+                    licence_class=args.licence_class,
+                    commercial_use=args.commercial_use,
+                    requires_attribution=args.requires_attribution,
+                    enabled=True,
+                )
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise UsageError(problems) from None
+            catalogue.put(engine)
+            print(f"put engine {engine.key} (enabled, at most {engine.max_duration_seconds} s)", file=sys.stderr)
+        case "list":
+            rows = [engine.model_dump() for engine in catalogue.all()]
+            if args.json:
+                print(json.dumps({"engines": rows}, indent=2))
+                return
+            for row in rows:
+                row.update({name: "yes" if value else "no" for name, value in row.items() if isinstance(value, bool)})
+                row["languages"] = ",".join(row["languages"])
+            _print_table(list(StoredEngine.model_fields), rows)
+        case "disable":
+            catalogue.disable(args.key)
+            print(f"disabled engine {args.key}", file=sys.stderr)
+
+
 def _print_keys(repository: AuthRepository, plans: UsagePlans, user_id: str, *, as_json: bool) -> None:
     rows: list[dict[str, Any]] = [
         {
@@ -325,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
         if args.command == "job":
             _submit_job(args, JobWriter(client, stack.table_name(JOBS_TABLE)))
+        elif args.command == "engine":
+            _run_engine(args, EngineAdmin(client, stack.table_name(JOBS_TABLE)))
         else:
             _run(args, AuthRepository(client, stack.table_name()), stack)
     except UsageError as error:

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from music_admin.engines import EngineAdmin
 from music_admin.models import Role
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment, parse_key
 from music_api.access.models import KeyStatus
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
+from music_api.engines.models import StoredEngine
 from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob
 from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob
@@ -100,6 +102,7 @@ class FixtureFile(BaseModel):
     memberships: list[Membership] = []
     api_keys: list[ApiKey] = []
     generations: list[Generation] = []
+    engines: list[StoredEngine] = []  # the engine catalogue (music-api-admin engine put), in the jobs table
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,9 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
         aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body, ContentType=content_type)
     for job in fixtures.jobs:
         aws.put_job(job)
+    catalogue = EngineAdmin(aws.dynamodb, aws.jobs_table)
+    for engine in content.engines:
+        catalogue.put(engine)
     writer = JobWriter(aws.dynamodb, aws.jobs_table)
     loaded = time.time()
     for new_job, simulation in fixtures.simulated:
@@ -326,5 +332,6 @@ def describe_counts(fixtures: Fixtures) -> str:
     content = fixtures.content
     return (
         f"{len(content.organizations)} organizations, {len(content.users)} users, "
-        f"{len(content.api_keys)} keys, {len(content.generations)} jobs ({len(fixtures.simulated)} simulated)"
+        f"{len(content.api_keys)} keys, {len(content.generations)} jobs ({len(fixtures.simulated)} simulated), "
+        f"{len(content.engines)} engines"
     )

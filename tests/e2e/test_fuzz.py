@@ -41,7 +41,12 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-OPERATION = schemathesis.openapi.from_path(SPEC)[PATH]["GET"]
+SCHEMA = schemathesis.openapi.from_path(SPEC)
+OPERATION = SCHEMA[PATH]["GET"]
+ENGINES_PATH = "/v1/music/{organization_id}/engines"
+ENGINES = SCHEMA[ENGINES_PATH]["GET"]
+CREATE_PATH = "/v1/music/{organization_id}/generations"
+CREATE = SCHEMA[CREATE_PATH]["POST"]  # bodies included: schemathesis builds them from CreateGenerationBody
 DEMO_JOB_IDS = sorted(job["id"] for job in JOBS)
 GENERATED = "generated"  # send whatever X-API-Key schemathesis generated (random garbage, empty, or none)
 # Weighted by repetition: the demo key most of the time.
@@ -57,6 +62,10 @@ CASES = st.one_of(
             GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
         )
     ),
+    ENGINES.as_strategy(GenerationMode.NEGATIVE),
+    ENGINES.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
+    CREATE.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
+    CREATE.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
 )
 
 
@@ -71,6 +80,7 @@ def with_key(case: Any, key: str | None) -> None:
 
 def test_generated_requests_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
     statuses: Counter[int] = Counter()
+    answered: Counter[tuple[str, int]] = Counter()  # (documented path, status)
     failures: list[str] = []
     deadline = time.monotonic() + TIME_BUDGET_SECONDS
 
@@ -91,6 +101,7 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
             with_key(case, key)
             response = case.call(base_url=local_api.url, session=session, timeout=30, allow_redirects=False)
             statuses[response.status_code] += 1
+            answered[case.operation.path, response.status_code] += 1
             try:
                 case.validate_response(response, checks=CHECKS)
             except FailureGroup as group:
@@ -104,3 +115,7 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
     assert total >= MINIMUM_REQUESTS, f"only {total} requests within {TIME_BUDGET_SECONDS}s: {statuses}"
     # The mix reached the handler's answers, not only the gateway's.
     assert {200, 400, 401, 403, 404} <= set(statuses), statuses
+    assert answered[ENGINES_PATH, 200] > 0, answered
+    # Bodies reached the create function: refused by its field checks (400) and by the catalogue's rules (422).
+    assert answered[CREATE_PATH, 400] > 0, answered
+    assert answered[CREATE_PATH, 422] > 0, answered

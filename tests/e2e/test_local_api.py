@@ -172,3 +172,30 @@ def test_make_invoke_replays_an_event_without_docker() -> None:
     )
     assert result["statusCode"] == 200
     assert json.loads(result["body"])["track"]["title"] == "Late Night Study"
+
+
+def test_the_engine_catalogue_is_served_from_the_template_to_members_only(local_api: LaunchedApi) -> None:
+    status, headers, body = call(local_api, f"/v1/music/{ORG}/engines")
+    refused, _, refusal = call(local_api, f"/v1/music/{OTHER_ORG}/engines")
+
+    assert status == 200
+    assert headers["Cache-Control"] == "no-store"
+    assert [engine["key"] for engine in body["engines"]] == ["sketch", "studio"]
+    assert (refused, refusal["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
+
+
+def test_a_job_created_through_the_gateway_is_read_back_through_it(local_api: LaunchedApi) -> None:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{local_api.url}/v1/music/{ORG}/generations",
+        data=json.dumps({"engine": "sketch", "prompt": "A bright jingle", "duration_seconds": 20}).encode(),
+        headers={"X-API-Key": ALICE_KEY, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        status, location, created = response.status, response.headers["Location"], json.loads(response.read())
+
+    _, _, read = call(local_api, f"/v1/music/{ORG}/{location}")
+
+    assert (status, created["status"]) == (202, "queued")
+    assert read["id"] == created["id"]
+    assert read["engine"] == "sketch"

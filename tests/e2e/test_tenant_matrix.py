@@ -5,6 +5,8 @@ only ever sees their own jobs; another caller's job reads exactly like a job tha
 """
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -113,3 +115,50 @@ def test_malformed_organizations_never_reach_anyones_data(tenant_api: str, calle
 
     assert status in {400, 403, 404}
     assert_not_leaking(status, body, caller)
+
+
+@pytest.mark.parametrize("caller", sorted(KEYS))
+@pytest.mark.parametrize("organization_id", sorted(set(MEMBER_OF.values())))
+def test_the_engine_catalogue_is_listed_to_members_only(tenant_api: str, caller: str, organization_id: str) -> None:
+    status, body = get(tenant_api, f"/v1/music/{organization_id}/engines", caller)
+
+    if organization_id == MEMBER_OF[caller]:
+        assert status == 200
+        assert [engine["key"] for engine in body["engines"]] == ["studio"]  # tenants.json's catalogue
+    else:
+        assert status == 403
+        assert body["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"
+
+
+def create(base: str, organization_id: str, user: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{base}/v1/music/{organization_id}/generations",
+        data=json.dumps({"engine": "studio", "prompt": "Tenant test", "duration_seconds": 10}).encode(),
+        headers={"X-API-Key": KEYS[user], "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize("creator", sorted(KEYS))
+def test_a_created_job_is_seen_by_its_creator_only_and_other_organizations_are_refused(
+    tenant_api: str, creator: str
+) -> None:
+    for organization_id in sorted(set(MEMBER_OF.values()) - {MEMBER_OF[creator]}):
+        status, body = create(tenant_api, organization_id, creator)
+        assert (status, body["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
+    status, job = create(tenant_api, MEMBER_OF[creator], creator)
+    assert status == 202
+
+    for caller in KEYS:
+        for organization_id in sorted({MEMBER_OF[creator], MEMBER_OF[caller]}):
+            seen, body = get(tenant_api, f"/v1/music/{organization_id}/generations/{job['id']}", caller)
+            if caller == creator:
+                assert (seen, body["id"]) == (200, job["id"])
+            else:
+                assert seen == (403 if organization_id != MEMBER_OF[caller] else 404)
+                assert_not_leaking(seen, body, caller)

@@ -9,6 +9,9 @@ from music_api.access.keys import Environment
 from music_api.access.settings import authorizer_settings
 from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
 from music_api.core.settings import aws_settings
+from music_api.creation.handler import engine_cache
+from music_api.creation.settings import creation_settings
+from music_api.engines.settings import engine_settings
 from music_api.generations.settings import generation_settings
 from music_local.emulator import REGION, LocalAws
 
@@ -21,7 +24,17 @@ AUDIO_BUCKET = "test-music-audio"
 
 def reset_aws() -> None:
     """Forget cached settings, session and clients, after a test changed the environment they read."""
-    for cached in (aws_settings, generation_settings, authorizer_settings, aws_session, dynamodb_client, s3_bucket_url):
+    for cached in (
+        aws_settings,
+        generation_settings,
+        authorizer_settings,
+        engine_settings,
+        creation_settings,
+        engine_cache,
+        aws_session,
+        dynamodb_client,
+        s3_bucket_url,
+    ):
         cached.cache_clear()
 
 

@@ -80,7 +80,11 @@ class TestAValidKey:
         assert statement == {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*"],
+            "Resource": [
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*",
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines",
+                f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations",
+            ],
         }
 
     def test_names_the_keys_own_gateway_key_for_its_usage_plan(self, authorize: Authorize, aws: LocalAws) -> None:
@@ -99,7 +103,13 @@ class TestAValidKey:
 
         assert is_allowed(policy, method_arn(ORG))
         assert is_allowed(policy, method_arn(ORG, "mgen_anyotherjob1"))
+        assert is_allowed(policy, f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines")
+        assert is_allowed(policy, f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations")
         for arn in [
+            f"{ARN_PREFIX}/POST/v1/music/{OTHER_ORG}/generations",
+            f"{ARN_PREFIX}/PUT/v1/music/{ORG}/generations",
+            f"{ARN_PREFIX}/GET/v1/music/{OTHER_ORG}/engines",
+            f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines/studio",
             method_arn(OTHER_ORG),
             method_arn("org_abc1234"),
             method_arn("org_abc12"),

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler as authorizer_handler
+from create_generation.app import lambda_handler as create_generation_handler
 from get_generation.app import lambda_handler as get_generation_handler
+from list_engines.app import lambda_handler as list_engines_handler
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
@@ -49,6 +51,12 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "get_generation_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
     "get_generation_malformed_job_id.json": Response(400, error_code="VALIDATION_ERROR"),
     "get_generation_malformed_organization_id.json": Response(400, error_code="VALIDATION_ERROR"),
+    "create_generation.json": Response(202, job_status="queued", retry_after="5"),
+    "create_generation_over_engine_maximum.json": Response(422, error_code="GENERATION_NOT_ALLOWED"),
+    "create_generation_unknown_field.json": Response(400, error_code="VALIDATION_ERROR"),
+    "create_generation_form_body.json": Response(415, error_code="UNSUPPORTED_MEDIA_TYPE"),
+    "list_engines.json": Response(200),
+    "list_engines_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
     "authorizer_valid_key.json": Policy((ORG,), allows_this_request=True),
     "authorizer_other_organization.json": Policy((ORG,), allows_this_request=False),
     "authorizer_user_without_organizations.json": Policy(()),
@@ -92,6 +100,47 @@ def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, 
         assert body["error"]["code"] == expected.error_code
         assert body["error"]["status"] == expected.status_code
         assert body["error"]["trace_id"] == headers["X-Request-Id"]
+
+
+@pytest.mark.runs_as("CreateGenerationFunction")
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("create_generation")])
+def test_replayed_create_request_gives_the_expected_response(
+    name: str, aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    expected = EXPECTATIONS[name]
+    assert isinstance(expected, Response)
+    event = load_event(name)
+
+    response = create_generation_handler(event, lambda_context)
+
+    assert response["statusCode"] == expected.status_code
+    assert response["headers"].get("Retry-After") == expected.retry_after
+    body = json.loads(response["body"])
+    if expected.job_status is not None:
+        assert body["status"] == expected.job_status
+        assert response["headers"]["Location"] == f"generations/{body['id']}"
+    else:
+        assert body["error"]["code"] == expected.error_code
+
+
+@pytest.mark.runs_as("ListEnginesFunction")
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("list_engines")])
+def test_replayed_engine_listing_gives_the_expected_response(
+    name: str, aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    expected = EXPECTATIONS[name]
+    assert isinstance(expected, Response)
+    event = load_event(name)
+
+    response = list_engines_handler(event, lambda_context)
+
+    assert response["statusCode"] == expected.status_code
+    assert response["headers"]["X-Request-Id"] == f"req_{event['requestContext']['requestId']}"
+    body = json.loads(response["body"])
+    if expected.error_code is None:
+        assert [engine["key"] for engine in body["engines"]] == ["sketch", "studio"]  # demo.json's enabled ones
+    else:
+        assert body["error"]["code"] == expected.error_code
 
 
 @pytest.mark.runs_as("AuthorizerFunction")

@@ -8,14 +8,18 @@ from music_local.iam import is_allowed
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/mgen_1"
 
 
-def test_each_organization_gets_its_generations_route_on_this_api_and_stage() -> None:
+def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> None:
     policy = authorizer_policy(ARN, "usr_a", ["org_abc123", "org_xyz789"], {"user_id": "usr_a"})
 
     (statement,) = policy["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == [
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/*",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/engines",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/music/org_abc123/generations",
         "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/generations/*",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/engines",
+        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/music/org_xyz789/generations",
     ]
     assert policy["principalId"] == "usr_a"
     assert policy["context"] == {"user_id": "usr_a"}

@@ -4,13 +4,14 @@ from typing import Any
 
 import pytest
 
+from music_api.core.caller import Caller
 from music_api.core.errors import (
     AuthenticationRequiredError,
     OrganizationAccessDeniedError,
     RequestValidationError,
 )
 from music_api.core.events import trace_id_of
-from music_api.generations.request import Caller, parse_request
+from music_api.generations.request import parse_request
 
 
 def event(

@@ -8,6 +8,7 @@ import pytest
 
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
+from music_api.engines.store import CATALOGUE_PARTITION
 from music_api.generations.settings import GenerationSettings
 from music_local.gateway import RESPONSE_TYPE_STATUS
 from music_local.template import UnsupportedTemplateError, default_template, local_template
@@ -60,6 +61,66 @@ def test_the_function_may_only_get_items_and_read_master_audio() -> None:
     assert statements["ReadMasterAudioOnly"]["Action"] == "s3:GetObject"
     assert statements["ReadMasterAudioOnly"]["Resource"] == {"Fn::Sub": "${AudioBucket.Arn}/audio/*"}
     assert all(statement["Effect"] == "Allow" for statement in statements.values())
+
+
+def test_the_engine_listing_may_only_query_the_catalogue_partition() -> None:
+    properties = resource("ListEnginesFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    (statement,) = policy["Statement"]
+    (event,) = properties["Events"].values()
+
+    assert statement == {
+        "Sid": "QueryEngineCatalogueOnly",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CATALOGUE_PARTITION]}},
+    }
+    assert event["Properties"] == {
+        "RestApiId": {"Ref": "MusicApi"},
+        "Path": "/v1/music/{organization_id}/engines",
+        "Method": "GET",
+    }
+    assert set(properties["Environment"]["Variables"]) == {"JOBS_TABLE_NAME"}
+    assert resource("ListEnginesLogGroup")["Properties"]["LogGroupName"] == {
+        "Fn::Sub": "/aws/lambda/${ListEnginesFunction}"
+    }
+
+
+def test_create_may_only_query_the_catalogue_and_put_job_items() -> None:
+    properties = resource("CreateGenerationFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
+    (event,) = properties["Events"].values()
+
+    assert statements == {
+        "QueryEngineCatalogueOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CATALOGUE_PARTITION]}},
+        },
+        "PutJobItemsOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}},
+        },
+    }
+    assert event["Properties"]["Path"] == "/v1/music/{organization_id}/generations"
+    assert event["Properties"]["Method"] == "POST"
+
+
+@pytest.mark.parametrize("plan", ["Trial", "Standard", "Internal"])
+def test_every_plan_gives_create_its_own_budget(plan: str) -> None:
+    (stage,) = resource(f"{plan}UsagePlan")["Properties"]["ApiStages"]
+
+    assert stage["Throttle"] == {
+        "/v1/music/{organization_id}/generations/POST": {
+            "RateLimit": {"Ref": f"{plan}CreateRateLimit"},
+            "BurstLimit": {"Ref": f"{plan}CreateBurstLimit"},
+        }
+    }
 
 
 def test_the_audio_prefix_setting_matches_the_policy() -> None:

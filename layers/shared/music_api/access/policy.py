@@ -10,7 +10,12 @@ from typing import Any, Final
 # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>. The path is the client's and may hold
 # any character, line breaks included (DOTALL): only the API and stage are taken from it.
 _METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0-9]+/[\w-]+)/[A-Z]+/.*", re.DOTALL)
-ROUTE: Final = "GET/v1/music/{organization_id}/generations/*"
+# The family's routes a member may call, per organization ("<METHOD>/<path>", * as in IAM).
+ROUTES: Final = (
+    "GET/v1/music/{organization_id}/generations/*",
+    "GET/v1/music/{organization_id}/engines",
+    "POST/v1/music/{organization_id}/generations",
+)
 
 
 class MalformedMethodArnError(ValueError):
@@ -20,7 +25,7 @@ class MalformedMethodArnError(ValueError):
 def authorizer_policy(
     method_arn: str, principal_id: str, organization_ids: list[str], context: dict[str, str]
 ) -> dict[str, Any]:
-    """Allow GET on every organization's generations for the API and stage of ``method_arn``; with no
+    """Allow every route of ``ROUTES`` in every organization for the API and stage of ``method_arn``; with no
     organization, deny everything. Organization ids must already be validated (no wildcards)."""
     match = _METHOD_ARN.fullmatch(method_arn)
     if match is None:
@@ -30,7 +35,9 @@ def authorizer_policy(
         statement = {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [f"{stage_arn}/{ROUTE.format(organization_id=org)}" for org in organization_ids],
+            "Resource": [
+                f"{stage_arn}/{route.format(organization_id=org)}" for org in organization_ids for route in ROUTES
+            ],
         }
     else:
         statement = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{stage_arn}/*/*"]}

@@ -60,6 +60,44 @@ class RequestValidationError(ApiError):
         self.system_message = f"Invalid path parameter: {field}"
 
 
+class BodyFieldError(RequestValidationError):
+    """A body field missing, of the wrong type, out of its limits, or not a field at all (issue 13's create)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.system_message = f"Invalid request body field: {field}"
+
+
+class InvalidJsonError(ApiError):
+    status = 400
+    code = "INVALID_JSON"
+    type = "client_error"
+    message = "The request body must be one JSON object."
+    default_system_message = "Request body is not a JSON object"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    type = "client_error"
+    message = "The request body must be JSON, sent with Content-Type: application/json."
+    default_system_message = "Content-Type is not application/json"
+
+
+class GenerationNotAllowedError(ApiError):
+    """A well-formed request the engine catalogue rules out: an unknown engine, a duration above its maximum,
+    lyrics it cannot sing."""
+
+    status = 422
+    code = "GENERATION_NOT_ALLOWED"
+    type = "client_error"
+    message = "The request is well formed but cannot be carried out. Please check the field named in details."
+    default_system_message = "Request breaks a rule of the engine catalogue"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(details={"field": field, "reason": reason})
+
+
 class JobNotFoundError(ApiError):
     """Also raised for another user's or organization's job: the two must be indistinguishable."""
 
@@ -146,7 +184,9 @@ class RequestBlockedError(ApiError):
     default_system_message = "Request blocked by the firewall"
 
 
-class UnsupportedMediaTypeError(ApiError):
+class GatewayUnsupportedMediaTypeError(ApiError):
+    """API Gateway's own 415 (a media type it cannot pass on); create's own check is UnsupportedMediaTypeError."""
+
     status = 415
     code = "UNSUPPORTED_MEDIA_TYPE"
     type = "client_error"
@@ -184,7 +224,7 @@ GATEWAY_RESPONSES: Final[Mapping[str, GatewayResponse]] = {
     "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(RouteNotFoundError),
     "RESOURCE_NOT_FOUND": GatewayResponse(RouteNotFoundError),
     "WAF_FILTERED": GatewayResponse(RequestBlockedError),
-    "UNSUPPORTED_MEDIA_TYPE": GatewayResponse(UnsupportedMediaTypeError),
+    "UNSUPPORTED_MEDIA_TYPE": GatewayResponse(GatewayUnsupportedMediaTypeError),
     # The caller's key is fine in the auth table, but the gateway key that meters it was deleted, disabled or
     # taken out of every usage plan: to the caller that key does not work, so the contract's 401 (docs/errors.md).
     "INVALID_API_KEY": GatewayResponse(AuthenticationRequiredError),

@@ -6,10 +6,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from music_api.core.answers import answered
 from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
-from music_api.core.errors import ApiError, InternalError
-from music_api.core.events import trace_id_of
-from music_api.core.http import ProxyResponse, error_response, json_response
+from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.generations.logic import get_generation
 from music_api.generations.request import parse_request
@@ -19,24 +18,23 @@ from music_api.generations.store import JobRepository
 
 
 def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
-    trace_id = trace_id_of(event, context.aws_request_id)
-    logger.set_correlation_id(trace_id)
-    try:
-        settings = generation_settings()
-        request = parse_request(event)
-        logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
-        job, body = get_generation(
-            request,
-            JobRepository(dynamodb_client(), settings.jobs_table_name),
-            _signer(settings),
-        )
-    except ApiError as error:
-        return _error(error, trace_id)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
-        unexpected = InternalError("Unexpected error")
-        unexpected.__cause__ = exc
-        return _error(unexpected, trace_id)
+    return answered(
+        event,
+        context,
+        lambda trace_id: _get_generation(event, trace_id),
+        unavailable_retry_after=lambda: generation_settings().unavailable_retry_after_seconds,
+    )
 
+
+def _get_generation(event: Mapping[str, Any], trace_id: str) -> ProxyResponse:
+    settings = generation_settings()
+    request = parse_request(event)
+    logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
+    job, body = get_generation(
+        request,
+        JobRepository(dynamodb_client(), settings.jobs_table_name),
+        _signer(settings),
+    )
     metrics.add_dimension(name="status", value=job.status)
     metrics.add_metric(name="GenerationJobReturned", unit=MetricUnit.Count, value=1)
     # DEBUG: one line per poll at INFO would cost more CPU than the rest of the handler's own work
@@ -61,15 +59,3 @@ def _signer(settings: GenerationSettings) -> PlaybackUrlSigner:
         ttl_seconds=settings.playback_url_ttl_seconds,
         credentials=aws_session().get_credentials(),
     )
-
-
-def _error(error: ApiError, trace_id: str) -> ProxyResponse:
-    metrics.add_dimension(name="error_code", value=error.code)
-    metrics.add_metric(name="ErrorReturned", unit=MetricUnit.Count, value=1)
-    if error.status >= 500:
-        # The cause and its chain (``raise ... from exc``) go to the log, never to the body.
-        logger.error(str(error), exc_info=error, extra={"error_code": error.code})
-    else:
-        logger.info(str(error), extra={"error_code": error.code, "status_code": error.status, "details": error.details})
-    retry_after = generation_settings().unavailable_retry_after_seconds if error.retryable else None
-    return error_response(error, trace_id, retry_after_seconds=retry_after)

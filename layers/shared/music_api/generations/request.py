@@ -1,27 +1,11 @@
-"""The incoming request, read from an API Gateway REST (v1) proxy event.
-
-The caller's identity comes only from ``requestContext.authorizer``, which API Gateway fills from the REQUEST
-authorizer's context: ``user_id`` and ``organization_ids`` (comma-separated, as context values are strings).
-"""
+"""The incoming request, read from an API Gateway REST (v1) proxy event (the caller: music_api.core.caller)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from music_api.core.errors import (
-    AuthenticationRequiredError,
-    InternalError,
-    OrganizationAccessDeniedError,
-    RequestValidationError,
-)
-from music_api.core.events import mapping
-from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE, is_job_id, is_organization_id, is_user_id
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    user_id: str
-    organization_ids: frozenset[str]
+from music_api.core.caller import Caller, caller_of, path_parameter
+from music_api.core.errors import InternalError, OrganizationAccessDeniedError, RequestValidationError
+from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE, is_job_id, is_organization_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,32 +19,13 @@ def parse_request(event: object) -> GetGenerationRequest:
     """Authenticated caller, then well-formed path, then membership: each failure has its own status."""
     if not isinstance(event, Mapping):
         raise InternalError("Event is not an API Gateway proxy event")  # a misaddressed direct invocation
-    caller = _caller(event)
-    path = mapping(event.get("pathParameters"))
-    organization_id = _path_parameter(path, "organization_id")
+    caller = caller_of(event)
+    organization_id = path_parameter(event, "organization_id")
     if not is_organization_id(organization_id):
         raise RequestValidationError("organization_id", ORGANIZATION_ID_RULE)
-    job_id = _path_parameter(path, "job_id")
+    job_id = path_parameter(event, "job_id")
     if not is_job_id(job_id):
         raise RequestValidationError("job_id", JOB_ID_RULE)
     if organization_id not in caller.organization_ids:
         raise OrganizationAccessDeniedError()
     return GetGenerationRequest(organization_id=organization_id, job_id=job_id, caller=caller)
-
-
-def _caller(event: Mapping[str, Any]) -> Caller:
-    context = mapping(mapping(event.get("requestContext")).get("authorizer"))
-    user_id = context.get("user_id")
-    organization_ids = context.get("organization_ids")
-    # No identity means the request did not come through the authorizer: fail closed.
-    if not isinstance(user_id, str) or not is_user_id(user_id) or not isinstance(organization_ids, str):
-        raise AuthenticationRequiredError()
-    members = frozenset(org for org in organization_ids.split(",") if is_organization_id(org))
-    return Caller(user_id=user_id, organization_ids=members)
-
-
-def _path_parameter(path: Mapping[str, Any], name: str) -> str:
-    value = path.get(name)
-    if not isinstance(value, str) or not value:
-        raise RequestValidationError(name, "is required")
-    return value

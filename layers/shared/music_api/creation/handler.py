@@ -1,0 +1,70 @@
+"""POST /v1/music/{organization_id}/generations: event in, 202 with the queued job out, nothing escapes."""
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from music_api.core.answers import answered
+from music_api.core.aws import dynamodb_client
+from music_api.core.http import ProxyResponse, json_response
+from music_api.core.observability import logger, metrics
+from music_api.creation.logic import CachedCatalogue, check_engine_rules, create_job, new_job_id
+from music_api.creation.request import parse_request
+from music_api.creation.settings import creation_settings
+from music_api.engines.store import EngineCatalogue
+from music_api.generations.response import GenerationJob
+from music_api.generations.writer import JobWriter, LifecycleJob
+
+
+@cache
+def engine_cache() -> CachedCatalogue:
+    """Per container, as Lambda reuses it: the catalogue is read at most once per ENGINE_CACHE_SECONDS."""
+    return CachedCatalogue(creation_settings().engine_cache_seconds)
+
+
+def handle_create_generation(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
+    return answered(
+        event,
+        context,
+        lambda trace_id: _create_generation(event, trace_id),
+        unavailable_retry_after=lambda: creation_settings().unavailable_retry_after_seconds,
+    )
+
+
+def _create_generation(event: Mapping[str, Any], trace_id: str) -> ProxyResponse:
+    settings = creation_settings()
+    request = parse_request(event)
+    logger.append_keys(organization_id=request.organization_id)
+    client = dynamodb_client()
+    engines = engine_cache().engines(EngineCatalogue(client, settings.jobs_table_name))
+    engine = check_engine_rules(request, engines)
+    job = create_job(request, JobWriter(client, settings.jobs_table_name), new_job_id())
+    logger.append_keys(job_id=job.id)
+    metrics.add_dimension(name="engine", value=engine.key)
+    metrics.add_metric(name="GenerationJobCreated", unit=MetricUnit.Count, value=1)
+    logger.info("Generation job created", extra={"engine": engine.key, "mode": job.mode})
+    response = json_response(
+        202,
+        queued_view(job).model_dump_json(),
+        trace_id,
+        retry_after_seconds=settings.queued_retry_after_seconds,
+    )
+    # Relative to the request's URL (RFC 9110 allows it): right behind any stage or base path.
+    response["headers"]["Location"] = f"generations/{job.id}"
+    return response
+
+
+def queued_view(job: LifecycleJob) -> GenerationJob:
+    """A new job as GET shows it while queued: no track, no URL."""
+    return GenerationJob(
+        **job.model_dump(include={"id", "status", "progress", "engine", "mode", "created_at"}),
+        result_track_id=None,
+        error_message=None,
+        refusal_reason=None,
+        playback_url=None,
+        playback_url_expires_at=None,
+        track=None,
+    )

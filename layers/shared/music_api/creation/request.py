@@ -1,0 +1,97 @@
+"""The create request: the caller, the path's organization, and a strictly validated JSON body.
+
+Limits are ours (the published page gives none): documented in docs/api-reference.md and the OpenAPI schema,
+which is generated from ``CreateGenerationBody``.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from music_api.core.caller import Caller, caller_of, member_organization
+from music_api.core.errors import BodyFieldError, InvalidJsonError, UnsupportedMediaTypeError
+from music_api.core.ids import TRACK_ID_MAX_LENGTH, TRACK_ID_PATTERN, anchored
+from music_api.engines.models import ENGINE_KEY_PATTERN
+
+# Longest a job may be asked to run, whatever the engine: the engine's own maximum is checked after parsing.
+MAX_DURATION_SECONDS: Final = 3600
+PRINTABLE: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,128}$"
+
+
+class CreateGenerationBody(BaseModel):
+    """The body of POST /generations. Unknown fields are refused; types are strict (``"30"`` is no integer)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    engine: Annotated[str, Field(pattern=f"^{ENGINE_KEY_PATTERN.pattern}$", max_length=32)]
+    prompt: Annotated[str, Field(min_length=1, max_length=2000, pattern=PRINTABLE)]
+    duration_seconds: Annotated[int, Field(ge=1, le=MAX_DURATION_SECONDS)]
+    mode: Literal["creation", "focus"] = "creation"
+    instrumental: bool = False
+    lyrics: Annotated[str, Field(min_length=1, max_length=5000, pattern=PRINTABLE)] | None = None
+    seed_track_id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN), max_length=TRACK_ID_MAX_LENGTH)] | None = (
+        None
+    )
+    style_tags: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=40, pattern=PRINTABLE)]], Field(max_length=10)]
+        | None
+    ) = None
+    title: Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)] | None = None
+    idempotency_key: Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN, max_length=128)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateGenerationRequest:
+    organization_id: str
+    caller: Caller
+    body: CreateGenerationBody
+    path: str  # the request's path as the client sent it (stage included), for Location
+
+
+def parse_request(event: Mapping[str, Any]) -> CreateGenerationRequest:
+    """Caller, organization (401/400/403), then content type (415), JSON (400), fields (400 naming the field)."""
+    caller = caller_of(event)
+    organization_id = member_organization(event, caller)
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    media_type = str(headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaTypeError()
+    body = _json_object(event)
+    try:
+        parsed = CreateGenerationBody.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        raise BodyFieldError(field, _reason(error)) from None
+    context = event.get("requestContext") or {}
+    path = str(context.get("path") or event.get("path") or "")
+    return CreateGenerationRequest(organization_id=organization_id, caller=caller, body=parsed, path=path)
+
+
+def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
+    raw = event.get("body")
+    if not isinstance(raw, str) or event.get("isBase64Encoded"):
+        raise InvalidJsonError("Body missing or not text")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise InvalidJsonError("Body does not parse as JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidJsonError("Body is JSON but not an object")
+    return body
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    """pydantic's message without the input echoed back; printable and short (the envelope's limits)."""
+    if error["type"] == "extra_forbidden":
+        return "is not a field of this request"
+    if error["type"] == "missing":
+        return "is required"
+    if error["type"] == "string_pattern_mismatch":
+        return "has a format or characters this field does not allow (docs/api-reference.md)"
+    message = str(error["msg"]).encode("ascii", "replace").decode()
+    return message[:200]

@@ -1,0 +1,24 @@
+"""What POST /generations reads from its environment (template.yaml gives it exactly these)."""
+
+import os
+from functools import cache
+from typing import Annotated
+
+from pydantic import Field
+
+from music_api.core.settings import AwsSettings
+
+
+class CreationSettings(AwsSettings):
+    jobs_table_name: Annotated[str, Field(alias="JOBS_TABLE_NAME", min_length=3, max_length=255)]
+    # How long a container trusts the catalogue it read: an operator's change reaches create within this.
+    engine_cache_seconds: Annotated[float, Field(alias="ENGINE_CACHE_SECONDS", ge=0, le=300)] = 30
+    # The first poll of a new job: as GET's Retry-After for a queued job.
+    queued_retry_after_seconds: Annotated[int, Field(alias="QUEUED_RETRY_AFTER_SECONDS", ge=1, le=300)] = 5
+    unavailable_retry_after_seconds: Annotated[int, Field(alias="UNAVAILABLE_RETRY_AFTER_SECONDS", ge=1, le=300)] = 1
+
+
+@cache
+def creation_settings() -> CreationSettings:
+    """Validated on first use, once per container."""
+    return CreationSettings.model_validate(os.environ)

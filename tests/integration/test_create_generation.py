@@ -1,0 +1,174 @@
+"""POST /generations against the moto server: strict body, the catalogue's rules, a queued job GET can read."""
+
+import json
+from typing import Any
+
+import pytest
+
+from create_generation.app import lambda_handler as create_handler
+from get_generation.app import lambda_handler as get_handler
+from music_admin.engines import EngineAdmin
+from music_api.generations.store import job_key
+from music_local.emulator import LocalAws
+from music_local.gateway import LambdaContext
+from tests.helpers.aws import reset_aws
+from tests.helpers.events import generation_event, load_event
+from tests.helpers.seed import ALICE, BOB, ORG
+
+VALID = {"engine": "studio", "prompt": "Warm lo-fi piano", "duration_seconds": 60}
+
+
+def create(
+    lambda_context: LambdaContext,
+    body: Any,
+    *,
+    content_type: str = "application/json",
+    raw: str | None = None,
+    **authorizer: str,
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    event = load_event("create_generation.json")
+    event["headers"]["Content-Type"] = content_type
+    event["body"] = raw if raw is not None else json.dumps(body)
+    event["requestContext"]["authorizer"].update(authorizer)
+    response = create_handler(event, lambda_context)
+    return response["statusCode"], response["headers"], json.loads(response["body"])
+
+
+def test_a_created_job_is_queued_and_read_back_by_get(aws: LocalAws, lambda_context: LambdaContext) -> None:
+    body = {**VALID, "mode": "focus", "style_tags": ["lofi", "piano"], "title": "Study"}
+
+    status, headers, job = create(lambda_context, body)
+
+    assert status == 202
+    assert headers["Location"] == f"generations/{job['id']}"
+    assert headers["Retry-After"] == "5"
+    assert job["status"] == "queued"
+    assert (job["engine"], job["mode"], job["progress"]) == ("studio", "focus", 0)
+    assert job["playback_url"] is None
+    read = get_handler(generation_event(ORG, job["id"]), lambda_context)
+    assert json.loads(read["body"]) == job
+    item = aws.dynamodb.get_item(TableName=aws.jobs_table, Key=job_key(ORG, ALICE, job["id"]))["Item"]
+    assert item["request"]["M"]["prompt"] == {"S": "Warm lo-fi piano"}
+    assert item["request"]["M"]["style_tags"] == {"L": [{"S": "lofi"}, {"S": "piano"}]}
+
+
+def test_without_a_key_each_request_creates_its_own_job(aws: LocalAws, lambda_context: LambdaContext) -> None:
+    first = create(lambda_context, VALID)[2]["id"]
+    second = create(lambda_context, VALID)[2]["id"]
+
+    assert first != second
+
+
+def test_another_user_of_the_organization_never_sees_the_job(aws: LocalAws, lambda_context: LambdaContext) -> None:
+    job_id = create(lambda_context, VALID)[2]["id"]
+
+    read = get_handler(generation_event(ORG, job_id, user_id=BOB), lambda_context)
+
+    assert read["statusCode"] == 404
+
+
+def test_a_non_member_organization_is_refused_before_the_body_is_read(
+    aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    status, _, body = create(lambda_context, None, raw="not json", organization_ids="org_xyz789")
+
+    assert (status, body["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"engine": None}, "engine"),
+        ({"prompt": None}, "prompt"),
+        ({"duration_seconds": None}, "duration_seconds"),
+        ({"duration_seconds": "60"}, "duration_seconds"),
+        ({"duration_seconds": 0}, "duration_seconds"),
+        ({"duration_seconds": 12.5}, "duration_seconds"),
+        ({"duration_seconds": 3601}, "duration_seconds"),
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "x" * 2001}, "prompt"),
+        ({"mode": "remix"}, "mode"),
+        ({"instrumental": "yes"}, "instrumental"),
+        ({"lyrics": "y" * 5001}, "lyrics"),
+        ({"seed_track_id": "track_1"}, "seed_track_id"),
+        ({"style_tags": ["a"] * 11}, "style_tags"),
+        ({"style_tags": [""]}, "style_tags.0"),
+        ({"title": "t" * 301}, "title"),
+        ({"idempotency_key": "short"}, "idempotency_key"),
+        ({"tempo": 90}, "tempo"),
+        ({"engine": "Studio!"}, "engine"),
+    ],
+)
+def test_each_bad_field_is_a_400_naming_it(
+    aws: LocalAws, lambda_context: LambdaContext, changes: dict[str, Any], field: str
+) -> None:
+    body = {name: value for name, value in {**VALID, **changes}.items() if value is not None}
+
+    status, _, answer = create(lambda_context, body)
+
+    assert status == 400
+    assert answer["error"]["code"] == "VALIDATION_ERROR"
+    assert answer["error"]["details"]["field"] == field
+    assert "x" * 50 not in json.dumps(answer)  # the input is never echoed
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"engine": "nosuch"}, "engine", "is not an enabled engine (GET /engines lists them)"),
+        ({"engine": "legacy"}, "engine", "is not an enabled engine (GET /engines lists them)"),
+        ({"engine": "sketch", "duration_seconds": 31}, "duration_seconds", "must be at most 30 for engine sketch"),
+        (
+            {"engine": "sketch", "duration_seconds": 30, "lyrics": "la la"},
+            "lyrics",
+            "engine sketch does not take lyrics",
+        ),
+        ({"instrumental": True, "lyrics": "la la"}, "lyrics", "an instrumental track has no lyrics"),
+    ],
+)
+def test_the_catalogues_rules_are_a_422_naming_the_field(
+    aws: LocalAws, lambda_context: LambdaContext, changes: dict[str, Any], field: str, reason: str
+) -> None:
+    status, _, answer = create(lambda_context, {**VALID, **changes})
+
+    assert status == 422
+    assert answer["error"]["code"] == "GENERATION_NOT_ALLOWED"
+    assert answer["error"]["details"] == {"field": field, "reason": reason}
+
+
+def test_the_engines_own_limits_are_met_exactly(aws: LocalAws, lambda_context: LambdaContext) -> None:
+    assert create(lambda_context, {**VALID, "engine": "sketch", "duration_seconds": 30})[0] == 202
+    assert create(lambda_context, {**VALID, "lyrics": "la la", "seed_track_id": "mtrack_7c1a9e2f4b8d"})[0] == 202
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "answer"),
+    [
+        ("text/plain", json.dumps(VALID), (415, "UNSUPPORTED_MEDIA_TYPE")),
+        ("", json.dumps(VALID), (415, "UNSUPPORTED_MEDIA_TYPE")),
+        ("application/json", "{not json", (400, "INVALID_JSON")),
+        ("application/json", "[1, 2]", (400, "INVALID_JSON")),
+        ("application/json", "", (400, "INVALID_JSON")),
+        ("application/json; charset=utf-8", json.dumps(VALID), (202, None)),
+        ("Application/JSON", json.dumps(VALID), (202, None)),
+    ],
+)
+def test_the_body_must_be_one_json_object_sent_as_json(
+    aws: LocalAws, lambda_context: LambdaContext, content_type: str, raw: str, answer: tuple[int, str | None]
+) -> None:
+    status, _, body = create(lambda_context, None, content_type=content_type, raw=raw)
+
+    assert (status, body.get("error", {}).get("code")) == answer
+
+
+def test_the_catalogue_is_cached_per_container_for_its_ttl(
+    aws: LocalAws, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert create(lambda_context, VALID)[0] == 202
+    EngineAdmin(aws.dynamodb, aws.jobs_table).disable("studio")
+
+    assert create(lambda_context, VALID)[0] == 202  # within ENGINE_CACHE_SECONDS (30 s): not read again
+    monkeypatch.setenv("ENGINE_CACHE_SECONDS", "0")
+    reset_aws()
+    assert create(lambda_context, VALID)[0] == 422
