@@ -58,5 +58,5 @@ def test_a_line_break_in_the_path_still_gets_the_callers_policy(job_id: str) -> 
     policy = authorizer_policy(method_arn, "usr_a", ["org_abc123"], {})
 
     (statement,) = policy["policyDocument"]["Statement"]
-    assert statement["Resource"] == [ARN.replace("mgen_1", "*")]
+    assert ARN.replace("mgen_1", "*") in statement["Resource"]
     assert is_allowed(policy, method_arn)
