@@ -9,7 +9,11 @@ from typing import Any, Final
 
 # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>
 _METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0-9]+/[\w-]+)/[A-Z]+/.*")
-ROUTE: Final = "GET/v1/music/{organization_id}/generations/*"
+# Every route of the generation family, per organization: GET one job; POST its cancel.
+ROUTES: Final = (
+    "GET/v1/music/{organization_id}/generations/*",
+    "POST/v1/music/{organization_id}/generations/*/cancel",
+)
 
 
 class MalformedMethodArnError(ValueError):
@@ -19,7 +23,7 @@ class MalformedMethodArnError(ValueError):
 def authorizer_policy(
     method_arn: str, principal_id: str, organization_ids: list[str], context: dict[str, str]
 ) -> dict[str, Any]:
-    """Allow GET on every organization's generations for the API and stage of ``method_arn``; with no
+    """Allow the family's routes on every organization for the API and stage of ``method_arn``; with no
     organization, deny everything. Organization ids must already be validated (no wildcards)."""
     match = _METHOD_ARN.fullmatch(method_arn)
     if match is None:
@@ -29,7 +33,9 @@ def authorizer_policy(
         statement = {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [f"{stage_arn}/{ROUTE.format(organization_id=org)}" for org in organization_ids],
+            "Resource": [
+                f"{stage_arn}/{route.format(organization_id=org)}" for org in organization_ids for route in ROUTES
+            ],
         }
     else:
         statement = {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{stage_arn}/*/*"]}

@@ -1,6 +1,10 @@
-"""GET /v1/music/{organization_id}/generations/{job_id}: event in, proxy response out, nothing escapes."""
+"""GET /v1/music/{organization_id}/generations/{job_id}: event in, proxy response out, nothing escapes.
 
-from collections.abc import Mapping
+``serve`` is the frame every single-job route shares (the cancel route too): parse, run, answer the job or the
+envelope.
+"""
+
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,24 +16,33 @@ from music_api.core.events import trace_id_of
 from music_api.core.http import ProxyResponse, error_response, json_response
 from music_api.core.observability import logger, metrics
 from music_api.generations.logic import get_generation
-from music_api.generations.request import parse_request
+from music_api.generations.request import GetGenerationRequest, parse_request
+from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings, generation_settings
 from music_api.generations.signer import PlaybackUrlSigner
 from music_api.generations.store import JobRepository
+from music_api.generations.stored import StoredJob
+
+JobOperation = Callable[[GetGenerationRequest, GenerationSettings], tuple[StoredJob, GenerationJob]]
 
 
 def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
+    return serve(event, context, _get_generation)
+
+
+def _get_generation(request: GetGenerationRequest, settings: GenerationSettings) -> tuple[StoredJob, GenerationJob]:
+    return get_generation(request, JobRepository(dynamodb_client(), settings.jobs_table_name), signer_for(settings))
+
+
+def serve(event: Mapping[str, Any], context: LambdaContext, operation: JobOperation) -> ProxyResponse:
+    """One job route: the caller's job after ``operation``, or the envelope; nothing escapes."""
     trace_id = trace_id_of(event, context.aws_request_id)
     logger.set_correlation_id(trace_id)
     try:
         settings = generation_settings()
         request = parse_request(event)
         logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
-        job, body = get_generation(
-            request,
-            JobRepository(dynamodb_client(), settings.jobs_table_name),
-            _signer(settings),
-        )
+        job, body = operation(request, settings)
     except ApiError as error:
         return _error(error, trace_id)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
@@ -53,7 +66,7 @@ def handle_get_generation(event: Mapping[str, Any], context: LambdaContext) -> P
     return json_response(200, body.model_dump_json(), trace_id, retry_after_seconds=retry_after)
 
 
-def _signer(settings: GenerationSettings) -> PlaybackUrlSigner:
+def signer_for(settings: GenerationSettings) -> PlaybackUrlSigner:
     return PlaybackUrlSigner(
         s3_bucket_url(settings.audio_bucket_name),
         region=settings.aws_region,

@@ -7,6 +7,8 @@ Generation workers and the local simulator write through this module; the GET fu
               queued --refuse--> refused
               queued | running --fail--> failed
               queued | running --cancel--> cancelled
+              queued --request_cancel--> cancelled (no worker has it yet: cancelled at once)
+              running --request_cancel--> running with cancel_requested (the worker ends it at its next checkpoint)
 
 Every operation is one conditional DynamoDB write. When its condition fails, DynamoDB hands back the item as
 it is (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation
@@ -52,6 +54,8 @@ class LifecycleJob(StoredJob):
     finished_at: StoredTimestamp | None = None
     # What the worker needs to run the job (the generation request); stored with it, never returned.
     request: dict[str, Any] | None = None
+    # Set by ``request_cancel`` on a running job: the worker calls ``cancel`` at its next checkpoint.
+    cancel_requested: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ class IllegalTransitionError(JobWriteError):
         super().__init__(f"cannot {operation} job {job.id}: it is {job.status}")
         self.operation = operation
         self.status: JobStatus = job.status
+        self.job = job
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +250,38 @@ class JobWriter:
                 applied=lambda job: job.status == "cancelled",
             ),
         )
+
+    def request_cancel(self, ref: JobRef) -> JobWrite:
+        """What the cancel endpoint asks for (cooperative, idempotent): a queued job no worker has started is
+        cancelled at once (a worker's ``start`` then finds it cancelled and leaves it); a running job is flagged
+        ``cancel_requested`` for its worker; a terminal job is returned as it is, unchanged."""
+        try:
+            return self._apply(
+                ref,
+                _Step(
+                    "cancel",
+                    sources=("queued",),
+                    writes={"status": "cancelled"},
+                    stamps=("finished_at",),
+                    applied=lambda job: job.status == "cancelled",
+                ),
+            )
+        except IllegalTransitionError as not_queued:
+            if not_queued.status != "running":
+                return JobWrite(not_queued.job, changed=False)
+        try:
+            return self._apply(
+                ref,
+                _Step(
+                    "request_cancel",
+                    sources=("running",),
+                    writes={"cancel_requested": True},
+                    applied=lambda job: job.status == "running" and job.cancel_requested is True,
+                    also="attribute_not_exists(#cancel_requested)",  # a repeat writes nothing
+                ),
+            )
+        except IllegalTransitionError as ended:  # the worker ended it between the two writes: as it is now
+            return JobWrite(ended.job, changed=False)
 
     def refuse(self, ref: JobRef, refusal_reason: str) -> JobWrite:
         """queued -> refused, with the reason a user may read."""
