@@ -6,6 +6,7 @@ racing the worker's ``succeed`` ends in exactly one of the two outcomes (hypothe
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cancel_generation.app import lambda_handler as cancel_handler
-from music_api.generations.writer import IllegalTransitionError, JobRef, JobWriter, NewJob, UnknownJobError
+from music_api.generations.writer import IllegalTransitionError, JobRef, JobWrite, JobWriter, NewJob, UnknownJobError
 from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws
 from music_local.gateway import LambdaContext
 from music_local.simulator import DEMO_AUDIO, Simulator, submission, submit
@@ -24,7 +25,7 @@ from tests.helpers.jobs import TERMINAL, TickingClock, a_track, client_view, job
 from tests.helpers.seed import ALICE, BOB
 
 TRACK = a_track()
-BRING_INTO = {
+BRING_INTO: dict[str, list[Callable[[JobWriter, JobRef], JobWrite]]] = {
     "queued": [],
     "running": [lambda w, r: w.start(r), lambda w, r: w.report_progress(r, 40)],
     "succeeded": [lambda w, r: w.start(r), lambda w, r: w.succeed(r, TRACK)],

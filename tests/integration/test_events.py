@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler as authorizer_handler
+from cancel_generation.app import lambda_handler as cancel_generation_handler
 from get_generation.app import lambda_handler as get_generation_handler
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
@@ -49,6 +50,12 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "get_generation_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
     "get_generation_malformed_job_id.json": Response(400, error_code="VALIDATION_ERROR"),
     "get_generation_malformed_organization_id.json": Response(400, error_code="VALIDATION_ERROR"),
+    # Cancel: a queued job is cancelled at once, a running one is flagged (still running), a terminal one unchanged.
+    "cancel_generation_queued.json": Response(200, job_status="cancelled"),
+    "cancel_generation_running.json": Response(200, job_status="running", retry_after="2"),
+    "cancel_generation_succeeded.json": Response(200, job_status="succeeded"),
+    "cancel_generation_missing_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    "cancel_generation_other_users_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
     "authorizer_valid_key.json": Policy((ORG,), allows_this_request=True),
     "authorizer_other_organization.json": Policy((ORG,), allows_this_request=False),
     "authorizer_user_without_organizations.json": Policy(()),
@@ -64,13 +71,17 @@ def test_every_event_has_an_expectation() -> None:
     assert event_names() == sorted(EXPECTATIONS)
 
 
-@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("get_generation_")])
+HANDLERS = {"get_generation_": get_generation_handler, "cancel_generation_": cancel_generation_handler}
+
+
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith(tuple(HANDLERS))])
 def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, lambda_context: LambdaContext) -> None:
     expected = EXPECTATIONS[name]
     assert isinstance(expected, Response)
     event = load_event(name)
+    handler = next(handler for prefix, handler in HANDLERS.items() if name.startswith(prefix))
 
-    response = get_generation_handler(event, lambda_context)
+    response = handler(event, lambda_context)
 
     assert response["statusCode"] == expected.status_code
     headers = response["headers"]
