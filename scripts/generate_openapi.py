@@ -173,6 +173,60 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         examples="get-generation.yaml",
     ),
+    Operation(
+        operation_id="cancelGeneration",
+        method="post",
+        path="/v1/music/{organization_id}/generations/{job_id}/cancel",
+        tag="Generations",
+        summary="Cancel a music generation job",
+        description=(
+            "Request cooperative cancellation; no body. A queued job no worker has started is cancelled at once. "
+            "A running job is flagged for its worker, which stops at its next checkpoint and ends it cancelled "
+            "with its progress frozen; until then the answer (and GET) shows it running. A job already in a "
+            "terminal state (succeeded, failed, cancelled, refused) is returned unchanged, without an error. "
+            "Repeating the request changes nothing more. A cancel that races the job's completion ends in "
+            "exactly one outcome: succeeded or cancelled. Scoped to the caller's organization and user: another "
+            "user's or organization's job answers exactly like a job that does not exist, and is not touched."
+        ),
+        parameters=(ORGANIZATION_ID, JOB_ID),
+        success_status="200",
+        success_model=GenerationJob,
+        success_description=(
+            "The job as it is now, as GET shows it: cancelled, still queued or running until its worker stops "
+            "(with Retry-After for polling), or unchanged when it had already ended."
+        ),
+        success_headers=("Retry-After-Polling",),
+        errors=(
+            FunctionError(
+                RequestValidationError("job_id", JOB_ID_RULE),
+                "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
+                "details.reason name the parameter and its rule.",
+            ),
+            FunctionError(
+                AuthenticationRequiredError(),
+                "the function was invoked without the authorizer's identity (never behind the gateway).",
+            ),
+            FunctionError(
+                OrganizationAccessDeniedError(),
+                "the function checks membership again: the organization is not one of the caller's.",
+            ),
+            FunctionError(
+                JobNotFoundError(JOB_ID.example),
+                "the caller has no job with this id in this organization (details.job_id echoes the id); another "
+                "user's or organization's job answers the same and is left untouched.",
+            ),
+            FunctionError(
+                InternalError(),
+                "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
+                "cause is only in the logs.",
+            ),
+            FunctionError(
+                ServiceUnavailableError(),
+                "the job store or the signing credentials are throttled or unreachable.",
+            ),
+        ),
+        examples="cancel-generation.yaml",
+    ),
 )
 
 # When API Gateway answers each of its responses; the texts themselves come from GATEWAY_RESPONSES.
