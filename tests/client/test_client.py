@@ -13,6 +13,7 @@ from freddy_music import (
     AuthenticationError,
     Client,
     ConfigurationError,
+    NotFoundError,
     RateLimitedError,
     ServiceUnavailableError,
     UnexpectedResponseError,
@@ -227,3 +228,20 @@ def test_an_api_that_cannot_be_reached_is_a_connection_error(flavour_name: str) 
 
     with pytest.raises(APIConnectionError, match=f"GET {JOB_PATH}"):
         unreachable.get_job()
+
+
+def test_cancel_posts_no_body_and_returns_the_job_as_it_is_now(flavour: Flavour, server: ScriptedServer) -> None:
+    server.script(f"{JOB_PATH}/cancel", job_answer("running", 42, "2"))
+
+    job = flavour.call(lambda client: client.generations.cancel(ORG, JOB))
+
+    assert (job.status, job.progress) == (JobStatus.RUNNING, 42)
+    (request,) = server.received
+    assert (request.method, request.path, request.body) == ("POST", f"{JOB_PATH}/cancel", b"")
+
+
+def test_cancel_of_a_missing_job_raises_not_found(flavour: Flavour, server: ScriptedServer) -> None:
+    server.script(f"{JOB_PATH}/cancel", Answer(404, envelope(404, "RESOURCE_NOT_FOUND", "client_error")))
+
+    with pytest.raises(NotFoundError):
+        flavour.call(lambda client: client.generations.cancel(ORG, JOB))

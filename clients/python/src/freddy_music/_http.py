@@ -54,6 +54,10 @@ def job_path(organization_id: str, job_id: str) -> str:
     return f"/v1/music/{quote(organization_id, safe='')}/generations/{quote(job_id, safe='')}"
 
 
+def cancel_path(organization_id: str, job_id: str) -> str:
+    return f"{job_path(organization_id, job_id)}/cancel"
+
+
 @contextmanager
 def connection_errors(action: str) -> Iterator[None]:
     """httpx's transport errors (refused, reset, timed out) as :class:`APIConnectionError`."""

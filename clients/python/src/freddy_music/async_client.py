@@ -16,6 +16,7 @@ from freddy_music._files import replacing
 from freddy_music._http import (
     COMMON_HEADERS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    cancel_path,
     connection_errors,
     decoded_body,
     job_path,
@@ -117,6 +118,9 @@ class AsyncGenerations:
 
     async def get(self, organization_id: str, job_id: str) -> GenerationJob:
         return (await self._client._fetch(flows.FetchJob(organization_id, job_id, timeout=None))).job
+
+    async def cancel(self, organization_id: str, job_id: str) -> GenerationJob:
+        return GenerationJob.model_validate(await self._client.post(cancel_path(organization_id, job_id)))
 
     async def wait(
         self,

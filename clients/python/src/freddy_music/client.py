@@ -15,6 +15,7 @@ from freddy_music._files import replacing
 from freddy_music._http import (
     COMMON_HEADERS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    cancel_path,
     connection_errors,
     decoded_body,
     job_path,
@@ -128,6 +129,12 @@ class Generations:
     def get(self, organization_id: str, job_id: str) -> GenerationJob:
         """The job as it is now."""
         return self._client._fetch(flows.FetchJob(organization_id, job_id, timeout=None)).job
+
+    def cancel(self, organization_id: str, job_id: str) -> GenerationJob:
+        """Ask for the job to be cancelled (cooperative, idempotent): the job as it is now. A queued job comes
+        back ``cancelled``; a running one stays ``running`` until its worker stops (``wait`` then raises
+        :class:`JobCancelledError`); a job that had already ended comes back unchanged."""
+        return GenerationJob.model_validate(self._client.post(cancel_path(organization_id, job_id)))
 
     def wait(
         self,
