@@ -1,7 +1,8 @@
-"""Tenant isolation (OWASP API1, BOLA/IDOR) through the local API: every caller against every job.
+"""Tenant isolation (OWASP API1, BOLA/IDOR) through the local API: every caller against every job, on every route.
 
 Two organizations x two users x a job in every status (tests/data/tenants.json). Whatever the path, a caller
-only ever sees their own jobs; another caller's job reads exactly like a job that does not exist.
+only ever sees their own jobs; another caller's job reads exactly like a job that does not exist. Cancel runs on
+a stack of its own (it changes jobs): another caller's job answers like a missing one and stays as it was.
 """
 
 import json
@@ -14,6 +15,7 @@ from music_local.fixtures import read_fixtures
 from music_local.launcher import ROOT, launched
 from tests.helpers.contract import without_request_specifics
 from tests.helpers.http import assert_no_secrets_logged, request_json
+from tests.helpers.jobs import without_signatures
 
 TENANTS = ROOT / "tests" / "data" / "tenants.json"
 FIXTURES = read_fixtures(TENANTS).content
@@ -30,8 +32,15 @@ def tenant_api() -> Iterator[str]:
     assert_no_secrets_logged(api.output, TENANTS)
 
 
-def get(base: str, path: str, user: str) -> tuple[int, dict[str, Any]]:
-    status, _, body = request_json(base, path, KEYS[user])
+@pytest.fixture(scope="module")
+def cancel_api() -> Iterator[str]:
+    with launched("--fixtures", str(TENANTS), "--log-level", "DEBUG") as api:
+        yield api.url
+    assert_no_secrets_logged(api.output, TENANTS)
+
+
+def get(base: str, path: str, user: str, method: str = "GET") -> tuple[int, dict[str, Any]]:
+    status, _, body = request_json(base, path, KEYS[user], method)
     return status, body
 
 
@@ -113,3 +122,34 @@ def test_malformed_organizations_never_reach_anyones_data(tenant_api: str, calle
 
     assert status in {400, 403, 404}
     assert_not_leaking(status, body, caller)
+
+
+# What a cancel by the owner leaves: a queued job cancelled at once, a running one flagged (still running), a
+# terminal one as it was.
+AFTER_OWN_CANCEL: dict[str | None, str] = {"queued": "cancelled", "running": "running"}
+
+
+@pytest.mark.parametrize(("caller", "job_id", "organization_id"), CELLS)
+def test_every_caller_cancelling_every_job_in_every_organization(
+    cancel_api: str, caller: str, job_id: str, organization_id: str
+) -> None:
+    job = next(j for j in JOBS if j.id == job_id)
+    owner_path = f"/v1/music/{job.organization_id}/generations/{job_id}"
+    _, before = get(cancel_api, owner_path, job.user_id)
+
+    status, body = get(cancel_api, f"/v1/music/{organization_id}/generations/{job_id}/cancel", caller, "POST")
+
+    assert_not_leaking(status, body, caller)
+    if organization_id != MEMBER_OF[caller]:
+        assert status == 403
+    elif job.user_id == caller:
+        assert status == 200
+        assert body["status"] == AFTER_OWN_CANCEL.get(job.status, job.status)
+        return
+    else:
+        _, missing = get(cancel_api, f"/v1/music/{organization_id}/generations/{NEVER_EXISTED}/cancel", caller, "POST")
+        missing["error"]["details"]["job_id"] = job_id
+        assert status == 404
+        assert without_request_specifics(body) == without_request_specifics(missing)
+    _, after = get(cancel_api, owner_path, job.user_id)
+    assert without_signatures(after) == without_signatures(before)

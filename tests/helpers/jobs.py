@@ -75,3 +75,10 @@ def client_view(ref: JobRef) -> ClientView:
     event = generation_event(ref.organization_id, ref.job_id, user_id=ref.user_id, orgs=ref.organization_id)
     response = lambda_handler(event, LambdaContext(function_name="music-generations-GetGenerationFunction"))
     return ClientView(response["statusCode"], response["headers"], json.loads(response["body"]))
+
+
+def without_signatures(job: dict[str, Any]) -> dict[str, Any]:
+    """A job's body without what is minted per request (the signed URL and its expiry)."""
+    return {name: value for name, value in job.items() if name not in {"playback_url", "playback_url_expires_at"}} | {
+        "track": job["track"] and {**job["track"], "playback_url": None}
+    }

@@ -21,7 +21,16 @@ from music_local.emulator import EMULATOR_CREDENTIAL, REGION, LocalAws
 from music_local.gateway import LambdaContext
 from music_local.simulator import DEMO_AUDIO, Simulator, submission, submit
 from tests.helpers.events import generation_event
-from tests.helpers.jobs import TERMINAL, TickingClock, a_track, client_view, job_ref, job_writer, stored_item
+from tests.helpers.jobs import (
+    TERMINAL,
+    TickingClock,
+    a_track,
+    client_view,
+    job_ref,
+    job_writer,
+    stored_item,
+    without_signatures,
+)
 from tests.helpers.seed import ALICE, BOB
 
 TRACK = a_track()
@@ -94,13 +103,6 @@ def test_a_terminal_job_is_returned_unchanged(aws: LocalAws, writer: JobWriter, 
     assert (status, body["status"]) == (200, terminal)
     assert stored_item(aws, ref) == before
     assert without_signatures(body) == without_signatures(client_view(ref).body)
-
-
-def without_signatures(job: dict[str, Any]) -> dict[str, Any]:
-    """The job without what is minted per request (the signed URL and its expiry)."""
-    return {name: value for name, value in job.items() if name not in {"playback_url", "playback_url_expires_at"}} | {
-        "track": job["track"] and {**job["track"], "playback_url": None}
-    }
 
 
 def test_another_users_job_answers_like_a_missing_one_and_stays_untouched(aws: LocalAws, writer: JobWriter) -> None:
