@@ -15,7 +15,7 @@ from music_local.fixtures import read_fixtures
 from music_local.launcher import ROOT, launched
 from tests.helpers.contract import without_request_specifics
 from tests.helpers.http import assert_no_secrets_logged, request_json
-from tests.helpers.jobs import without_signatures
+from tests.helpers.jobs import without_signed_urls
 
 TENANTS = ROOT / "tests" / "data" / "tenants.json"
 FIXTURES = read_fixtures(TENANTS).content
@@ -152,4 +152,4 @@ def test_every_caller_cancelling_every_job_in_every_organization(
         assert status == 404
         assert without_request_specifics(body) == without_request_specifics(missing)
     _, after = get(cancel_api, owner_path, job.user_id)
-    assert without_signatures(after) == without_signatures(before)
+    assert without_signed_urls(after) == without_signed_urls(before)

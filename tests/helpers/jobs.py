@@ -77,8 +77,7 @@ def client_view(ref: JobRef) -> ClientView:
     return ClientView(response["statusCode"], response["headers"], json.loads(response["body"]))
 
 
-def without_signatures(job: dict[str, Any]) -> dict[str, Any]:
-    """A job's body without what is minted per request (the signed URL and its expiry)."""
-    return {name: value for name, value in job.items() if name not in {"playback_url", "playback_url_expires_at"}} | {
-        "track": job["track"] and {**job["track"], "playback_url": None}
-    }
+def without_signed_urls(body: dict[str, Any]) -> dict[str, Any]:
+    """A job's body without what is signed afresh on every request (the URLs and their expiry)."""
+    track = body["track"] and {key: value for key, value in body["track"].items() if key != "playback_url"}
+    return {key: value for key, value in body.items() if not key.startswith("playback_url")} | {"track": track}

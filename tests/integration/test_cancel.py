@@ -29,7 +29,7 @@ from tests.helpers.jobs import (
     job_ref,
     job_writer,
     stored_item,
-    without_signatures,
+    without_signed_urls,
 )
 from tests.helpers.seed import ALICE, BOB
 
@@ -102,7 +102,7 @@ def test_a_terminal_job_is_returned_unchanged(aws: LocalAws, writer: JobWriter, 
 
     assert (status, body["status"]) == (200, terminal)
     assert stored_item(aws, ref) == before
-    assert without_signatures(body) == without_signatures(client_view(ref).body)
+    assert without_signed_urls(body) == without_signed_urls(client_view(ref).body)
 
 
 def test_another_users_job_answers_like_a_missing_one_and_stays_untouched(aws: LocalAws, writer: JobWriter) -> None:
