@@ -44,6 +44,7 @@ from music_api.core.ids import (
     ORGANIZATION_ID_RULE,
     anchored,
 )
+from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
 from music_local.template import default_template
@@ -72,6 +73,15 @@ class PathParameter:
 
 
 @dataclass(frozen=True)
+class QueryParameter:
+    """An optional query parameter; its schema holds the bounds the function enforces."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
 class FunctionError:
     """An error the route's function answers with, built as the function raises it (texts from the catalogue)."""
 
@@ -97,6 +107,7 @@ class Operation:
     examples: str  # file name under docs/examples/
     # Headers of the success response beyond the common ones (names of components.headers).
     success_headers: tuple[str, ...] = field(default=())
+    query: tuple[QueryParameter, ...] = field(default=())
 
 
 ORGANIZATION_ID = PathParameter(
@@ -121,6 +132,61 @@ TAGS = {
 }
 
 OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        operation_id="listGenerations",
+        method="get",
+        path="/v1/music/{organization_id}/generations",
+        tag="Generations",
+        summary="List music generation jobs",
+        description=(
+            "The caller's generation jobs in the organization, newest first (by created_at, then id), optionally "
+            "of one status, one page at a time: limit jobs from offset. There is no total, cursor or has-more "
+            "flag: a page shorter than limit is the last. The list never mints URLs: playback_url, "
+            f"playback_url_expires_at and track are always null; get one job for them. offset is capped at "
+            f"{MAX_OFFSET} (a deeper page costs a read of every job before it): beyond it, narrow the list with "
+            "status. Only the caller's own jobs, whatever the parameters; the list is eventually consistent (a "
+            "job created or changed a moment ago may show a moment later)."
+        ),
+        parameters=(ORGANIZATION_ID,),
+        query=(
+            QueryParameter("status", {"type": "string", "enum": list(STATUSES)}, "Only jobs in this status."),
+            QueryParameter(
+                "limit",
+                {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                "Jobs per page.",
+            ),
+            QueryParameter(
+                "offset",
+                {"type": "integer", "format": "int32", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                "Jobs to skip, newest first.",
+            ),
+        ),
+        success_status="200",
+        success_model=GenerationJobList,
+        success_description="A page of the caller's jobs, newest first, without URLs or tracks.",
+        errors=(
+            FunctionError(
+                RequestValidationError("offset", f"must be a whole number from 0 to {MAX_OFFSET}", location="query"),
+                "a status, limit or offset out of its bounds, a repeated or unknown query parameter, or (invoked "
+                "without the gateway) a malformed organization_id; details.field and details.reason say which.",
+            ),
+            FunctionError(
+                AuthenticationRequiredError(),
+                "the function was invoked without the authorizer's identity (never behind the gateway).",
+            ),
+            FunctionError(
+                OrganizationAccessDeniedError(),
+                "the function checks membership again: the organization is not one of the caller's.",
+            ),
+            FunctionError(
+                InternalError(),
+                "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
+                "cause is only in the logs.",
+            ),
+            FunctionError(ServiceUnavailableError(), "the job store is throttled or unreachable."),
+        ),
+        examples="list-generations.yaml",
+    ),
     Operation(
         operation_id="getGeneration",
         method="get",
@@ -464,6 +530,16 @@ def path_parameter(parameter: PathParameter) -> dict[str, Any]:
     }
 
 
+def query_parameter(parameter: QueryParameter) -> dict[str, Any]:
+    return {
+        "name": parameter.name,
+        "in": "query",
+        "required": False,
+        "description": parameter.description,
+        "schema": parameter.schema,
+    }
+
+
 def code_samples(operation: Operation) -> list[dict[str, str]]:
     """The contract page's four languages, for the route with its example parameters."""
     path = operation.path.format(**{parameter.name: parameter.example for parameter in operation.parameters})
@@ -501,7 +577,8 @@ def operation_object(operation: Operation) -> dict[str, Any]:
         "tags": [operation.tag],
         "summary": operation.summary,
         "description": operation.description,
-        "parameters": [path_parameter(parameter) for parameter in operation.parameters],
+        "parameters": [path_parameter(parameter) for parameter in operation.parameters]
+        + [query_parameter(parameter) for parameter in operation.query],
         "responses": responses(operation),
         "x-codeSamples": code_samples(operation),
     }

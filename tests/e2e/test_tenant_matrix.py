@@ -153,3 +153,30 @@ def test_every_caller_cancelling_every_job_in_every_organization(
         assert without_request_specifics(body) == without_request_specifics(missing)
     _, after = get(cancel_api, owner_path, job.user_id)
     assert without_signed_urls(after) == without_signed_urls(before)
+
+
+STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "refused"]
+LIST_CELLS = [
+    (caller, organization, status)
+    for caller in KEYS
+    for organization in sorted({job.organization_id for job in JOBS})
+    for status in [None, *STATUSES]
+]
+
+
+@pytest.mark.parametrize(("caller", "organization_id", "status"), LIST_CELLS)
+def test_every_caller_listing_every_organization_sees_only_their_own_jobs(
+    tenant_api: str, caller: str, organization_id: str, status: str | None
+) -> None:
+    query = "?limit=100" + (f"&status={status}" if status else "")
+    code, body = get(tenant_api, f"/v1/music/{organization_id}/generations{query}", caller)
+
+    if organization_id != MEMBER_OF[caller]:
+        assert code == 403
+        assert set(body) == {"success", "error"}
+        return
+    own = [job for job in JOBS if job.user_id == caller and job.organization_id == organization_id]
+    assert code == 200
+    assert sorted(job["id"] for job in body["jobs"]) == sorted(
+        job.id for job in own if status is None or job.status == status
+    )

@@ -66,7 +66,11 @@ class TestAValidKey:
         assert statement == {
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
-            "Resource": [f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*"],
+            "Resource": [
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations",
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*",
+                f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations/*/cancel",
+            ],
         }
 
     def test_names_the_keys_own_gateway_key_for_its_usage_plan(self, authorize: Authorize, aws: LocalAws) -> None:

@@ -12,6 +12,7 @@ import pytest
 from authorizer.app import lambda_handler as authorizer_handler
 from cancel_generation.app import lambda_handler as cancel_generation_handler
 from get_generation.app import lambda_handler as get_generation_handler
+from list_generations.app import lambda_handler as list_generations_handler
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
@@ -27,6 +28,7 @@ class Response:
     job_status: str | None = None
     error_code: str | None = None
     retry_after: str | None = None
+    job_count: int | None = None  # a page of the list: how many jobs it holds
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "cancel_generation_succeeded.json": Response(200, job_status="succeeded"),
     "cancel_generation_missing_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
     "cancel_generation_other_users_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    # The list: Alice's demo jobs, newest first, without URLs; a status filter; an offset beyond the maximum.
+    "list_generations.json": Response(200, job_count=10),
+    "list_generations_status_filter.json": Response(200, job_count=1),
+    "list_generations_offset_too_large.json": Response(400, error_code="VALIDATION_ERROR"),
+    "list_generations_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
     "authorizer_valid_key.json": Policy((ORG,), allows_this_request=True),
     "authorizer_other_organization.json": Policy((ORG,), allows_this_request=False),
     "authorizer_user_without_organizations.json": Policy(()),
@@ -71,7 +78,11 @@ def test_every_event_has_an_expectation() -> None:
     assert event_names() == sorted(EXPECTATIONS)
 
 
-HANDLERS = {"get_generation_": get_generation_handler, "cancel_generation_": cancel_generation_handler}
+HANDLERS = {
+    "get_generation_": get_generation_handler,
+    "cancel_generation_": cancel_generation_handler,
+    "list_generations": list_generations_handler,
+}
 
 
 @pytest.mark.parametrize("name", [name for name in event_names() if name.startswith(tuple(HANDLERS))])
@@ -90,7 +101,12 @@ def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, 
     assert headers["X-Request-Id"] == f"req_{event['requestContext']['requestId']}"
     assert headers.get("Retry-After") == expected.retry_after
     body = json.loads(response["body"])
-    if expected.job_status is not None:
+    if expected.job_count is not None:
+        assert len(body["jobs"]) == expected.job_count
+        assert {(job["playback_url"], job["track"]) for job in body["jobs"]} == {(None, None)}
+        created = [job["created_at"] for job in body["jobs"]]
+        assert created == sorted(created, reverse=True)
+    elif expected.job_status is not None:
         assert body["id"] == event["pathParameters"]["job_id"]
         assert body["status"] == expected.job_status
         succeeded = expected.job_status == "succeeded"

@@ -14,13 +14,13 @@ from botocore.exceptions import NoCredentialsError
 
 from get_generation.app import lambda_handler
 from music_api.core.aws import dynamodb_client
-from music_api.generations.store import job_key
+from music_api.generations.store import job_item, job_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.template import default_template
 from tests.helpers.aws import JOBS_TABLE, reset_aws
 from tests.helpers.events import load_event
-from tests.helpers.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
+from tests.helpers.seed import ALICE, JOBS, ORG, SEED_JOB_ID
 
 # What must never reach a client: resource names, exception text, code locations.
 INTERNALS = (JOBS_TABLE, "Traceback", "botocore", "pydantic", "music_api", ".py", "ORG#", "JOB#")

@@ -17,8 +17,10 @@ def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> No
     (statement,) = policy["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == [
+        f"{STAGE_ARN}/GET/v1/music/org_abc123/generations",
         f"{STAGE_ARN}/GET/v1/music/org_abc123/generations/*",
         f"{STAGE_ARN}/POST/v1/music/org_abc123/generations/*/cancel",
+        f"{STAGE_ARN}/GET/v1/music/org_xyz789/generations",
         f"{STAGE_ARN}/GET/v1/music/org_xyz789/generations/*",
         f"{STAGE_ARN}/POST/v1/music/org_xyz789/generations/*/cancel",
     ]
@@ -31,6 +33,10 @@ def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> No
     ("request_path", "allowed"),
     [
         ("POST/v1/music/org_abc123/generations/mgen_1/cancel", True),
+        ("GET/v1/music/org_abc123/generations", True),
+        ("GET/v1/music/org_other1/generations", False),
+        ("POST/v1/music/org_abc123/generations", False),
+        ("GET/v1/music/org_abc123/generationsx", False),
         ("POST/v1/music/org_other1/generations/mgen_1/cancel", False),
         ("POST/v1/music/org_abc123/generations/mgen_1", False),
         ("DELETE/v1/music/org_abc123/generations/mgen_1", False),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -56,6 +56,12 @@ def job_path(organization_id: str, job_id: str) -> str:
 
 def cancel_path(organization_id: str, job_id: str) -> str:
     return f"{job_path(organization_id, job_id)}/cancel"
+
+
+def list_path(organization_id: str, *, status: str | None, limit: int, offset: int) -> str:
+    """The list's path and query: the page at ``offset`` of at most ``limit`` jobs, optionally of one status."""
+    query = {"limit": str(limit), "offset": str(offset)} | ({"status": status} if status is not None else {})
+    return f"/v1/music/{quote(organization_id, safe='')}/generations?{urlencode(query)}"
 
 
 @contextmanager

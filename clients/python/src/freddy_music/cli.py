@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from freddy_music._flows import DEFAULT_WAIT_TIMEOUT_SECONDS
-from freddy_music._http import cancel_path, job_path
+from freddy_music._http import cancel_path, job_path, list_path
 from freddy_music._version import __version__
 from freddy_music.client import Client
 from freddy_music.errors import (
@@ -27,7 +27,7 @@ from freddy_music.errors import (
     PermissionDeniedError,
     WaitTimeoutError,
 )
-from freddy_music.models import GenerationJob
+from freddy_music.models import GenerationJob, JobStatus
 
 
 class ExitCode(IntEnum):
@@ -81,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         with Client(api_key=arguments.api_key, base_url=arguments.base_url) as client:
             if arguments.command == "get":
                 _print_json(client.get(job_path(arguments.organization_id, arguments.job_id)))
+            elif arguments.command == "list":
+                path = list_path(
+                    arguments.organization_id, status=arguments.status, limit=arguments.limit, offset=arguments.offset
+                )
+                _print_json(client.get(path))
             elif arguments.command == "cancel":
                 _print_json(client.post(cancel_path(arguments.organization_id, arguments.job_id)))
             else:
@@ -112,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     for command in (get, watch, cancel):
         command.add_argument("organization_id", metavar="ORG")
         command.add_argument("job_id", metavar="JOB")
+    listing = commands.add_parser("list", help="print one page of your jobs in ORG, newest first, as JSON")
+    listing.add_argument("organization_id", metavar="ORG")
+    listing.add_argument("--status", choices=[status.value for status in JobStatus], help="only jobs in this status")
+    listing.add_argument("--limit", type=int, default=50, metavar="N", help="jobs per page, 1-100 (default 50)")
+    listing.add_argument("--offset", type=int, default=0, metavar="N", help="jobs to skip, 0-1000 (default 0)")
     watch.add_argument("--output", "-o", metavar="FILE", help="save the audio here once the job has succeeded")
     watch.add_argument(
         "--timeout",

@@ -9,8 +9,9 @@ from typing import Any, Final
 
 # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>
 _METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0-9]+/[\w-]+)/[A-Z]+/.*")
-# Every route of the generation family, per organization: GET one job; POST its cancel.
+# Every route of the generation family, per organization: GET the list; GET one job; POST its cancel.
 ROUTES: Final = (
+    "GET/v1/music/{organization_id}/generations",
     "GET/v1/music/{organization_id}/generations/*",
     "POST/v1/music/{organization_id}/generations/*/cancel",
 )

@@ -36,13 +36,17 @@ def _get_generation(request: GetGenerationRequest, settings: GenerationSettings)
 
 def serve(event: Mapping[str, Any], context: LambdaContext, operation: JobOperation) -> ProxyResponse:
     """One job route: the caller's job after ``operation``, or the envelope; nothing escapes."""
+    return guarded(event, context, lambda checked_event, trace_id: _job_response(checked_event, trace_id, operation))
+
+
+def guarded(
+    event: Mapping[str, Any], context: LambdaContext, respond: Callable[[Mapping[str, Any], str], ProxyResponse]
+) -> ProxyResponse:
+    """Every route's frame: the trace id on every log line, and any failure as the envelope."""
     trace_id = trace_id_of(event, context.aws_request_id)
     logger.set_correlation_id(trace_id)
     try:
-        settings = generation_settings()
-        request = parse_request(event)
-        logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
-        job, body = operation(request, settings)
+        return respond(event, trace_id)
     except ApiError as error:
         return _error(error, trace_id)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: log the cause, answer the envelope
@@ -50,6 +54,12 @@ def serve(event: Mapping[str, Any], context: LambdaContext, operation: JobOperat
         unexpected.__cause__ = exc
         return _error(unexpected, trace_id)
 
+
+def _job_response(event: Mapping[str, Any], trace_id: str, operation: JobOperation) -> ProxyResponse:
+    settings = generation_settings()
+    request = parse_request(event)
+    logger.append_keys(organization_id=request.organization_id, job_id=request.job_id)
+    job, body = operation(request, settings)
     metrics.add_dimension(name="status", value=job.status)
     metrics.add_metric(name="GenerationJobReturned", unit=MetricUnit.Count, value=1)
     # DEBUG: one line per poll at INFO would cost more CPU than the rest of the handler's own work

@@ -32,7 +32,7 @@ class GetGenerationRequest:
 
 def parse_request(event: Mapping[str, Any]) -> GetGenerationRequest:
     """Authenticated caller, then well-formed path, then membership: each failure has its own status."""
-    caller = _caller(event)
+    caller = caller_of(event)
     path = mapping(event.get("pathParameters"))
     organization_id = _path_parameter(path, "organization_id")
     if not is_organization_id(organization_id):
@@ -40,12 +40,25 @@ def parse_request(event: Mapping[str, Any]) -> GetGenerationRequest:
     job_id = _path_parameter(path, "job_id")
     if not is_job_id(job_id):
         raise RequestValidationError("job_id", JOB_ID_RULE)
-    if organization_id not in caller.organization_ids:
-        raise OrganizationAccessDeniedError()
+    _require_member(caller, organization_id)
     return GetGenerationRequest(organization_id=organization_id, job_id=job_id, caller=caller)
 
 
-def _caller(event: Mapping[str, Any]) -> Caller:
+def organization_of(event: Mapping[str, Any], caller: Caller) -> str:
+    """The path's organization, well formed and one of the caller's (for routes with no other path id)."""
+    organization_id = _path_parameter(mapping(event.get("pathParameters")), "organization_id")
+    if not is_organization_id(organization_id):
+        raise RequestValidationError("organization_id", ORGANIZATION_ID_RULE)
+    _require_member(caller, organization_id)
+    return organization_id
+
+
+def _require_member(caller: Caller, organization_id: str) -> None:
+    if organization_id not in caller.organization_ids:
+        raise OrganizationAccessDeniedError()
+
+
+def caller_of(event: Mapping[str, Any]) -> Caller:
     context = mapping(mapping(event.get("requestContext")).get("authorizer"))
     user_id = context.get("user_id")
     organization_ids = context.get("organization_ids")

@@ -33,7 +33,7 @@ from music_api.core.dynamodb import error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
 from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import job_key, to_job
+from music_api.generations.store import job_item, job_key, status_key, to_job
 from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class JobWriter:
         written, stored = self._conditional_write(
             lambda: self._client.put_item(
                 TableName=self._table_name,
-                Item=job_key(ref.organization_id, ref.user_id, ref.job_id) | to_item(values),
+                Item=job_item(values),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -306,6 +306,8 @@ class JobWriter:
         writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), self._now())
         for name, value in writes.items():
             _check_field(name, value)
+        if "status" in writes:  # the job moves to its new status's partition of the list's status index
+            writes["status_pk"] = status_key(ref.organization_id, ref.user_id, writes["status"])
         names = {f"#{name}": name for name in [*writes, "status", "version"]}
         values = to_item({f":{name}": value for name, value in writes.items()})
         values |= to_item({f":from_{status}": status for status in step.sources} | {":zero": 0, ":one": 1})
