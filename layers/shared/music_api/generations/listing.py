@@ -75,6 +75,7 @@ def _list(event: Mapping[str, Any], trace_id: str) -> ProxyResponse:
     logger.append_keys(organization_id=request.organization_id)
     jobs = list_jobs(dynamodb_client(), settings.jobs_table_name, request)
     metrics.add_metric(name="GenerationJobsListed", unit=MetricUnit.Count, value=len(jobs))
+    logger.debug("Generation jobs listed", extra={"count": len(jobs), "status": request.status})
     body = GenerationJobList(jobs=[_list_view(job) for job in jobs], limit=request.limit, offset=request.offset)
     return json_response(200, body.model_dump_json(), trace_id)
 
