@@ -245,3 +245,26 @@ def test_cancel_of_a_missing_job_raises_not_found(flavour: Flavour, server: Scri
 
     with pytest.raises(NotFoundError):
         flavour.call(lambda client: client.generations.cancel(ORG, JOB))
+
+
+def test_list_pages_until_a_short_page(flavour: Flavour, server: ScriptedServer) -> None:
+    base = f"/v1/music/{ORG}/generations"
+    full = {"jobs": [job_body("queued", 0), job_body("running", 5)], "limit": 2, "offset": 0}
+    short = {"jobs": [job_body("failed", 9)], "limit": 2, "offset": 2}
+    server.script(base, Answer(200, full), Answer(200, short))
+
+    async def collect_async(client: Any) -> list[list[Any]]:
+        return [page async for page in client.generations.list(ORG, status="queued", limit=2)]
+
+    def collect(client: Any) -> Any:
+        if flavour.name == "sync":
+            return list(client.generations.list(ORG, status="queued", limit=2))
+        return collect_async(client)
+
+    pages = flavour.call(collect)
+
+    assert [[job.status for job in page] for page in pages] == [["queued", "running"], ["failed"]]
+    assert [request.path for request in server.received] == [
+        f"{base}?limit=2&offset=0&status=queued",
+        f"{base}?limit=2&offset=2&status=queued",
+    ]

@@ -90,6 +90,7 @@ WRITING_FUNCTIONS = {"cancel_generation"}
     [
         ("get_generation", "music_api.generations", "music_api.access"),
         ("cancel_generation", "music_api.generations", "music_api.access"),
+        ("list_generations", "music_api.generations", "music_api.access"),
         ("authorizer", "music_api.access", "music_api.generations"),
     ],
 )
