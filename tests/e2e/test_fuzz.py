@@ -1,5 +1,5 @@
 """Contract fuzzing: schemathesis generates requests from docs/openapi.yaml and sends them to the local API, for
-every route (GET; cancel on a stack of its own, since it changes jobs).
+every route (GET, list; cancel on a stack of its own, since it changes jobs).
 
 Every response must be documented (status, content type, headers) and match its schema, and none may be a 500.
 Cases are schemathesis's own (positive and negative data, e.g. malformed ids, unicode, extra or missing headers),
@@ -50,6 +50,8 @@ CHECKS = [
 SCHEMA = schemathesis.openapi.from_path(SPEC)
 OPERATION = SCHEMA[PATH]["GET"]
 CANCEL = SCHEMA[f"{PATH}/cancel"]["POST"]
+LIST = SCHEMA["/v1/music/{organization_id}/generations"]["GET"]
+LIST_EXAMPLES = 300
 DEMO_JOB_IDS = sorted(job["id"] for job in JOBS)
 GENERATED = "generated"  # send whatever X-API-Key schemathesis generated (random garbage, empty, or none)
 # Weighted by repetition: the demo key most of the time.
@@ -57,17 +59,21 @@ KEYS: list[str | None] = [*[ALICE_KEY] * 12, BOB_KEY, DAVE_KEY, ALICE_REVOKED_KE
 
 
 def cases(operation: Any) -> st.SearchStrategy[Any]:
-    return st.one_of(
+    strategies = [
         operation.as_strategy(GenerationMode.POSITIVE),
         operation.as_strategy(GenerationMode.NEGATIVE),
         operation.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
         operation.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
-        st.sampled_from(DEMO_JOB_IDS).flatmap(
-            lambda job_id: operation.as_strategy(
-                GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
+    ]
+    if "{job_id}" in operation.path:
+        strategies.append(
+            st.sampled_from(DEMO_JOB_IDS).flatmap(
+                lambda job_id: operation.as_strategy(
+                    GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
+                )
             )
-        ),
-    )
+        )
+    return st.one_of(strategies)
 
 
 def with_key(case: Any, key: str | None) -> None:
@@ -90,6 +96,11 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
     statuses = fuzz(local_api.url, OPERATION, EXAMPLES, MINIMUM_REQUESTS)
     # The mix reached the handler's answers, not only the gateway's.
     assert {200, 400, 401, 403, 404} <= set(statuses), statuses
+
+
+def test_generated_lists_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
+    statuses = fuzz(local_api.url, LIST, LIST_EXAMPLES, CANCEL_MINIMUM_REQUESTS)
+    assert {200, 400, 401, 403} <= set(statuses), statuses
 
 
 def test_generated_cancels_get_documented_answers_and_no_500(cancel_api: LaunchedApi) -> None:
