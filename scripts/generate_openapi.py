@@ -127,6 +127,45 @@ JOB_ID = PathParameter(
     example="mgen_2f8b1c4e9a7d",
 )
 
+
+# Errors several routes answer alike (built afresh for each: the document must not share objects).
+def malformed_job_id() -> FunctionError:
+    return FunctionError(
+        RequestValidationError("job_id", JOB_ID_RULE),
+        "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
+        "details.reason name the parameter and its rule.",
+    )
+
+
+def without_authorizer() -> FunctionError:
+    return FunctionError(
+        AuthenticationRequiredError(),
+        "the function was invoked without the authorizer's identity (never behind the gateway).",
+    )
+
+
+def not_a_member() -> FunctionError:
+    return FunctionError(
+        OrganizationAccessDeniedError(),
+        "the function checks membership again: the organization is not one of the caller's.",
+    )
+
+
+def unexpected() -> FunctionError:
+    return FunctionError(
+        InternalError(),
+        "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
+        "cause is only in the logs.",
+    )
+
+
+def store_or_signer_unavailable() -> FunctionError:
+    return FunctionError(
+        ServiceUnavailableError(),
+        "the job store or the signing credentials are throttled or unreachable.",
+    )
+
+
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
 }
@@ -170,19 +209,9 @@ OPERATIONS: tuple[Operation, ...] = (
                 "a status, limit or offset out of its bounds, a repeated or unknown query parameter, or (invoked "
                 "without the gateway) a malformed organization_id; details.field and details.reason say which.",
             ),
-            FunctionError(
-                AuthenticationRequiredError(),
-                "the function was invoked without the authorizer's identity (never behind the gateway).",
-            ),
-            FunctionError(
-                OrganizationAccessDeniedError(),
-                "the function checks membership again: the organization is not one of the caller's.",
-            ),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
-                "cause is only in the logs.",
-            ),
+            without_authorizer(),
+            not_a_member(),
+            unexpected(),
             FunctionError(ServiceUnavailableError(), "the job store is throttled or unreachable."),
         ),
         examples="list-generations.yaml",
@@ -209,33 +238,16 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         success_headers=("Retry-After-Polling",),
         errors=(
-            FunctionError(
-                RequestValidationError("job_id", JOB_ID_RULE),
-                "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
-                "details.reason name the parameter and its rule.",
-            ),
-            FunctionError(
-                AuthenticationRequiredError(),
-                "the function was invoked without the authorizer's identity (never behind the gateway).",
-            ),
-            FunctionError(
-                OrganizationAccessDeniedError(),
-                "the function checks membership again: the organization is not one of the caller's.",
-            ),
+            malformed_job_id(),
+            without_authorizer(),
+            not_a_member(),
             FunctionError(
                 JobNotFoundError(JOB_ID.example),
                 "the caller has no job with this id in this organization (details.job_id echoes the id); another "
                 "user's or organization's job answers the same.",
             ),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
-                "cause is only in the logs.",
-            ),
-            FunctionError(
-                ServiceUnavailableError(),
-                "the job store or the signing credentials are throttled or unreachable.",
-            ),
+            unexpected(),
+            store_or_signer_unavailable(),
         ),
         examples="get-generation.yaml",
     ),
@@ -263,33 +275,16 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         success_headers=("Retry-After-Polling",),
         errors=(
-            FunctionError(
-                RequestValidationError("job_id", JOB_ID_RULE),
-                "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
-                "details.reason name the parameter and its rule.",
-            ),
-            FunctionError(
-                AuthenticationRequiredError(),
-                "the function was invoked without the authorizer's identity (never behind the gateway).",
-            ),
-            FunctionError(
-                OrganizationAccessDeniedError(),
-                "the function checks membership again: the organization is not one of the caller's.",
-            ),
+            malformed_job_id(),
+            without_authorizer(),
+            not_a_member(),
             FunctionError(
                 JobNotFoundError(JOB_ID.example),
                 "the caller has no job with this id in this organization (details.job_id echoes the id); another "
                 "user's or organization's job answers the same and is left untouched.",
             ),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
-                "cause is only in the logs.",
-            ),
-            FunctionError(
-                ServiceUnavailableError(),
-                "the job store or the signing credentials are throttled or unreachable.",
-            ),
+            unexpected(),
+            store_or_signer_unavailable(),
         ),
         examples="cancel-generation.yaml",
     ),
