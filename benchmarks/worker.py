@@ -101,13 +101,13 @@ def presign(count: str) -> dict[str, Any]:
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
-    from music_api.generations.handler import _signer  # noqa: PLC0415
+    from music_api.generations.handler import signer_for  # noqa: PLC0415
     from music_api.generations.settings import generation_settings  # noqa: PLC0415
     from music_api.generations.signer import download_filename  # noqa: PLC0415
     from music_api.generations.stored import StoredTrack  # noqa: PLC0415
 
     settings = generation_settings()
-    signer = _signer(settings)
+    signer = signer_for(settings)
     track = StoredTrack(
         id="mtrack_7c1a9e2f4b8d",
         title="Late Night Study",

@@ -51,6 +51,7 @@ from music_api.core.ids import (
 )
 from music_api.creation.request import CreateGenerationBody
 from music_api.engines.models import EngineList
+from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
 from music_local.template import default_template
@@ -76,6 +77,15 @@ class PathParameter:
     rule: str
     description: str
     example: str
+
+
+@dataclass(frozen=True)
+class QueryParameter:
+    """An optional query parameter; its schema holds the bounds the function enforces."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,7 @@ class Operation:
     success_headers: tuple[str, ...] = field(default=())
     # The JSON body's model (validation-mode schema, in components); its examples under `request:` in the file.
     request_model: type[BaseModel] | None = None
+    query: tuple[QueryParameter, ...] = field(default=())
 
 
 ORGANIZATION_ID = PathParameter(
@@ -141,12 +152,80 @@ def caller_errors() -> tuple[FunctionError, ...]:
     )
 
 
+# More errors several routes answer alike (built afresh for each: the document must not share objects).
+def malformed_job_id() -> FunctionError:
+    return FunctionError(
+        RequestValidationError("job_id", JOB_ID_RULE),
+        "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
+        "details.reason name the parameter and its rule.",
+    )
+
+
+def unexpected() -> FunctionError:
+    return FunctionError(
+        InternalError(),
+        "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
+        "cause is only in the logs.",
+    )
+
+
+def store_or_signer_unavailable() -> FunctionError:
+    return FunctionError(
+        ServiceUnavailableError(),
+        "the job store or the signing credentials are throttled or unreachable.",
+    )
+
+
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
     "Engines": "The engine catalogue: which engines a generation can ask for, and what each allows.",
 }
 
 OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        operation_id="listGenerations",
+        method="get",
+        path="/v1/music/{organization_id}/generations",
+        tag="Generations",
+        summary="List music generation jobs",
+        description=(
+            "The caller's generation jobs in the organization, newest first (by created_at, then id), optionally "
+            "of one status, one page at a time: limit jobs from offset. There is no total, cursor or has-more "
+            "flag: a page shorter than limit is the last. The list never mints URLs: playback_url, "
+            f"playback_url_expires_at and track are always null; get one job for them. offset is capped at "
+            f"{MAX_OFFSET} (a deeper page costs a read of every job before it): beyond it, narrow the list with "
+            "status. Only the caller's own jobs, whatever the parameters; the list is eventually consistent (a "
+            "job created or changed a moment ago may show a moment later)."
+        ),
+        parameters=(ORGANIZATION_ID,),
+        query=(
+            QueryParameter("status", {"type": "string", "enum": list(STATUSES)}, "Only jobs in this status."),
+            QueryParameter(
+                "limit",
+                {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                "Jobs per page.",
+            ),
+            QueryParameter(
+                "offset",
+                {"type": "integer", "format": "int32", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                "Jobs to skip, newest first.",
+            ),
+        ),
+        success_status="200",
+        success_model=GenerationJobList,
+        success_description="A page of the caller's jobs, newest first, without URLs or tracks.",
+        errors=(
+            FunctionError(
+                RequestValidationError("offset", f"must be a whole number from 0 to {MAX_OFFSET}", location="query"),
+                "a status, limit or offset out of its bounds, a repeated or unknown query parameter, or (invoked "
+                "without the gateway) a malformed organization_id; details.field and details.reason say which.",
+            ),
+            *caller_errors(),
+            unexpected(),
+            FunctionError(ServiceUnavailableError(), "the job store is throttled or unreachable."),
+        ),
+        examples="list-generations.yaml",
+    ),
     Operation(
         operation_id="getGeneration",
         method="get",
@@ -169,26 +248,15 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         success_headers=("Retry-After-Polling",),
         errors=(
-            FunctionError(
-                RequestValidationError("job_id", JOB_ID_RULE),
-                "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
-                "details.reason name the parameter and its rule.",
-            ),
+            malformed_job_id(),
             *caller_errors(),
             FunctionError(
                 JobNotFoundError(JOB_ID.example),
                 "the caller has no job with this id in this organization (details.job_id echoes the id); another "
                 "user's or organization's job answers the same.",
             ),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
-                "cause is only in the logs.",
-            ),
-            FunctionError(
-                ServiceUnavailableError(),
-                "the job store or the signing credentials are throttled or unreachable.",
-            ),
+            unexpected(),
+            store_or_signer_unavailable(),
         ),
         examples="get-generation.yaml",
     ),
@@ -263,6 +331,42 @@ OPERATIONS: tuple[Operation, ...] = (
             FunctionError(ServiceUnavailableError(), "the catalogue is throttled or unreachable."),
         ),
         examples="list-engines.yaml",
+    ),
+    Operation(
+        operation_id="cancelGeneration",
+        method="post",
+        path="/v1/music/{organization_id}/generations/{job_id}/cancel",
+        tag="Generations",
+        summary="Cancel a music generation job",
+        description=(
+            "Request cooperative cancellation; no body. A queued job no worker has started is cancelled at once. "
+            "A running job is flagged for its worker, which stops at its next checkpoint and ends it cancelled "
+            "with its progress frozen; until then the answer (and GET) shows it running. A job already in a "
+            "terminal state (succeeded, failed, cancelled, refused) is returned unchanged, without an error. "
+            "Repeating the request changes nothing more. A cancel that races the job's completion ends in "
+            "exactly one outcome: succeeded or cancelled. Scoped to the caller's organization and user: another "
+            "user's or organization's job answers exactly like a job that does not exist, and is not touched."
+        ),
+        parameters=(ORGANIZATION_ID, JOB_ID),
+        success_status="200",
+        success_model=GenerationJob,
+        success_description=(
+            "The job as it is now, as GET shows it: cancelled, still queued or running until its worker stops "
+            "(with Retry-After for polling), or unchanged when it had already ended."
+        ),
+        success_headers=("Retry-After-Polling",),
+        errors=(
+            malformed_job_id(),
+            *caller_errors(),
+            FunctionError(
+                JobNotFoundError(JOB_ID.example),
+                "the caller has no job with this id in this organization (details.job_id echoes the id); another "
+                "user's or organization's job answers the same and is left untouched.",
+            ),
+            unexpected(),
+            store_or_signer_unavailable(),
+        ),
+        examples="cancel-generation.yaml",
     ),
 )
 
@@ -525,6 +629,16 @@ def path_parameter(parameter: PathParameter) -> dict[str, Any]:
     }
 
 
+def query_parameter(parameter: QueryParameter) -> dict[str, Any]:
+    return {
+        "name": parameter.name,
+        "in": "query",
+        "required": False,
+        "description": parameter.description,
+        "schema": parameter.schema,
+    }
+
+
 def code_samples(operation: Operation) -> list[dict[str, str]]:
     """The contract page's four languages, for the route with its example parameters (and body)."""
     path = operation.path.format(**{parameter.name: parameter.example for parameter in operation.parameters})
@@ -573,7 +687,8 @@ def operation_object(operation: Operation) -> dict[str, Any]:
         "tags": [operation.tag],
         "summary": operation.summary,
         "description": operation.description,
-        "parameters": [path_parameter(parameter) for parameter in operation.parameters],
+        "parameters": [path_parameter(parameter) for parameter in operation.parameters]
+        + [query_parameter(parameter) for parameter in operation.query],
     }
     if operation.request_model is not None:
         found["requestBody"] = {

@@ -27,8 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from music_admin.auth_store import AuthRepository
 from music_admin.usage_plans import UsagePlans
-from music_api.core.dynamodb import to_item
-from music_api.generations.store import job_key
+from music_api.generations.store import job_item, job_key
 from music_local.template import Template, Throttle
 
 if TYPE_CHECKING:
@@ -300,8 +299,7 @@ class LocalAws:
         return Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
 
     def put_job(self, job: dict[str, Any]) -> None:
-        item = job_key(job["organization_id"], job["user_id"], job["id"]) | to_item(job)
-        self.dynamodb.put_item(TableName=self.jobs_table, Item=item)
+        self.dynamodb.put_item(TableName=self.jobs_table, Item=job_item(job))
 
     def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
         self.dynamodb.delete_item(TableName=self.jobs_table, Key=job_key(organization_id, user_id, job_id))

@@ -9,6 +9,7 @@ track, the error message or the refusal reason). Fixture files (``"simulate"`` o
 
 Timeline, in seconds after submission: before Q queued; at Q running (``refused``: refused at Q instead), with
 progress rising from 1 to 99 over R; at Q+R the outcome (``cancelled``: at Q+R/2, progress left where it was).
+A job flagged ``cancel_requested`` (the cancel endpoint) is cancelled at the next tick, its progress frozen.
 Each step is derived from the clock alone and the writer ignores repeats, so a late or repeated tick is harmless.
 """
 
@@ -197,6 +198,9 @@ class Simulator:
             return
         if job.status == "queued":  # also when a tick came too late for the whole run: start, then end it
             job = self._announce(job, self._writer.start(ref))
+        if job.cancel_requested:  # the checkpoint: a cancel asked through the API ends it here, progress as is
+            self._announce(job, self._writer.cancel(ref))
+            return
         if status == "running":
             self._writer.report_progress(ref, progress)
         elif status == "succeeded" and simulation.track is not None:

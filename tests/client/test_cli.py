@@ -167,3 +167,26 @@ def _read(controller: int) -> bytes:
         return os.read(controller, 65536)
     except OSError:  # the terminal's other end closed: the command has ended
         return b""
+
+
+def test_cancel_prints_the_job_as_it_is_now(server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    body = job_body("cancelled", 12)
+    server.script(f"{JOB_PATH}/cancel", Answer(200, body))
+
+    code = main(["cancel", ORG, JOB])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == body
+    assert [request.method for request in server.received] == ["POST"]
+
+
+def test_list_prints_one_page_as_it_came(server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"jobs": [job_body("queued", 0)], "limit": 5, "offset": 10}
+    server.script(f"/v1/music/{ORG}/generations", Answer(200, body))
+
+    code = main(["list", ORG, "--status", "queued", "--limit", "5", "--offset", "10"])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == body
+    (request,) = server.received
+    assert request.path == f"/v1/music/{ORG}/generations?limit=5&offset=10&status=queued"

@@ -13,6 +13,7 @@ from freddy_music import (
     AuthenticationError,
     Client,
     ConfigurationError,
+    NotFoundError,
     RateLimitedError,
     ServiceUnavailableError,
     UnexpectedResponseError,
@@ -227,3 +228,43 @@ def test_an_api_that_cannot_be_reached_is_a_connection_error(flavour_name: str) 
 
     with pytest.raises(APIConnectionError, match=f"GET {JOB_PATH}"):
         unreachable.get_job()
+
+
+def test_cancel_posts_no_body_and_returns_the_job_as_it_is_now(flavour: Flavour, server: ScriptedServer) -> None:
+    server.script(f"{JOB_PATH}/cancel", job_answer("running", 42, "2"))
+
+    job = flavour.call(lambda client: client.generations.cancel(ORG, JOB))
+
+    assert (job.status, job.progress) == (JobStatus.RUNNING, 42)
+    (request,) = server.received
+    assert (request.method, request.path, request.body) == ("POST", f"{JOB_PATH}/cancel", b"")
+
+
+def test_cancel_of_a_missing_job_raises_not_found(flavour: Flavour, server: ScriptedServer) -> None:
+    server.script(f"{JOB_PATH}/cancel", Answer(404, envelope(404, "RESOURCE_NOT_FOUND", "client_error")))
+
+    with pytest.raises(NotFoundError):
+        flavour.call(lambda client: client.generations.cancel(ORG, JOB))
+
+
+def test_list_pages_until_a_short_page(flavour: Flavour, server: ScriptedServer) -> None:
+    base = f"/v1/music/{ORG}/generations"
+    full = {"jobs": [job_body("queued", 0), job_body("running", 5)], "limit": 2, "offset": 0}
+    short = {"jobs": [job_body("failed", 9)], "limit": 2, "offset": 2}
+    server.script(base, Answer(200, full), Answer(200, short))
+
+    async def collect_async(client: Any) -> list[list[Any]]:
+        return [page async for page in client.generations.list(ORG, status="queued", limit=2)]
+
+    def collect(client: Any) -> Any:
+        if flavour.name == "sync":
+            return list(client.generations.list(ORG, status="queued", limit=2))
+        return collect_async(client)
+
+    pages = flavour.call(collect)
+
+    assert [[job.status for job in page] for page in pages] == [["queued", "running"], ["failed"]]
+    assert [request.path for request in server.received] == [
+        f"{base}?limit=2&offset=0&status=queued",
+        f"{base}?limit=2&offset=2&status=queued",
+    ]

@@ -1,4 +1,5 @@
-"""Contract fuzzing: schemathesis generates requests from docs/openapi.yaml and sends them to the local API.
+"""Contract fuzzing: schemathesis generates requests from docs/openapi.yaml and sends them to the local API, for
+every route (GET, list; cancel on a stack of its own, since it changes jobs).
 
 Every response must be documented (status, content type, headers) and match its schema, and none may be a 500.
 Cases are schemathesis's own (positive and negative data, e.g. malformed ids, unicode, extra or missing headers),
@@ -9,8 +10,10 @@ the random X-API-Key value schemathesis generated, or none. Hypothesis runs dera
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -25,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from music_local.launcher import ROOT, LaunchedApi
+from music_local.launcher import ROOT, LaunchedApi, launched
 from tests.helpers.seed import ALICE_KEY, ALICE_REVOKED_KEY, BOB_KEY, DAVE_KEY, JOBS, ORG, UNKNOWN_KEY
 
 SPEC = ROOT / "docs" / "openapi.yaml"
@@ -33,6 +36,9 @@ PATH = "/v1/music/{organization_id}/generations/{job_id}"
 EXAMPLES = 1100  # one request each
 MINIMUM_REQUESTS = 1000
 TIME_BUDGET_SECONDS = 240
+# Cancel changes jobs: fuzzed on a stack of its own, with fewer cases (the path and its checks are GET's).
+CANCEL_EXAMPLES = 300
+CANCEL_MINIMUM_REQUESTS = 250
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -47,21 +53,37 @@ ENGINES_PATH = "/v1/music/{organization_id}/engines"
 ENGINES = SCHEMA[ENGINES_PATH]["GET"]
 CREATE_PATH = "/v1/music/{organization_id}/generations"
 CREATE = SCHEMA[CREATE_PATH]["POST"]  # bodies included: schemathesis builds them from CreateGenerationBody
+CANCEL = SCHEMA[f"{PATH}/cancel"]["POST"]
+LIST = SCHEMA["/v1/music/{organization_id}/generations"]["GET"]
+LIST_EXAMPLES = 300
 DEMO_JOB_IDS = sorted(job["id"] for job in JOBS)
 GENERATED = "generated"  # send whatever X-API-Key schemathesis generated (random garbage, empty, or none)
 # Weighted by repetition: the demo key most of the time.
 KEYS: list[str | None] = [*[ALICE_KEY] * 12, BOB_KEY, DAVE_KEY, ALICE_REVOKED_KEY, UNKNOWN_KEY, GENERATED, None]
 
-CASES = st.one_of(
-    OPERATION.as_strategy(GenerationMode.POSITIVE),
-    OPERATION.as_strategy(GenerationMode.NEGATIVE),
-    OPERATION.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
-    OPERATION.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
-    st.sampled_from(DEMO_JOB_IDS).flatmap(
-        lambda job_id: OPERATION.as_strategy(
-            GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
+
+def cases(operation: Any) -> st.SearchStrategy[Any]:
+    strategies = [
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+        operation.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
+        operation.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
+    ]
+    if "{job_id}" in operation.path:
+        strategies.append(
+            st.sampled_from(DEMO_JOB_IDS).flatmap(
+                lambda job_id: operation.as_strategy(
+                    GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
+                )
+            )
         )
-    ),
+    return st.one_of(strategies)
+
+
+# GET's cases, with the engine listing and create (bodies included: schemathesis builds them from
+# CreateGenerationBody) mixed in on the same stack.
+GET_ENGINES_AND_CREATE = st.one_of(
+    cases(OPERATION),
     ENGINES.as_strategy(GenerationMode.NEGATIVE),
     ENGINES.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
     CREATE.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
@@ -78,7 +100,36 @@ def with_key(case: Any, key: str | None) -> None:
     case.headers = headers
 
 
+@pytest.fixture(scope="module")
+def cancel_api() -> Iterator[LaunchedApi]:
+    with launched() as api:
+        yield api
+    assert api.exit_code == 0
+
+
 def test_generated_requests_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
+    answered = fuzz(local_api.url, GET_ENGINES_AND_CREATE, EXAMPLES, MINIMUM_REQUESTS)
+    # The mix reached the handler's answers, not only the gateway's.
+    assert {200, 400, 401, 403, 404} <= {status for _, status in answered}, answered
+    assert answered[ENGINES_PATH, 200] > 0, answered
+    # Bodies reached the create function: refused by its field checks (400) and by the catalogue's rules (422).
+    assert answered[CREATE_PATH, 400] > 0, answered
+    assert answered[CREATE_PATH, 422] > 0, answered
+
+
+def test_generated_lists_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
+    answered = fuzz(local_api.url, cases(LIST), LIST_EXAMPLES, CANCEL_MINIMUM_REQUESTS)
+    assert {200, 400, 401, 403} <= {status for _, status in answered}, answered
+
+
+def test_generated_cancels_get_documented_answers_and_no_500(cancel_api: LaunchedApi) -> None:
+    answered = fuzz(cancel_api.url, cases(CANCEL), CANCEL_EXAMPLES, CANCEL_MINIMUM_REQUESTS)
+    assert {200, 400, 401, 403, 404} <= {status for _, status in answered}, answered
+
+
+def fuzz(base_url: str, strategy: Any, examples: int, minimum_requests: int) -> Counter[tuple[str, int]]:
+    """Send ``examples`` generated requests from ``strategy``; every answer documented, none a 500. Returns how
+    often each documented path answered each status."""
     statuses: Counter[int] = Counter()
     answered: Counter[tuple[str, int]] = Counter()  # (documented path, status)
     failures: list[str] = []
@@ -87,19 +138,19 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
     with requests.Session() as session:
 
         @settings(
-            max_examples=EXAMPLES,
+            max_examples=examples,
             derandomize=True,  # the same cases every run
             database=None,  # nothing written to .hypothesis/
             deadline=None,
             phases=[Phase.explicit, Phase.generate],  # failures are collected below, not shrunk
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
         )
-        @given(case=CASES, key=st.sampled_from(KEYS))
+        @given(case=strategy, key=st.sampled_from(KEYS))
         def probe(case: Any, key: str | None) -> None:
             if time.monotonic() > deadline:
                 return
             with_key(case, key)
-            response = case.call(base_url=local_api.url, session=session, timeout=30, allow_redirects=False)
+            response = case.call(base_url=base_url, session=session, timeout=30, allow_redirects=False)
             statuses[response.status_code] += 1
             answered[case.operation.path, response.status_code] += 1
             try:
@@ -112,10 +163,5 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
     total = sum(statuses.values())
     assert not failures, f"{len(failures)} of {total} responses break docs/openapi.yaml:\n\n" + "\n".join(failures[:5])
     assert statuses[500] == 0, statuses
-    assert total >= MINIMUM_REQUESTS, f"only {total} requests within {TIME_BUDGET_SECONDS}s: {statuses}"
-    # The mix reached the handler's answers, not only the gateway's.
-    assert {200, 400, 401, 403, 404} <= set(statuses), statuses
-    assert answered[ENGINES_PATH, 200] > 0, answered
-    # Bodies reached the create function: refused by its field checks (400) and by the catalogue's rules (422).
-    assert answered[CREATE_PATH, 400] > 0, answered
-    assert answered[CREATE_PATH, 422] > 0, answered
+    assert total >= minimum_requests, f"only {total} requests within {TIME_BUDGET_SECONDS}s: {statuses}"
+    return answered

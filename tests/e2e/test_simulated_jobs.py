@@ -13,7 +13,7 @@ from music_local.fixtures import read_fixtures
 from music_local.launcher import ROOT, launched
 from music_local.simulator import DEMO_AUDIO
 from tests.helpers.http import request_json
-from tests.helpers.jobs import IN_FLIGHT, STATUS_RANK, TERMINAL
+from tests.helpers.jobs import IN_FLIGHT, STATUS_RANK, TERMINAL, without_signed_urls
 from tests.helpers.seed import ALICE_KEY, ORG
 
 FIXTURES = ROOT / "tests" / "data" / "lifecycle.json"
@@ -66,12 +66,6 @@ def followed() -> Followed:
             audio = download.read()
     assert api.exit_code == 0
     return Followed(polls, audio)
-
-
-def without_signed_urls(body: dict[str, Any]) -> dict[str, Any]:
-    """A job as it stays once ended: the URLs are signed afresh on every request."""
-    track = body["track"] and {key: value for key, value in body["track"].items() if key != "playback_url"}
-    return {key: value for key, value in body.items() if not key.startswith("playback_url")} | {"track": track}
 
 
 def test_every_job_reaches_its_outcome_by_q_plus_r_plus_3_seconds(followed: Followed) -> None:
@@ -136,3 +130,26 @@ def test_each_outcome_carries_what_it_should(followed: Followed) -> None:
 
 def test_the_succeeded_jobs_playback_url_downloads_its_mp3(followed: Followed) -> None:
     assert followed.audio == DEMO_AUDIO.read_bytes()
+
+
+def test_a_running_job_cancelled_through_the_api_ends_cancelled_with_its_progress_frozen() -> None:
+    """The job that would succeed: cancelled through the API while running, the simulator stops it at its next
+    checkpoint; it never succeeds and its progress stays where it stopped."""
+    job_path = f"/v1/music/{ORG}/generations/mgen_lcsucceeded1"
+    with launched("--fixtures", str(FIXTURES)) as api:
+        ready = time.monotonic()
+        status = "queued"
+        while status == "queued" and time.monotonic() - ready < DEADLINE_SECONDS:
+            time.sleep(0.1)
+            status = request_json(api.url, job_path, ALICE_KEY)[2]["status"]
+        code, _, answer = request_json(api.url, f"{job_path}/cancel", ALICE_KEY, "POST")
+        ended: list[dict[str, Any]] = []
+        while len(ended) < 3 and time.monotonic() - ready < DEADLINE_SECONDS + 2:
+            time.sleep(POLL_SECONDS)
+            body = request_json(api.url, job_path, ALICE_KEY)[2]
+            if body["status"] in TERMINAL:
+                ended.append(body)
+    assert (status, code, answer["status"]) == ("running", 200, "running")
+    assert [body["status"] for body in ended] == ["cancelled"] * 3
+    assert {body["progress"] for body in ended} == {ended[0]["progress"]}
+    assert answer["progress"] <= ended[0]["progress"] < 100

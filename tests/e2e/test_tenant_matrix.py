@@ -1,7 +1,9 @@
-"""Tenant isolation (OWASP API1, BOLA/IDOR) through the local API: every caller against every job.
+"""Tenant isolation (OWASP API1, BOLA/IDOR) through the local API: every caller against every job, on every route.
 
 Two organizations x two users x a job in every status (tests/data/tenants.json). Whatever the path, a caller
-only ever sees their own jobs; another caller's job reads exactly like a job that does not exist.
+only ever sees their own jobs; another caller's job reads exactly like a job that does not exist. Cancel runs on
+a stack of its own, with create (both change jobs, and the list matrix expects exactly the fixture's): another
+caller's job answers like a missing one and stays as it was.
 """
 
 import json
@@ -16,6 +18,7 @@ from music_local.fixtures import read_fixtures
 from music_local.launcher import ROOT, launched
 from tests.helpers.contract import without_request_specifics
 from tests.helpers.http import assert_no_secrets_logged, request_json
+from tests.helpers.jobs import without_signed_urls
 
 TENANTS = ROOT / "tests" / "data" / "tenants.json"
 FIXTURES = read_fixtures(TENANTS).content
@@ -32,8 +35,15 @@ def tenant_api() -> Iterator[str]:
     assert_no_secrets_logged(api.output, TENANTS)
 
 
-def get(base: str, path: str, user: str) -> tuple[int, dict[str, Any]]:
-    status, _, body = request_json(base, path, KEYS[user])
+@pytest.fixture(scope="module")
+def changing_api() -> Iterator[str]:
+    with launched("--fixtures", str(TENANTS), "--log-level", "DEBUG") as api:
+        yield api.url
+    assert_no_secrets_logged(api.output, TENANTS)
+
+
+def get(base: str, path: str, user: str, method: str = "GET") -> tuple[int, dict[str, Any]]:
+    status, _, body = request_json(base, path, KEYS[user], method)
     return status, body
 
 
@@ -146,19 +156,79 @@ def create(base: str, organization_id: str, user: str) -> tuple[int, dict[str, A
 
 @pytest.mark.parametrize("creator", sorted(KEYS))
 def test_a_created_job_is_seen_by_its_creator_only_and_other_organizations_are_refused(
-    tenant_api: str, creator: str
+    changing_api: str, creator: str
 ) -> None:
     for organization_id in sorted(set(MEMBER_OF.values()) - {MEMBER_OF[creator]}):
-        status, body = create(tenant_api, organization_id, creator)
+        status, body = create(changing_api, organization_id, creator)
         assert (status, body["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
-    status, job = create(tenant_api, MEMBER_OF[creator], creator)
+    status, job = create(changing_api, MEMBER_OF[creator], creator)
     assert status == 202
 
     for caller in KEYS:
         for organization_id in sorted({MEMBER_OF[creator], MEMBER_OF[caller]}):
-            seen, body = get(tenant_api, f"/v1/music/{organization_id}/generations/{job['id']}", caller)
+            seen, body = get(changing_api, f"/v1/music/{organization_id}/generations/{job['id']}", caller)
             if caller == creator:
                 assert (seen, body["id"]) == (200, job["id"])
             else:
                 assert seen == (403 if organization_id != MEMBER_OF[caller] else 404)
                 assert_not_leaking(seen, body, caller)
+
+
+# What a cancel by the owner leaves: a queued job cancelled at once, a running one flagged (still running), a
+# terminal one as it was.
+AFTER_OWN_CANCEL: dict[str | None, str] = {"queued": "cancelled", "running": "running"}
+
+
+@pytest.mark.parametrize(("caller", "job_id", "organization_id"), CELLS)
+def test_every_caller_cancelling_every_job_in_every_organization(
+    changing_api: str, caller: str, job_id: str, organization_id: str
+) -> None:
+    job = next(j for j in JOBS if j.id == job_id)
+    owner_path = f"/v1/music/{job.organization_id}/generations/{job_id}"
+    _, before = get(changing_api, owner_path, job.user_id)
+
+    status, body = get(changing_api, f"/v1/music/{organization_id}/generations/{job_id}/cancel", caller, "POST")
+
+    assert_not_leaking(status, body, caller)
+    if organization_id != MEMBER_OF[caller]:
+        assert status == 403
+    elif job.user_id == caller:
+        assert status == 200
+        assert body["status"] == AFTER_OWN_CANCEL.get(job.status, job.status)
+        return
+    else:
+        _, missing = get(
+            changing_api, f"/v1/music/{organization_id}/generations/{NEVER_EXISTED}/cancel", caller, "POST"
+        )
+        missing["error"]["details"]["job_id"] = job_id
+        assert status == 404
+        assert without_request_specifics(body) == without_request_specifics(missing)
+    _, after = get(changing_api, owner_path, job.user_id)
+    assert without_signed_urls(after) == without_signed_urls(before)
+
+
+STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "refused"]
+LIST_CELLS = [
+    (caller, organization, status)
+    for caller in KEYS
+    for organization in sorted({job.organization_id for job in JOBS})
+    for status in [None, *STATUSES]
+]
+
+
+@pytest.mark.parametrize(("caller", "organization_id", "status"), LIST_CELLS)
+def test_every_caller_listing_every_organization_sees_only_their_own_jobs(
+    tenant_api: str, caller: str, organization_id: str, status: str | None
+) -> None:
+    query = "?limit=100" + (f"&status={status}" if status else "")
+    code, body = get(tenant_api, f"/v1/music/{organization_id}/generations{query}", caller)
+
+    if organization_id != MEMBER_OF[caller]:
+        assert code == 403
+        assert set(body) == {"success", "error"}
+        return
+    own = [job for job in JOBS if job.user_id == caller and job.organization_id == organization_id]
+    assert code == 200
+    assert sorted(job["id"] for job in body["jobs"]) == sorted(
+        job.id for job in own if status is None or job.status == status
+    )

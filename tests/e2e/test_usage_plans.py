@@ -116,3 +116,20 @@ def test_access_lines_name_the_rate_limited_caller_by_ids_never_by_key(plans_api
     assert line["userId"] == "usr_trial01"
     assert line["integrationLatencyMs"] == "-"  # refused at the gateway: the handler never ran
     assert TRIAL_KEY not in json.dumps(line)
+
+
+def test_the_cancel_route_is_metered_by_the_same_plan(plans_api: LaunchedApi) -> None:
+    """The plan's throttle covers every route: cancels (the trial job is queued, then cancelled, then unchanged)
+    run out of the same bucket, never more than the burst plus what the rate refills."""
+    assert TRIAL.throttle is not None
+    started = time.monotonic()
+    statuses: list[int] = []
+    while len(statuses) < 10 * TRIAL.throttle.burst and 429 not in statuses:
+        status, _, body = request_json(plans_api.url, f"{TRIAL_JOB}/cancel", TRIAL_KEY, "POST")
+        statuses.append(status)
+    elapsed = time.monotonic() - started
+
+    served = len(statuses) - 1
+    assert statuses == [200] * served + [429]
+    assert served <= TRIAL.throttle.burst + int(TRIAL.throttle.rate * elapsed) + 1
+    assert body["error"]["code"] == "RATE_LIMIT_EXCEEDED"

@@ -75,3 +75,9 @@ def client_view(ref: JobRef) -> ClientView:
     event = generation_event(ref.organization_id, ref.job_id, user_id=ref.user_id, orgs=ref.organization_id)
     response = lambda_handler(event, LambdaContext(function_name="music-generations-GetGenerationFunction"))
     return ClientView(response["statusCode"], response["headers"], json.loads(response["body"]))
+
+
+def without_signed_urls(body: dict[str, Any]) -> dict[str, Any]:
+    """A job's body without what is signed afresh on every request (the URLs and their expiry)."""
+    track = body["track"] and {key: value for key, value in body["track"].items() if key != "playback_url"}
+    return {key: value for key, value in body.items() if not key.startswith("playback_url")} | {"track": track}

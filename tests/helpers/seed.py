@@ -8,8 +8,6 @@ stage. events/ carries these keys and ids.
 
 from typing import Any
 
-from music_api.core.dynamodb import to_item
-from music_api.generations.store import job_key
 from music_local.fixtures import DEMO_FIXTURES, read_fixtures
 
 ALICE = "usr_alice01"
@@ -32,8 +30,3 @@ SEED_TRACK_ID = "mtrack_7c1a9e2f4b8d"
 DEMO = read_fixtures(DEMO_FIXTURES)
 JOBS: list[dict[str, Any]] = DEMO.jobs
 AUDIO_BYTES = (DEMO_FIXTURES.parent / "audio" / "late-night-study.mp3").read_bytes()
-
-
-def job_item(job: dict[str, Any]) -> dict[str, Any]:
-    """A job as a DynamoDB item (attribute-value form), keyed the way the repository reads it."""
-    return job_key(job["organization_id"], job["user_id"], job["id"]) | to_item(job)

@@ -81,9 +81,11 @@ class TestAValidKey:
             "Action": "execute-api:Invoke",
             "Effect": "Allow",
             "Resource": [
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations",
                 f"{ARN_PREFIX}/GET/v1/music/{ORG}/generations/*",
-                f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines",
                 f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations",
+                f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations/*/cancel",
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines",
             ],
         }
 

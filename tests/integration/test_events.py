@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler as authorizer_handler
+from cancel_generation.app import lambda_handler as cancel_generation_handler
 from create_generation.app import lambda_handler as create_generation_handler
 from get_generation.app import lambda_handler as get_generation_handler
 from list_engines.app import lambda_handler as list_engines_handler
+from list_generations.app import lambda_handler as list_generations_handler
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
@@ -28,6 +30,7 @@ class Response:
     job_status: str | None = None
     error_code: str | None = None
     retry_after: str | None = None
+    job_count: int | None = None  # a page of the list: how many jobs it holds
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,17 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "create_generation_form_body.json": Response(415, error_code="UNSUPPORTED_MEDIA_TYPE"),
     "list_engines.json": Response(200),
     "list_engines_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
+    # Cancel: a queued job is cancelled at once, a running one is flagged (still running), a terminal one unchanged.
+    "cancel_generation_queued.json": Response(200, job_status="cancelled"),
+    "cancel_generation_running.json": Response(200, job_status="running", retry_after="2"),
+    "cancel_generation_succeeded.json": Response(200, job_status="succeeded"),
+    "cancel_generation_missing_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    "cancel_generation_other_users_job.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    # The list: Alice's demo jobs, newest first, without URLs; a status filter; an offset beyond the maximum.
+    "list_generations.json": Response(200, job_count=10),
+    "list_generations_status_filter.json": Response(200, job_count=1),
+    "list_generations_offset_too_large.json": Response(400, error_code="VALIDATION_ERROR"),
+    "list_generations_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
     "authorizer_valid_key.json": Policy((ORG,), allows_this_request=True),
     "authorizer_other_organization.json": Policy((ORG,), allows_this_request=False),
     "authorizer_user_without_organizations.json": Policy(()),
@@ -73,14 +87,31 @@ def test_every_event_has_an_expectation() -> None:
     assert event_names() == sorted(EXPECTATIONS)
 
 
-@pytest.mark.runs_as("GetGenerationFunction")
-@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("get_generation_")])
+# Each job route's events, replayed through its own function under that function's role.
+HANDLERS = {
+    "get_generation_": (get_generation_handler, "GetGenerationFunction"),
+    "cancel_generation_": (cancel_generation_handler, "CancelGenerationFunction"),
+    "list_generations": (list_generations_handler, "ListGenerationsFunction"),
+}
+
+
+def job_route_events() -> list[Any]:
+    return [
+        pytest.param(name, marks=pytest.mark.runs_as(function))
+        for name in event_names()
+        for prefix, (_, function) in HANDLERS.items()
+        if name.startswith(prefix)
+    ]
+
+
+@pytest.mark.parametrize("name", job_route_events())
 def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, lambda_context: LambdaContext) -> None:
     expected = EXPECTATIONS[name]
     assert isinstance(expected, Response)
     event = load_event(name)
+    handler = next(handler for prefix, (handler, _) in HANDLERS.items() if name.startswith(prefix))
 
-    response = get_generation_handler(event, lambda_context)
+    response = handler(event, lambda_context)
 
     assert response["statusCode"] == expected.status_code
     headers = response["headers"]
@@ -89,7 +120,12 @@ def test_replayed_request_gives_the_expected_response(name: str, aws: LocalAws, 
     assert headers["X-Request-Id"] == f"req_{event['requestContext']['requestId']}"
     assert headers.get("Retry-After") == expected.retry_after
     body = json.loads(response["body"])
-    if expected.job_status is not None:
+    if expected.job_count is not None:
+        assert len(body["jobs"]) == expected.job_count
+        assert {(job["playback_url"], job["track"]) for job in body["jobs"]} == {(None, None)}
+        created = [job["created_at"] for job in body["jobs"]]
+        assert created == sorted(created, reverse=True)
+    elif expected.job_status is not None:
         assert body["id"] == event["pathParameters"]["job_id"]
         assert body["status"] == expected.job_status
         succeeded = expected.job_status == "succeeded"

@@ -14,13 +14,14 @@ from botocore.exceptions import NoCredentialsError
 
 from get_generation.app import lambda_handler
 from music_api.core.aws import dynamodb_client
+from music_api.core.dynamodb import to_item
 from music_api.generations.store import job_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.template import default_template
 from tests.helpers.aws import JOBS_TABLE, reset_aws
 from tests.helpers.events import load_event
-from tests.helpers.seed import ALICE, JOBS, ORG, SEED_JOB_ID, job_item
+from tests.helpers.seed import ALICE, JOBS, ORG, SEED_JOB_ID
 
 pytestmark = pytest.mark.runs_as("GetGenerationFunction")
 
@@ -140,7 +141,7 @@ SEED_TRACK = SEED["track"]
 def test_corrupt_items_are_500_with_nothing_internal_in_the_body(
     aws: LocalAws, lambda_context: LambdaContext, corrupt: dict[str, Any]
 ) -> None:
-    aws.dynamodb.put_item(TableName=aws.jobs_table, Item=job_item(corrupt) | job_key(ORG, ALICE, SEED_JOB_ID))
+    aws.dynamodb.put_item(TableName=aws.jobs_table, Item=job_key(ORG, ALICE, SEED_JOB_ID) | to_item(corrupt))
 
     response = lambda_handler(load_event("get_generation_succeeded.json"), lambda_context)
 

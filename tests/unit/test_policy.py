@@ -8,22 +8,54 @@ from music_local.iam import is_allowed
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/mgen_1"
 
 
+STAGE_ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod"
+
+
 def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> None:
     policy = authorizer_policy(ARN, "usr_a", ["org_abc123", "org_xyz789"], {"user_id": "usr_a"})
 
     (statement,) = policy["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == [
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/*",
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/engines",
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/music/org_abc123/generations",
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/generations/*",
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_xyz789/engines",
-        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/POST/v1/music/org_xyz789/generations",
+        f"{STAGE_ARN}/GET/v1/music/org_abc123/generations",
+        f"{STAGE_ARN}/GET/v1/music/org_abc123/generations/*",
+        f"{STAGE_ARN}/POST/v1/music/org_abc123/generations",
+        f"{STAGE_ARN}/POST/v1/music/org_abc123/generations/*/cancel",
+        f"{STAGE_ARN}/GET/v1/music/org_abc123/engines",
+        f"{STAGE_ARN}/GET/v1/music/org_xyz789/generations",
+        f"{STAGE_ARN}/GET/v1/music/org_xyz789/generations/*",
+        f"{STAGE_ARN}/POST/v1/music/org_xyz789/generations",
+        f"{STAGE_ARN}/POST/v1/music/org_xyz789/generations/*/cancel",
+        f"{STAGE_ARN}/GET/v1/music/org_xyz789/engines",
     ]
     assert policy["principalId"] == "usr_a"
     assert policy["context"] == {"user_id": "usr_a"}
     assert is_allowed(policy, ARN)
+
+
+@pytest.mark.parametrize(
+    ("request_path", "allowed"),
+    [
+        ("POST/v1/music/org_abc123/generations/mgen_1/cancel", True),
+        ("GET/v1/music/org_abc123/generations", True),
+        ("GET/v1/music/org_other1/generations", False),
+        ("POST/v1/music/org_abc123/generations", True),
+        ("POST/v1/music/org_other1/generations", False),
+        ("GET/v1/music/org_abc123/engines", True),
+        ("POST/v1/music/org_abc123/engines", False),
+        ("GET/v1/music/org_abc123/generationsx", False),
+        ("POST/v1/music/org_other1/generations/mgen_1/cancel", False),
+        ("POST/v1/music/org_abc123/generations/mgen_1", False),
+        ("DELETE/v1/music/org_abc123/generations/mgen_1", False),
+        ("PUT/v1/music/org_abc123/generations/mgen_1/cancel", False),
+    ],
+)
+def test_only_the_familys_methods_are_allowed_and_only_in_the_callers_organizations(
+    request_path: str, allowed: bool
+) -> None:
+    policy = authorizer_policy(ARN, "usr_a", ["org_abc123"], {})
+
+    assert is_allowed(policy, f"{STAGE_ARN}/{request_path}") is allowed
 
 
 def test_no_organization_denies_every_route() -> None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -52,6 +52,16 @@ def api_headers(api_key: str) -> dict[str, str]:
 def job_path(organization_id: str, job_id: str) -> str:
     """The job's path, each id escaped so that it stays one path segment whatever it holds."""
     return f"/v1/music/{quote(organization_id, safe='')}/generations/{quote(job_id, safe='')}"
+
+
+def cancel_path(organization_id: str, job_id: str) -> str:
+    return f"{job_path(organization_id, job_id)}/cancel"
+
+
+def list_path(organization_id: str, *, status: str | None, limit: int, offset: int) -> str:
+    """The list's path and query: the page at ``offset`` of at most ``limit`` jobs, optionally of one status."""
+    query = {"limit": str(limit), "offset": str(offset)} | ({"status": status} if status is not None else {})
+    return f"/v1/music/{quote(organization_id, safe='')}/generations?{urlencode(query)}"
 
 
 @contextmanager

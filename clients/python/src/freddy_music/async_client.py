@@ -3,7 +3,7 @@
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, assert_never
@@ -16,12 +16,14 @@ from freddy_music._files import replacing
 from freddy_music._http import (
     COMMON_HEADERS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    cancel_path,
     connection_errors,
     decoded_body,
     job_path,
+    list_path,
 )
 from freddy_music.errors import FreddyMusicError
-from freddy_music.models import GenerationJob
+from freddy_music.models import GenerationJob, GenerationJobPage
 
 T = TypeVar("T")
 
@@ -117,6 +119,22 @@ class AsyncGenerations:
 
     async def get(self, organization_id: str, job_id: str) -> GenerationJob:
         return (await self._client._fetch(flows.FetchJob(organization_id, job_id, timeout=None))).job
+
+    async def list(
+        self, organization_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> AsyncIterator[list[GenerationJob]]:
+        while True:
+            page = GenerationJobPage.from_api(
+                await self._client.get(list_path(organization_id, status=status, limit=limit, offset=offset)),
+                organization_id,
+            )
+            yield page.jobs
+            if len(page.jobs) < limit:
+                return
+            offset += limit
+
+    async def cancel(self, organization_id: str, job_id: str) -> GenerationJob:
+        return GenerationJob.from_api(await self._client.post(cancel_path(organization_id, job_id)), organization_id)
 
     async def wait(
         self,

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from freddy_music._flows import DEFAULT_WAIT_TIMEOUT_SECONDS
-from freddy_music._http import job_path
+from freddy_music._http import cancel_path, job_path, list_path
 from freddy_music._version import __version__
 from freddy_music.client import Client
 from freddy_music.errors import (
@@ -27,7 +27,7 @@ from freddy_music.errors import (
     PermissionDeniedError,
     WaitTimeoutError,
 )
-from freddy_music.models import GenerationJob
+from freddy_music.models import GenerationJob, JobStatus
 
 
 class ExitCode(IntEnum):
@@ -80,7 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Client(api_key=arguments.api_key, base_url=arguments.base_url) as client:
             if arguments.command == "get":
-                _print_json(client, arguments.organization_id, arguments.job_id)
+                _print_json(client.get(job_path(arguments.organization_id, arguments.job_id)))
+            elif arguments.command == "list":
+                path = list_path(
+                    arguments.organization_id, status=arguments.status, limit=arguments.limit, offset=arguments.offset
+                )
+                _print_json(client.get(path))
+            elif arguments.command == "cancel":
+                _print_json(client.post(cancel_path(arguments.organization_id, arguments.job_id)))
             else:
                 _watch(client, arguments)
     except FreddyMusicError as error:
@@ -106,9 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     get = commands.add_parser("get", help="print the job as JSON")
     watch = commands.add_parser("watch", help="follow the job to its end with a progress bar, and save its audio")
-    for command in (get, watch):
+    cancel = commands.add_parser("cancel", help="ask for the job to be cancelled; print the job as it is now")
+    for command in (get, watch, cancel):
         command.add_argument("organization_id", metavar="ORG")
         command.add_argument("job_id", metavar="JOB")
+    listing = commands.add_parser("list", help="print one page of your jobs in ORG, newest first, as JSON")
+    listing.add_argument("organization_id", metavar="ORG")
+    listing.add_argument("--status", choices=[status.value for status in JobStatus], help="only jobs in this status")
+    listing.add_argument("--limit", type=int, default=50, metavar="N", help="jobs per page, 1-100 (default 50)")
+    listing.add_argument("--offset", type=int, default=0, metavar="N", help="jobs to skip, 0-1000 (default 0)")
     watch.add_argument("--output", "-o", metavar="FILE", help="save the audio here once the job has succeeded")
     watch.add_argument(
         "--timeout",
@@ -130,9 +143,9 @@ def _positive_seconds(text: str) -> float:
     return seconds
 
 
-def _print_json(client: Client, organization_id: str, job_id: str) -> None:
+def _print_json(answer: object) -> None:
     # The answer as it came, unknown fields included.
-    print(json.dumps(client.get(job_path(organization_id, job_id)), indent=2, ensure_ascii=False))
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
 
 
 def _watch(client: Client, arguments: argparse.Namespace) -> None:

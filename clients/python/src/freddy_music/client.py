@@ -2,7 +2,7 @@
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, assert_never
@@ -15,12 +15,14 @@ from freddy_music._files import replacing
 from freddy_music._http import (
     COMMON_HEADERS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    cancel_path,
     connection_errors,
     decoded_body,
     job_path,
+    list_path,
 )
 from freddy_music.errors import FreddyMusicError
-from freddy_music.models import GenerationJob
+from freddy_music.models import GenerationJob, GenerationJobPage
 
 T = TypeVar("T")
 
@@ -128,6 +130,28 @@ class Generations:
     def get(self, organization_id: str, job_id: str) -> GenerationJob:
         """The job as it is now."""
         return self._client._fetch(flows.FetchJob(organization_id, job_id, timeout=None)).job
+
+    def list(
+        self, organization_id: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Iterator[list[GenerationJob]]:
+        """The caller's jobs in the organization, newest first, one page of at most ``limit`` at a time from
+        ``offset`` (jobs carry no playback URL or track: ``get`` one for that). Stops after the first short page;
+        the server answers 400 beyond its largest offset (1000)."""
+        while True:
+            page = GenerationJobPage.from_api(
+                self._client.get(list_path(organization_id, status=status, limit=limit, offset=offset)),
+                organization_id,
+            )
+            yield page.jobs
+            if len(page.jobs) < limit:
+                return
+            offset += limit
+
+    def cancel(self, organization_id: str, job_id: str) -> GenerationJob:
+        """Ask for the job to be cancelled (cooperative, idempotent): the job as it is now. A queued job comes
+        back ``cancelled``; a running one stays ``running`` until its worker stops (``wait`` then raises
+        :class:`JobCancelledError`); a job that had already ended comes back unchanged."""
+        return GenerationJob.from_api(self._client.post(cancel_path(organization_id, job_id)), organization_id)
 
     def wait(
         self,

@@ -78,6 +78,26 @@ class GenerationJob(BaseModel):
         return job
 
 
+class GenerationJobPage(BaseModel):
+    """A page of the list: the jobs carry no playback URL or track (``generations.get`` one for those)."""
+
+    model_config = _LENIENT
+
+    jobs: list[GenerationJob]
+    limit: int
+    offset: int
+
+    @classmethod
+    def from_api(cls, body: object, organization_id: str) -> "GenerationJobPage":
+        try:
+            page = cls.model_validate(body)
+        except ModelValidationError as error:
+            raise UnexpectedResponseError(f"the answer is not a page of jobs: {error}") from error
+        for job in page.jobs:
+            job._organization_id = organization_id
+        return page
+
+
 def organization_of(job: GenerationJob) -> str | None:
     """The organization a job was read from through a client; None for a job built by hand."""
     return job._organization_id

@@ -10,11 +10,14 @@ from typing import Any, Final
 # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path>. The path is the client's and may hold
 # any character, line breaks included (DOTALL): only the API and stage are taken from it.
 _METHOD_ARN: Final = re.compile(r"(arn:[\w-]+:execute-api:[\w-]+:\d{12}:[A-Za-z0-9]+/[\w-]+)/[A-Z]+/.*", re.DOTALL)
-# The family's routes a member may call, per organization ("<METHOD>/<path>", * as in IAM).
+# The family's routes a member may call, per organization ("<METHOD>/<path>", * as in IAM: any characters,
+# slashes included, so GET .../generations/* covers one job but not the list, and no GET covers a POST).
 ROUTES: Final = (
+    "GET/v1/music/{organization_id}/generations",
     "GET/v1/music/{organization_id}/generations/*",
-    "GET/v1/music/{organization_id}/engines",
     "POST/v1/music/{organization_id}/generations",
+    "POST/v1/music/{organization_id}/generations/*/cancel",
+    "GET/v1/music/{organization_id}/engines",
 )
 
 

@@ -55,9 +55,9 @@ class RequestValidationError(ApiError):
     message = "The request is invalid. Please check the parameter named in details."
     default_system_message = "Invalid request parameter"
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, reason: str, *, location: str = "path") -> None:
         super().__init__(details={"field": field, "reason": reason})
-        self.system_message = f"Invalid path parameter: {field}"
+        self.system_message = f"Invalid {location} parameter: {field}"
 
 
 class BodyFieldError(RequestValidationError):

@@ -17,11 +17,12 @@ def get_generation(
     job = jobs.get(request.organization_id, request.caller.user_id, request.job_id)
     if job is None:
         raise JobNotFoundError(request.job_id)
-    return job, _public_view(job, signer)
+    return job, public_view(job, signer)
 
 
-def _public_view(job: StoredJob, signer: PlaybackUrlSigner) -> GenerationJob:
-    """Stored fields by name (the models share them); URL and track only for a succeeded job."""
+def public_view(job: StoredJob, signer: PlaybackUrlSigner) -> GenerationJob:
+    """The job as GET and cancel answer it: stored fields by name (the models share them); URL and track only
+    for a succeeded job."""
     common = job.model_dump(include=_PUBLIC_JOB_FIELDS)
     if job.status != "succeeded" or job.track is None:
         return GenerationJob(

@@ -10,19 +10,51 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from music_api.core.dynamodb import from_item, store_errors
-from music_api.generations.stored import CorruptJobError, StoredJob
+from music_api.core.dynamodb import from_item, store_errors, to_item
+from music_api.generations.stored import CorruptJobError, StoredJob, StoredJobSummary
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+# The list's indexes (docs/data-model.md, "Listing"), both sorted by ``created_key`` = ``<created_at>#<job_id>``:
+# the LSI on the table's pk (one caller's jobs), and the GSI on ``status_pk`` (one caller's jobs in one status).
+JOBS_BY_CREATION_INDEX = "jobs_by_created"
+JOBS_BY_STATUS_INDEX = "jobs_by_status"
+
+
+def owner_key(organization_id: str, user_id: str) -> str:
+    return f"ORG#{organization_id}#USER#{user_id}"
+
+
+def status_key(organization_id: str, user_id: str, status: str) -> str:
+    return f"{owner_key(organization_id, user_id)}#STATUS#{status}"
+
+
 def job_key(organization_id: str, user_id: str, job_id: str) -> dict[str, dict[str, str]]:
     """The item key of a job, in DynamoDB's attribute-value form."""
     return {
-        "pk": {"S": f"ORG#{organization_id}#USER#{user_id}"},
+        "pk": {"S": owner_key(organization_id, user_id)},
         "sk": {"S": f"JOB#{job_id}"},
     }
+
+
+def index_keys(organization_id: str, user_id: str, job_id: str, created_at: str, status: str) -> dict[str, Any]:
+    """The attributes that place a job in the list's indexes (attribute-value form); every job item has them."""
+    return {
+        "created_key": {"S": f"{created_at}#{job_id}"},
+        "status_pk": {"S": status_key(organization_id, user_id, status)},
+    }
+
+
+def job_item(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole job item (attribute-value form) from its plain attributes: its key, its index keys, its values."""
+    organization_id, user_id, job_id = job["organization_id"], job["user_id"], job["id"]
+    return (
+        job_key(organization_id, user_id, job_id)
+        | index_keys(organization_id, user_id, job_id, job["created_at"], job["status"])
+        | to_item(job)
+    )
 
 
 class JobRepository:
@@ -47,7 +79,7 @@ class JobRepository:
         return to_job(item, organization_id, user_id, job_id, StoredJob)
 
 
-def to_job[Job: StoredJob](
+def to_job[Job: StoredJobSummary](
     item: Mapping[str, Any], organization_id: str, user_id: str, job_id: str, model: type[Job]
 ) -> Job:
     """An item read under the given key, as ``model`` (the job writer reads with a subclass)."""

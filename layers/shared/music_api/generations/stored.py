@@ -50,8 +50,8 @@ class StoredTrack(BaseModel):
     audio_key: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
-class StoredJob(BaseModel):
-    """One item of the jobs table; ``pk``/``sk`` are checked by the repository, not modelled here."""
+class StoredJobSummary(BaseModel):
+    """What the list's indexes project of a job item: everything but the track (and the writer's bookkeeping)."""
 
     model_config = STORED_ITEM
 
@@ -66,6 +66,11 @@ class StoredJob(BaseModel):
     result_track_id: TrackId | None = None
     error_message: UserSafeText | None = None
     refusal_reason: UserSafeText | None = None
+
+
+class StoredJob(StoredJobSummary):
+    """One item of the jobs table; ``pk``/``sk`` are checked by the repository, not modelled here."""
+
     track: StoredTrack | None = None
 
     @model_validator(mode="after")

@@ -7,6 +7,8 @@ Generation workers and the local simulator write through this module; the GET fu
               queued --refuse--> refused
               queued | running --fail--> failed
               queued | running --cancel--> cancelled
+              queued --request_cancel--> cancelled (no worker has it yet: cancelled at once)
+              running --request_cancel--> running with cancel_requested (the worker ends it at its next checkpoint)
 
 Every operation is one conditional DynamoDB write. When its condition fails, DynamoDB hands back the item as
 it is (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation
@@ -31,7 +33,7 @@ from music_api.core.dynamodb import error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
 from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import job_key, to_job
+from music_api.generations.store import job_item, job_key, status_key, to_job
 from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class LifecycleJob(StoredJob):
     finished_at: StoredTimestamp | None = None
     # What the worker needs to run the job (the generation request); stored with it, never returned.
     request: dict[str, Any] | None = None
+    # Set by ``request_cancel`` on a running job: the worker calls ``cancel`` at its next checkpoint.
+    cancel_requested: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ class IllegalTransitionError(JobWriteError):
         super().__init__(f"cannot {operation} job {job.id}: it is {job.status}")
         self.operation = operation
         self.status: JobStatus = job.status
+        self.job = job
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +162,7 @@ class JobWriter:
         written, stored = self._conditional_write(
             lambda: self._client.put_item(
                 TableName=self._table_name,
-                Item=job_key(ref.organization_id, ref.user_id, ref.job_id) | to_item(values),
+                Item=job_item(values),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -246,6 +251,38 @@ class JobWriter:
             ),
         )
 
+    def request_cancel(self, ref: JobRef) -> JobWrite:
+        """What the cancel endpoint asks for (cooperative, idempotent): a queued job no worker has started is
+        cancelled at once (a worker's ``start`` then finds it cancelled and leaves it); a running job is flagged
+        ``cancel_requested`` for its worker; a terminal job is returned as it is, unchanged."""
+        try:
+            return self._apply(
+                ref,
+                _Step(
+                    "cancel",
+                    sources=("queued",),
+                    writes={"status": "cancelled"},
+                    stamps=("finished_at",),
+                    applied=lambda job: job.status == "cancelled",
+                ),
+            )
+        except IllegalTransitionError as not_queued:
+            if not_queued.status != "running":
+                return JobWrite(not_queued.job, changed=False)
+        try:
+            return self._apply(
+                ref,
+                _Step(
+                    "request_cancel",
+                    sources=("running",),
+                    writes={"cancel_requested": True},
+                    applied=lambda job: job.status == "running" and job.cancel_requested is True,
+                    also="attribute_not_exists(#cancel_requested)",  # a repeat writes nothing
+                ),
+            )
+        except IllegalTransitionError as ended:  # the worker ended it between the two writes: as it is now
+            return JobWrite(ended.job, changed=False)
+
     def refuse(self, ref: JobRef, refusal_reason: str) -> JobWrite:
         """queued -> refused, with the reason a user may read."""
         _require_text("refusal_reason", refusal_reason)
@@ -269,6 +306,8 @@ class JobWriter:
         writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), self._now())
         for name, value in writes.items():
             _check_field(name, value)
+        if "status" in writes:  # the job moves to its new status's partition of the list's status index
+            writes["status_pk"] = status_key(ref.organization_id, ref.user_id, writes["status"])
         names = {f"#{name}": name for name in [*writes, "status", "version"]}
         values = to_item({f":{name}": value for name, value in writes.items()})
         values |= to_item({f":from_{status}": status for status in step.sources} | {":zero": 0, ":one": 1})
