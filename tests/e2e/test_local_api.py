@@ -118,7 +118,7 @@ def test_another_users_job_is_the_same_404_as_a_missing_job(local_api: LaunchedA
     ("method", "path"),
     [
         ("GET", "/v1/music/org_abc123/tracks/mtrack_7c1a9e2f4b8d"),
-        ("POST", "/v1/music/org_abc123/generations"),
+        ("PUT", "/v1/music/org_abc123/generations"),
         ("GET", f"{job_path(ORG, SEED_JOB_ID)}/cancel"),
         ("GET", "/"),
         ("POST", job_path(ORG, SEED_JOB_ID)),
