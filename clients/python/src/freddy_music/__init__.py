@@ -1,9 +1,10 @@
-"""Python client for the Freddy music generations API (``GET /v1/music/{organization_id}/generations/{job_id}``).
+"""Python client for the Freddy music generations API (``/v1/music/{organization_id}/generations``).
 
 from freddy_music import Client
 
 client = Client()  # $FREDDY_API_KEY, and $FREDDY_BASE_URL or the public API
-job = client.generations.wait("org_abc123", "mgen_2f8b1c4e9a7d", timeout=300)
+job = client.generations.create("org_abc123", engine="studio", prompt="calm piano", duration_seconds=30)
+job = client.generations.wait("org_abc123", job.id, timeout=300)
 client.download(job, "track.mp3")
 """
 
@@ -18,6 +19,8 @@ from freddy_music.errors import (
     ConflictError,
     DownloadError,
     FreddyMusicError,
+    IdempotencyKeyInUseError,
+    IdempotencyKeyReusedError,
     JobCancelledError,
     JobError,
     JobFailedError,
@@ -45,6 +48,8 @@ __all__ = [
     "FreddyMusicError",
     "GenerationJob",
     "Generations",
+    "IdempotencyKeyInUseError",
+    "IdempotencyKeyReusedError",
     "JobCancelledError",
     "JobError",
     "JobFailedError",

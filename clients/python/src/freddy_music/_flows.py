@@ -1,15 +1,15 @@
-"""How to wait for a job and how to download its audio, as decisions without I/O.
+"""How to create a job, wait for it and download its audio, as decisions without I/O.
 
-Each flow is a generator: it yields a step (fetch the job, pause, save the audio) and is sent the step's outcome,
-which is its result or the :class:`FreddyMusicError` it raised. The sync and the async client perform the steps,
-so both follow exactly the same rules.
+Each flow is a generator: it yields a step (create or fetch the job, pause, save the audio) and is sent the step's
+outcome, which is its result or the :class:`FreddyMusicError` it raised. The sync and the async client perform the
+steps, so both follow exactly the same rules.
 """
 
 import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -20,6 +20,7 @@ from freddy_music.errors import (
     APIError,
     DownloadError,
     FreddyMusicError,
+    IdempotencyKeyInUseError,
     JobCancelledError,
     JobFailedError,
     JobRefusedError,
@@ -40,7 +41,23 @@ MIN_REQUEST_TIMEOUT_SECONDS = 0.05
 # A playback URL this close to its expiry is treated as expired: the download would start too late.
 URL_EXPIRY_MARGIN = timedelta(seconds=5)
 
+# A create is tried this often in all before its last failure is raised.
+MAX_CREATE_ATTEMPTS = 5
+
 RETRYABLE = (RateLimitedError, ServiceUnavailableError, APIConnectionError)
+# Safe for a POST only because every attempt carries the same idempotency key: an attempt whose answer was lost
+# (or a 5xx after the job was written) is answered, when tried again, with the job the first attempt created.
+# An in-use key means the first attempt is still being processed: its answer comes to the retry.
+RETRYABLE_CREATE = (*RETRYABLE, IdempotencyKeyInUseError)
+
+
+@dataclass(frozen=True)
+class CreateJob:
+    """POST ``body`` to the organization's generations with the ``Idempotency-Key`` header."""
+
+    organization_id: str
+    body: dict[str, Any]
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,7 @@ class SaveAudio:
     audio: PartialFile
 
 
-Step = FetchJob | Pause | SaveAudio
+Step = CreateJob | FetchJob | Pause | SaveAudio
 Outcome = FetchedJob | int | FreddyMusicError | None
 T = TypeVar("T")
 
@@ -145,8 +162,7 @@ def wait_flow(  # noqa: PLR0913 - keyword-only, passed through from wait()
         elif isinstance(outcome, RETRYABLE):
             failures += 1
             last_error = outcome
-            server_hint = outcome.retry_after if isinstance(outcome, APIError) else None
-            delay = max(poll_interval_floor, backoff_seconds(failures, rng), server_hint or 0.0)
+            delay = max(poll_interval_floor, retry_pause(outcome, failures, rng))
         else:
             raise unexpected(outcome)
         if clock() + delay > deadline:
@@ -168,6 +184,30 @@ def ended(job: GenerationJob) -> bool:
         case JobStatus.REFUSED:
             raise JobRefusedError(job, f"job {job.id} was refused: {job.refusal_reason or 'no reason given'}")
     return False
+
+
+def create_flow(
+    organization_id: str, body: dict[str, Any], *, idempotency_key: str, rng: random.Random
+) -> Generator[Step, Outcome, GenerationJob]:
+    """Create the job: the same request, with the same key, until it is answered or has failed
+    ``MAX_CREATE_ATTEMPTS`` times. 429, 5xx, no answer and a key still in use are retried after the backoff (never
+    sooner than the answer's Retry-After); any other error, a reused key among them, is raised at once."""
+    failures = 0
+    while True:
+        outcome = yield CreateJob(organization_id, body, idempotency_key)
+        if isinstance(outcome, FetchedJob):
+            return outcome.job
+        failures += 1
+        if not isinstance(outcome, RETRYABLE_CREATE) or failures >= MAX_CREATE_ATTEMPTS:
+            raise unexpected(outcome)
+        yield Pause(retry_pause(outcome, failures, rng))
+
+
+def retry_pause(error: FreddyMusicError, failures: int, rng: random.Random) -> float:
+    """The pause before trying again after ``failures`` failures in a row, the last being ``error``: the
+    backoff, and never sooner than the answer's Retry-After."""
+    server_hint = error.retry_after if isinstance(error, APIError) else None
+    return max(backoff_seconds(failures, rng), server_hint or 0.0)
 
 
 def backoff_seconds(failures: int, rng: random.Random) -> float:

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
 USER_AGENT = f"freddy-music/{__version__}"
 # Sent with every request; the API key goes only to the API, never to the storage a playback URL points at.
 COMMON_HEADERS = {"User-Agent": USER_AGENT}
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 _ERROR_TEXT_LIMIT = 200
 
 
@@ -49,9 +51,19 @@ def api_headers(api_key: str) -> dict[str, str]:
     return {"X-API-Key": api_key, "Accept": "application/json"}
 
 
+def new_idempotency_key() -> str:
+    """A key for one logical create: random (uuid4), within the API's ``^[A-Za-z0-9_.:-]{8,128}$``."""
+    return f"freddy-music-{uuid.uuid4().hex}"
+
+
+def generations_path(organization_id: str) -> str:
+    """The organization's generations: where jobs are created and listed (the id escaped: one path segment)."""
+    return f"/v1/music/{quote(organization_id, safe='')}/generations"
+
+
 def job_path(organization_id: str, job_id: str) -> str:
     """The job's path, each id escaped so that it stays one path segment whatever it holds."""
-    return f"/v1/music/{quote(organization_id, safe='')}/generations/{quote(job_id, safe='')}"
+    return f"{generations_path(organization_id)}/{quote(job_id, safe='')}"
 
 
 def cancel_path(organization_id: str, job_id: str) -> str:
@@ -61,7 +73,7 @@ def cancel_path(organization_id: str, job_id: str) -> str:
 def list_path(organization_id: str, *, status: str | None, limit: int, offset: int) -> str:
     """The list's path and query: the page at ``offset`` of at most ``limit`` jobs, optionally of one status."""
     query = {"limit": str(limit), "offset": str(offset)} | ({"status": status} if status is not None else {})
-    return f"/v1/music/{quote(organization_id, safe='')}/generations?{urlencode(query)}"
+    return f"{generations_path(organization_id)}?{urlencode(query)}"
 
 
 @contextmanager
@@ -103,21 +115,21 @@ def decoded_body(response: httpx.Response) -> Any:
 
 def api_error(response: httpx.Response) -> APIError:
     status = response.status_code
-    cls = error_class(status)
     retry_after = retry_after_seconds(response.headers)
     envelope = _envelope(response.content)
     if envelope is None:
-        return cls(
+        return error_class(status)(
             status=status,
             code=f"HTTP_{status}",
             message=_start_of(response.text) or response.reason_phrase,
             trace_id=response.headers.get("X-Request-Id"),
             retry_after=retry_after,
         )
+    code = str(envelope.get("code") or f"HTTP_{status}")
     details = envelope.get("details")
-    return cls(
+    return error_class(status, code)(
         status=status,
-        code=str(envelope.get("code") or f"HTTP_{status}"),
+        code=code,
         message=str(envelope.get("message") or response.reason_phrase),
         system_message=_text_or_none(envelope.get("system_message")),
         type=_text_or_none(envelope.get("type")),

@@ -11,14 +11,16 @@ from typing import Any, Self, TypeVar, assert_never
 import httpx
 
 from freddy_music import _flows as flows
-from freddy_music._base import BaseClient, OnUpdate
+from freddy_music._base import BaseClient, OnUpdate, creation_body
 from freddy_music._files import replacing
 from freddy_music._http import (
     COMMON_HEADERS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    IDEMPOTENCY_KEY_HEADER,
     cancel_path,
     connection_errors,
     decoded_body,
+    generations_path,
     job_path,
     list_path,
 )
@@ -69,10 +71,20 @@ class AsyncClient(BaseClient):
     ) -> None:
         await self.aclose()
 
-    async def _send(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> httpx.Response:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         request_timeout = self._timeout if timeout is None else timeout
         with connection_errors(f"{method} {path}"):
-            return await self._http.request(method, path, headers=self._headers, json=json, timeout=request_timeout)
+            return await self._http.request(
+                method, path, headers=self._headers | (headers or {}), json=json, timeout=request_timeout
+            )
 
     async def _run(self, flow: flows.Flow[T]) -> T:
         step = flow.advance(None)
@@ -83,6 +95,8 @@ class AsyncClient(BaseClient):
     async def _perform(self, step: flows.Step) -> flows.Outcome:
         try:
             match step:
+                case flows.CreateJob():
+                    return await self._create(step)
                 case flows.FetchJob():
                     return await self._fetch(step)
                 case flows.Pause():
@@ -94,6 +108,15 @@ class AsyncClient(BaseClient):
                     assert_never(step)
         except FreddyMusicError as error:
             return error
+
+    async def _create(self, step: flows.CreateJob) -> flows.FetchedJob:
+        response = await self._send(
+            "POST",
+            generations_path(step.organization_id),
+            json=step.body,
+            headers={IDEMPOTENCY_KEY_HEADER: step.idempotency_key},
+        )
+        return flows.fetched_job(response, decoded_body(response), step.organization_id)
 
     async def _fetch(self, step: flows.FetchJob) -> flows.FetchedJob:
         response = await self._send("GET", job_path(step.organization_id, step.job_id), timeout=step.timeout)
@@ -116,6 +139,34 @@ class AsyncGenerations:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def create(  # noqa: PLR0913 - the request's fields, keyword-only
+        self,
+        organization_id: str,
+        *,
+        engine: str,
+        prompt: str,
+        duration_seconds: int,
+        mode: str = "creation",
+        instrumental: bool = False,
+        lyrics: str | None = None,
+        seed_track_id: str | None = None,
+        style_tags: list[str] | None = None,
+        title: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> GenerationJob:
+        body = creation_body(
+            engine=engine,
+            prompt=prompt,
+            duration_seconds=duration_seconds,
+            mode=mode,
+            instrumental=instrumental,
+            lyrics=lyrics,
+            seed_track_id=seed_track_id,
+            style_tags=style_tags,
+            title=title,
+        )
+        return await self._client._run(self._client._create_flow(organization_id, body, idempotency_key))
 
     async def get(self, organization_id: str, job_id: str) -> GenerationJob:
         return (await self._client._fetch(flows.FetchJob(organization_id, job_id, timeout=None))).job

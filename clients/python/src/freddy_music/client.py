@@ -10,14 +10,16 @@ from typing import Any, Self, TypeVar, assert_never
 import httpx
 
 from freddy_music import _flows as flows
-from freddy_music._base import BaseClient, OnUpdate
+from freddy_music._base import BaseClient, OnUpdate, creation_body
 from freddy_music._files import replacing
 from freddy_music._http import (
     COMMON_HEADERS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    IDEMPOTENCY_KEY_HEADER,
     cancel_path,
     connection_errors,
     decoded_body,
+    generations_path,
     job_path,
     list_path,
 )
@@ -81,10 +83,20 @@ class Client(BaseClient):
     ) -> None:
         self.close()
 
-    def _send(self, method: str, path: str, *, json: Any = None, timeout: float | None = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         request_timeout = self._timeout if timeout is None else timeout
         with connection_errors(f"{method} {path}"):
-            return self._http.request(method, path, headers=self._headers, json=json, timeout=request_timeout)
+            return self._http.request(
+                method, path, headers=self._headers | (headers or {}), json=json, timeout=request_timeout
+            )
 
     def _run(self, flow: flows.Flow[T]) -> T:
         step = flow.advance(None)
@@ -95,6 +107,8 @@ class Client(BaseClient):
     def _perform(self, step: flows.Step) -> flows.Outcome:
         try:
             match step:
+                case flows.CreateJob():
+                    return self._create(step)
                 case flows.FetchJob():
                     return self._fetch(step)
                 case flows.Pause():
@@ -106,6 +120,15 @@ class Client(BaseClient):
                     assert_never(step)
         except FreddyMusicError as error:
             return error
+
+    def _create(self, step: flows.CreateJob) -> flows.FetchedJob:
+        response = self._send(
+            "POST",
+            generations_path(step.organization_id),
+            json=step.body,
+            headers={IDEMPOTENCY_KEY_HEADER: step.idempotency_key},
+        )
+        return flows.fetched_job(response, decoded_body(response), step.organization_id)
 
     def _fetch(self, step: flows.FetchJob) -> flows.FetchedJob:
         response = self._send("GET", job_path(step.organization_id, step.job_id), timeout=step.timeout)
@@ -126,6 +149,44 @@ class Generations:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+
+    def create(  # noqa: PLR0913 - the request's fields, keyword-only
+        self,
+        organization_id: str,
+        *,
+        engine: str,
+        prompt: str,
+        duration_seconds: int,
+        mode: str = "creation",
+        instrumental: bool = False,
+        lyrics: str | None = None,
+        seed_track_id: str | None = None,
+        style_tags: list[str] | None = None,
+        title: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> GenerationJob:
+        """Ask for a new track: the new job, ``queued`` (follow it with :meth:`wait`).
+
+        Sent with an ``Idempotency-Key`` header: ``idempotency_key``, else a new random key for this call. Every
+        retry of the call (429, 5xx, no answer, or 409 ``IDEMPOTENCY_KEY_IN_USE``; at most
+        ``MAX_CREATE_ATTEMPTS`` attempts, with the backoff of :meth:`wait`) sends the same key, so the API creates
+        one job however often the request arrives. Pass your own key to make a create safe to repeat across
+        calls or processes: the same key with the same fields answers the same job. Raises
+        :class:`ValidationError` for a field the API refuses and :class:`IdempotencyKeyReusedError` for a key
+        already used with different fields, neither retried.
+        """
+        body = creation_body(
+            engine=engine,
+            prompt=prompt,
+            duration_seconds=duration_seconds,
+            mode=mode,
+            instrumental=instrumental,
+            lyrics=lyrics,
+            seed_track_id=seed_track_id,
+            style_tags=style_tags,
+            title=title,
+        )
+        return self._client._run(self._client._create_flow(organization_id, body, idempotency_key))
 
     def get(self, organization_id: str, job_id: str) -> GenerationJob:
         """The job as it is now."""

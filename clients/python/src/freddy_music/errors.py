@@ -89,6 +89,16 @@ class ConflictError(APIError):
     """409: the request conflicts with the resource's current state."""
 
 
+class IdempotencyKeyReusedError(ConflictError):
+    """409 ``IDEMPOTENCY_KEY_REUSED``: the idempotency key was already used for a different request. Never
+    retried: send the new request with a new key (``generations.create`` makes one when given none)."""
+
+
+class IdempotencyKeyInUseError(ConflictError):
+    """409 ``IDEMPOTENCY_KEY_IN_USE``: the first request with this key is still being processed. Retried by
+    ``generations.create`` after ``retry_after``; the retry then gets that request's answer."""
+
+
 class RateLimitedError(APIError):
     """429: too many requests; ``retry_after`` says when to try again."""
 
@@ -108,8 +118,16 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def error_class(status: int) -> type[APIError]:
-    """The exception class for an HTTP error status."""
+_BY_CODE: dict[tuple[int, str], type[APIError]] = {
+    (409, "IDEMPOTENCY_KEY_REUSED"): IdempotencyKeyReusedError,
+    (409, "IDEMPOTENCY_KEY_IN_USE"): IdempotencyKeyInUseError,
+}
+
+
+def error_class(status: int, code: str | None = None) -> type[APIError]:
+    """The exception class for an HTTP error status, refined by the envelope's ``code`` where one has its own."""
+    if code is not None and (status, code) in _BY_CODE:
+        return _BY_CODE[status, code]
     if status >= 500:
         return ServiceUnavailableError
     return _BY_STATUS.get(status, APIError)
