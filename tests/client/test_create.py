@@ -142,6 +142,7 @@ def test_refusals_are_raised_at_once_without_a_retry(
     paced: Flavour,
     virtual_server: ScriptedServer,
     virtual_time: VirtualTime,
+    *,
     answer: Answer,
     exception: type[APIError],
     code: str | None,
