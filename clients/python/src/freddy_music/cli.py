@@ -1,12 +1,15 @@
-"""``freddy-music``: get a generation job, or watch it to its end with a progress bar and save its audio.
+"""``freddy-music``: create a generation job or get one, watch it to its end with a progress bar, save its audio.
 
 The exit status says how it ended (:class:`ExitCode`, also in the client's README), so scripts can branch on it.
 """
 
 import argparse
 import json
+import re
+import shlex
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Self, TextIO
 
 from rich.console import Console
@@ -29,6 +32,17 @@ from freddy_music.errors import (
 )
 from freddy_music.models import GenerationJob, JobStatus
 
+_NAME_LIMIT = 80  # characters of a title in a default file name
+# A default file name's extension by the audio's type: a table of our own, as the system's differ.
+_EXTENSIONS = {
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/flac": ".flac",
+    "audio/ogg": ".ogg",
+    "audio/mp4": ".m4a",
+}
+
 
 class ExitCode(IntEnum):
     SUCCEEDED = 0
@@ -45,8 +59,8 @@ class ExitCode(IntEnum):
 
 
 EXIT_CODE_MEANINGS = {
-    ExitCode.SUCCEEDED: "done: the job succeeded (watch), or was printed (get)",
-    ExitCode.ERROR: "any other error: API (400, 429, 5xx...), network, storage, unexpected answer",
+    ExitCode.SUCCEEDED: "done: the job succeeded (watch, generate), or the answer was printed (get, list, cancel)",
+    ExitCode.ERROR: "any other error: API (400, 409, 422, 429, 5xx...), network, storage, unexpected answer",
     ExitCode.USAGE: "bad arguments, or no API key",
     ExitCode.FAILED: "the job failed",
     ExitCode.CANCELLED: "the job was cancelled",
@@ -55,7 +69,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.AUTHENTICATION: "401: the API key is missing, wrong, revoked or expired",
     ExitCode.PERMISSION_DENIED: "403: the key's owner is not a member of the organization",
     ExitCode.NOT_FOUND: "404: no such job for this key",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); watch and generate first offer to cancel the job",
 }
 
 
@@ -88,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                 _print_json(client.get(path))
             elif arguments.command == "cancel":
                 _print_json(client.post(cancel_path(arguments.organization_id, arguments.job_id)))
+            elif arguments.command == "generate":
+                _generate(client, arguments)
             else:
                 _watch(client, arguments)
     except FreddyMusicError as error:
@@ -103,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     codes = "\n".join(f"  {code.value:>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
     parser = argparse.ArgumentParser(
         prog="freddy-music",
-        description="Follow a music generation job of the Freddy API.",
+        description="Create music generation jobs of the Freddy API, follow them, and save their audio.",
         epilog=f"exit status:\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -111,8 +127,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", help="default: $FREDDY_API_KEY, which is safer: other users can see arguments")
     parser.add_argument("--base-url", help="default: $FREDDY_BASE_URL, else https://api.aitronos.com")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    generate = commands.add_parser(
+        "generate",
+        help="create a job, follow it to its end with a progress bar, and save its audio",
+        epilog=parser.epilog,  # the commands that follow a job to its end show the exit status in their help
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     get = commands.add_parser("get", help="print the job as JSON")
-    watch = commands.add_parser("watch", help="follow the job to its end with a progress bar, and save its audio")
+    watch = commands.add_parser(
+        "watch",
+        help="follow the job to its end with a progress bar, and save its audio",
+        epilog=parser.epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cancel = commands.add_parser("cancel", help="ask for the job to be cancelled; print the job as it is now")
     for command in (get, watch, cancel):
         command.add_argument("organization_id", metavar="ORG")
@@ -122,15 +149,38 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=[status.value for status in JobStatus], help="only jobs in this status")
     listing.add_argument("--limit", type=int, default=50, metavar="N", help="jobs per page, 1-100 (default 50)")
     listing.add_argument("--offset", type=int, default=0, metavar="N", help="jobs to skip, 0-1000 (default 0)")
-    watch.add_argument("--output", "-o", metavar="FILE", help="save the audio here once the job has succeeded")
-    watch.add_argument(
-        "--timeout",
-        type=_positive_seconds,
-        default=DEFAULT_WAIT_TIMEOUT_SECONDS,
-        metavar="S",
-        help=f"give up after S seconds (default {DEFAULT_WAIT_TIMEOUT_SECONDS:g})",
+    generate.add_argument("organization_id", metavar="ORG")
+    generate.add_argument("--engine", required=True, help="an engine key of the catalogue, e.g. studio")
+    generate.add_argument("--prompt", required=True, help="genre, mood, instruments, structure")
+    generate.add_argument(
+        "--duration", type=_positive_whole_seconds, required=True, metavar="SECONDS", help="the track's length"
     )
+    generate.add_argument("--title", help="the track's title")
+    generate.add_argument("--instrumental", action="store_true", help="no vocals")
+    generate.add_argument("--lyrics", help="for an engine that sings, when not --instrumental")
+    generate.add_argument("--mode", choices=["creation", "focus"], default="creation", help="default: creation")
+    watch.add_argument("--output", "-o", metavar="FILE", help="save the audio here once the job has succeeded")
+    generate.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="save the audio here (default: a new file in this directory named after the title, else the job)",
+    )
+    for command in (watch, generate):
+        command.add_argument(
+            "--timeout",
+            type=_positive_seconds,
+            default=DEFAULT_WAIT_TIMEOUT_SECONDS,
+            metavar="S",
+            help=f"give up waiting after S seconds (default {DEFAULT_WAIT_TIMEOUT_SECONDS:g})",
+        )
     return parser
+
+
+def _positive_whole_seconds(text: str) -> int:
+    if not text.isdecimal() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of seconds above 0, not {text!r}")
+    return int(text)
 
 
 def _positive_seconds(text: str) -> float:
@@ -149,14 +199,86 @@ def _print_json(answer: object) -> None:
 
 
 def _watch(client: Client, arguments: argparse.Namespace) -> None:
-    with _display(arguments.job_id, sys.stdout) as display:
-        job = client.generations.wait(
-            arguments.organization_id, arguments.job_id, timeout=arguments.timeout, on_update=display.show
-        )
-    print(_summary(job))
+    job = _follow(client, arguments.organization_id, arguments.job_id, arguments.timeout)
     if arguments.output:
-        saved = client.download(job, arguments.output)
-        print(f"saved {saved} ({saved.stat().st_size:,} bytes)")
+        _save(client, job, Path(arguments.output))
+
+
+def _generate(client: Client, arguments: argparse.Namespace) -> None:
+    created = client.generations.create(
+        arguments.organization_id,
+        engine=arguments.engine,
+        prompt=arguments.prompt,
+        duration_seconds=arguments.duration,
+        mode=arguments.mode,
+        instrumental=arguments.instrumental,
+        lyrics=arguments.lyrics,
+        title=arguments.title,
+    )
+    job = _follow(client, arguments.organization_id, created.id, arguments.timeout)
+    _save(client, job, Path(arguments.output) if arguments.output else _new_file_for(job))
+
+
+def _follow(client: Client, organization_id: str, job_id: str, timeout: float) -> GenerationJob:
+    """Wait for the job with a progress display, then print its summary; Ctrl-C offers to cancel it first."""
+    try:
+        with _display(job_id, sys.stdout) as display:
+            job = client.generations.wait(organization_id, job_id, timeout=timeout, on_update=display.show)
+    except KeyboardInterrupt:
+        _offer_to_cancel(client, organization_id, job_id)
+        raise
+    print(_summary(job))
+    return job
+
+
+def _save(client: Client, job: GenerationJob, output: Path) -> None:
+    saved = client.download(job, output)
+    print(f"saved {saved} ({saved.stat().st_size:,} bytes)")
+
+
+def _new_file_for(job: GenerationJob) -> Path:
+    """A file name in the current directory that is not taken yet: the title in lower case letters, digits and
+    dashes (else the job id), with the extension of the audio's type."""
+    title = job.track.title if job.track else ""
+    stem = re.sub(r"[^a-z0-9]+", "-", title.lower())[:_NAME_LIMIT].strip("-") or job.id
+    extension = _EXTENSIONS.get(job.track.mime_type if job.track else "", ".audio")
+    candidate, number = Path(f"{stem}{extension}"), 1
+    while candidate.exists():
+        number += 1
+        candidate = Path(f"{stem}-{number}{extension}")
+    return candidate
+
+
+def _offer_to_cancel(client: Client, organization_id: str, job_id: str) -> None:
+    """After Ctrl-C: on a terminal, ask whether to cancel the job, and do so on yes; elsewhere nobody can answer,
+    so say how to cancel it."""
+    command = shlex.join(["freddy-music", "cancel", organization_id, job_id])
+    if not sys.stdin.isatty():
+        print(f"freddy-music: job {job_id} goes on; to cancel it: {command}", file=sys.stderr)
+        return
+    if not _confirmed(f"Cancel job {job_id}? [y/N] "):
+        print(f"job {job_id} goes on; to cancel it later: {command}", file=sys.stderr)
+        return
+    try:
+        job = client.generations.cancel(organization_id, job_id)
+    except FreddyMusicError as error:
+        print(f"freddy-music: the cancel failed: {error}; to try again: {command}", file=sys.stderr)
+        return
+    print(_state(job), flush=True)
+    if not job.is_terminal:
+        print("cancel requested: the job stops at its next checkpoint", flush=True)
+
+
+def _confirmed(question: str) -> bool:
+    """Yes only for an answer of y or yes; no for anything else, end of input, or another Ctrl-C."""
+    print(question, end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
+    if not answer.endswith("\n"):
+        print(file=sys.stderr)  # the next message on a line of its own
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def _summary(job: GenerationJob) -> str:
@@ -171,6 +293,10 @@ def _summary(job: GenerationJob) -> str:
     )
 
 
+def _state(job: GenerationJob) -> str:
+    return f"{job.id} {job.status} {job.progress}%"
+
+
 class _Lines:
     """Progress for a pipe or a file: one plain line per change, nothing else."""
 
@@ -178,7 +304,7 @@ class _Lines:
         self._out = out
 
     def show(self, job: GenerationJob) -> None:
-        print(f"{job.id} {job.status} {job.progress}%", file=self._out, flush=True)
+        print(_state(job), file=self._out, flush=True)
 
     def __enter__(self) -> Self:
         return self
