@@ -10,6 +10,7 @@ from freddy_music import (
     APIConnectionError,
     APIError,
     ConflictError,
+    GenerationJob,
     IdempotencyKeyInUseError,
     IdempotencyKeyReusedError,
     ServiceUnavailableError,
@@ -29,13 +30,14 @@ REUSED = Answer(409, envelope(409, "IDEMPOTENCY_KEY_REUSED", "client_error"))
 UNAVAILABLE = Answer(503, envelope(503, "SERVICE_UNAVAILABLE", "server_error"))
 
 
-def create(flavour: Flavour, **options: object) -> object:
-    return flavour.call(
+def create(flavour: Flavour, **options: object) -> GenerationJob:
+    job: GenerationJob = flavour.call(
         lambda client: client.generations.create(
             ORG, engine="studio", prompt="calm piano for studying", duration_seconds=30, **options
         ),
         **({"timeout": 0.5} if flavour.time is not None else {}),  # a lost answer costs half a second, not 30
     )
+    return job
 
 
 def keys(requests: list[Received]) -> list[str]:
