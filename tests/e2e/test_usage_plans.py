@@ -5,11 +5,9 @@ The trial plan's limits are template.yaml's defaults (TrialRateLimit, TrialBurst
 """
 
 import json
-import re
 import time
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from music_api.access.keys import digest_of, key_id_of
@@ -18,6 +16,7 @@ from music_local.launcher import ROOT, LaunchedApi, launched
 from music_local.template import default_template
 from tests.helpers.contract import without_request_specifics
 from tests.helpers.http import assert_no_secrets_logged, request_json
+from tests.helpers.local_operator import local_operator
 
 PLANS = ROOT / "tests" / "data" / "plans.json"
 TRIAL_KEY = "frd_test_XW2uVtrpAkRW5Acx8t0IxLaw4eK2qM3NCJfa"
@@ -25,9 +24,6 @@ PAYING_KEY = "frd_test_NHuebAoShwCD7IWguImkwL4S2wd2ub2GGTZK"
 TRIAL_JOB = "/v1/music/org_studio01/generations/mgen_trialjob0001"
 PAYING_JOB = "/v1/music/org_studio01/generations/mgen_payingjob001"
 TRIAL = next(plan for plan in default_template().usage_plans() if plan.name == "trial")
-OPERATOR = re.compile(
-    r"operator: AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+) music-api-admin --endpoint-url (http://127\.0\.0\.1:\d+)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +32,8 @@ def plans_api() -> Iterator[LaunchedApi]:
         yield api
         # The gateway's own key values, read from the emulator while it runs (as the banner's operator, since
         # the emulator enforces IAM): none may appear in any output.
-        operator = OPERATOR.search("".join(api.output))
-        assert operator is not None
-        access_key_id, secret_access_key, endpoint = operator.groups()
-        client = boto3.client(
-            "apigateway",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-        )
+        operator = local_operator(api)
+        client = operator.session.client("apigateway", endpoint_url=operator.endpoint)
         gateway_key_values = [key["value"] for key in client.get_api_keys(includeValues=True)["items"]]
     assert api.exit_code == 0
     assert_no_secrets_logged(api.output, PLANS)
