@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from freddy_music.cli import EXIT_CODE_MEANINGS, ExitCode, main
-from tests.helpers.client import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, job_answer, job_body
+from tests.helpers.client import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, job_answer, job_body, watched_lines
 from tests.helpers.scripted_server import Answer, ScriptedServer
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -35,13 +35,7 @@ def test_watch_prints_plain_lines_the_summary_and_saves_the_audio(
 
     out, err = capsys.readouterr()
     assert code == ExitCode.SUCCEEDED
-    assert out.splitlines() == [
-        f"{JOB} running 60%",
-        f"{JOB} succeeded 100%",
-        "Late Night Study (mtrack_7c1a9e2f4b8d)",
-        "  1:59, audio/mpeg, licence personal_only, instrumental, engine studio",
-        f"saved {output} ({len(AUDIO):,} bytes)",
-    ]
+    assert out.splitlines() == watched_lines(output)
     assert not CONTROL_CHARACTERS.search(out)
     assert err == ""
     assert output.read_bytes() == AUDIO

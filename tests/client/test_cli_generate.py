@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from freddy_music.cli import ExitCode, main
-from tests.helpers.client import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, job_answer, job_body
+from tests.helpers.client import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, job_answer, job_body, watched_lines
 from tests.helpers.scripted_server import Answer, ScriptedServer
 
 GENERATIONS_PATH = f"/v1/music/{ORG}/generations"
@@ -41,13 +41,7 @@ def test_generate_creates_watches_and_saves_the_audio(
 
     out, err = capsys.readouterr()
     assert (code, err) == (ExitCode.SUCCEEDED, "")
-    assert out.splitlines() == [
-        f"{JOB} running 60%",
-        f"{JOB} succeeded 100%",
-        "Late Night Study (mtrack_7c1a9e2f4b8d)",
-        "  1:59, audio/mpeg, licence personal_only, instrumental, engine studio",
-        f"saved {output} ({len(AUDIO):,} bytes)",
-    ]
+    assert out.splitlines() == watched_lines(output)
     assert output.read_bytes() == AUDIO
     create, *_ = server.received
     assert (create.method, create.path) == ("POST", GENERATIONS_PATH)

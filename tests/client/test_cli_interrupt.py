@@ -1,7 +1,7 @@
 """Ctrl-C while watch or generate follows a job: on a terminal, an offer to cancel it; elsewhere, how to cancel.
 
-The interrupt is a real SIGINT, sent once the first poll has arrived (the command is then pausing for the
-answer's Retry-After); the terminal's answer is what ``Keyboard`` has typed in, or a real pty in the last test.
+The interrupt is a real SIGINT, sent once the first request has arrived (the command then pauses for the answer's
+Retry-After or a backoff); the terminal's answer is what ``Keyboard`` has typed in, or a real pty in the last test.
 """
 
 import io
@@ -53,9 +53,9 @@ def settings(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     server.script(JOB_PATH, job_answer("running", 42, "5"))
 
 
-def first_poll_seen(server: ScriptedServer) -> bool:
+def first_request_seen(server: ScriptedServer, path: str = JOB_PATH) -> bool:
     deadline = time.monotonic() + DEADLINE_SECONDS
-    while not server.requests_to(JOB_PATH):
+    while not server.requests_to(path):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)
@@ -63,12 +63,13 @@ def first_poll_seen(server: ScriptedServer) -> bool:
 
 
 @contextmanager
-def ctrl_c_after_the_first_poll(server: ScriptedServer) -> Iterator[None]:
-    """SIGINT to this process once the command has polled (never if it did not: it would hit pytest instead)."""
+def ctrl_c_after_the_first_request(server: ScriptedServer, path: str = JOB_PATH) -> Iterator[None]:
+    """SIGINT to this process once the command has sent its first request to ``path`` (never if it did not: it
+    would hit pytest instead)."""
     sent = threading.Event()
 
     def interrupt() -> None:
-        if first_poll_seen(server):
+        if first_request_seen(server, path):
             os.kill(os.getpid(), signal.SIGINT)
             sent.set()
 
@@ -80,7 +81,7 @@ def ctrl_c_after_the_first_poll(server: ScriptedServer) -> Iterator[None]:
 
 
 def run_interrupted(server: ScriptedServer, arguments: list[str]) -> int:
-    with ctrl_c_after_the_first_poll(server):
+    with ctrl_c_after_the_first_request(server):
         return main([*arguments, "--timeout", "30"])
 
 
@@ -162,6 +163,22 @@ def test_without_a_terminal_it_does_not_ask_and_says_how_to_cancel(
     assert server.requests_to(CANCEL_PATH) == []
 
 
+def test_ctrl_c_while_creating_says_how_to_find_the_job_it_may_have_created(
+    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.script(GENERATIONS_PATH, Answer(503, envelope(503, "SERVICE_UNAVAILABLE", "server_error")))
+    monkeypatch.setattr(sys, "stdin", Keyboard("y\n"))
+
+    with ctrl_c_after_the_first_request(server, GENERATIONS_PATH):
+        code = main(["generate", ORG, "--engine", "studio", "--prompt", "calm piano", "--duration", "30"])
+
+    _, err = capsys.readouterr()
+    assert code == ExitCode.INTERRUPTED
+    assert f"the job may have been created; freddy-music list {ORG} --status queued shows it" in err
+    assert "[y/N]" not in err, "no job id to cancel"
+    assert server.requests_to(JOB_PATH) == []
+
+
 def test_a_cancel_that_fails_says_so_and_still_exits_130(
     server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -188,7 +205,7 @@ def test_on_a_real_terminal_ctrl_c_then_y_cancels_the_job(server: ScriptedServer
     )
     os.close(terminal)
     try:
-        assert first_poll_seen(server)
+        assert first_request_seen(server)
         process.send_signal(signal.SIGINT)
         shown = read_until(controller, b"[y/N] ")
         os.write(controller, b"y\n")

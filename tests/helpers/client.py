@@ -27,6 +27,7 @@ __all__ = [
     "job_answer",
     "job_body",
     "run_as_alice",
+    "watched_lines",
 ]
 
 JOB_PATH = f"/v1/music/{ORG}/generations/{JOB}"
@@ -69,6 +70,18 @@ def job_body(status: str = "running", progress: int = 42, **fields: Any) -> dict
 def job_answer(status: str = "running", progress: int = 42, retry_after: str | None = None, **fields: Any) -> Answer:
     headers = {} if retry_after is None else {"Retry-After": retry_after}
     return Answer(200, job_body(status, progress, **fields), headers)
+
+
+def watched_lines(saved: Path) -> list[str]:
+    """What watch and generate print (not on a terminal) for the job seen running at 60 % and then succeeded with
+    the contract's track, its audio saved to ``saved``."""
+    return [
+        f"{JOB} running 60%",
+        f"{JOB} succeeded 100%",
+        "Late Night Study (mtrack_7c1a9e2f4b8d)",
+        "  1:59, audio/mpeg, licence personal_only, instrumental, engine studio",
+        f"saved {saved} ({len(AUDIO):,} bytes)",
+    ]
 
 
 def envelope(status: int, code: str, error_type: str, **details: str) -> dict[str, Any]:

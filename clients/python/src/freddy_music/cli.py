@@ -205,16 +205,22 @@ def _watch(client: Client, arguments: argparse.Namespace) -> None:
 
 
 def _generate(client: Client, arguments: argparse.Namespace) -> None:
-    created = client.generations.create(
-        arguments.organization_id,
-        engine=arguments.engine,
-        prompt=arguments.prompt,
-        duration_seconds=arguments.duration,
-        mode=arguments.mode,
-        instrumental=arguments.instrumental,
-        lyrics=arguments.lyrics,
-        title=arguments.title,
-    )
+    try:
+        created = client.generations.create(
+            arguments.organization_id,
+            engine=arguments.engine,
+            prompt=arguments.prompt,
+            duration_seconds=arguments.duration,
+            mode=arguments.mode,
+            instrumental=arguments.instrumental,
+            lyrics=arguments.lyrics,
+            title=arguments.title,
+        )
+    except KeyboardInterrupt:
+        # A request was sent, so the job may exist, though its id never arrived here.
+        listing = shlex.join(["freddy-music", "list", arguments.organization_id, "--status", "queued"])
+        print(f"freddy-music: the job may have been created; {listing} shows it", file=sys.stderr)
+        raise
     job = _follow(client, arguments.organization_id, created.id, arguments.timeout)
     _save(client, job, Path(arguments.output) if arguments.output else _new_file_for(job))
 
