@@ -148,11 +148,19 @@ def test_anything_but_yes_leaves_the_job_running_and_says_how_to_cancel_it(
     assert server.requests_to(CANCEL_PATH) == []
 
 
+@pytest.mark.parametrize(
+    "stdin",
+    [io.StringIO("y\n"), None],  # a pipe that would say yes (nobody asks it), or standard input closed
+    ids=["pipe", "closed"],
+)
 def test_without_a_terminal_it_does_not_ask_and_says_how_to_cancel(
-    server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    server: ScriptedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stdin: io.StringIO | None,
 ) -> None:
     server.script(CANCEL_PATH, Answer(200, job_body("cancelled", 42)))
-    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))  # a pipe that would say yes: nobody asked it
+    monkeypatch.setattr(sys, "stdin", stdin)
 
     code = run_interrupted(server, ["watch", ORG, JOB])
 

@@ -259,7 +259,7 @@ def _offer_to_cancel(client: Client, organization_id: str, job_id: str) -> None:
     """After Ctrl-C: on a terminal, ask whether to cancel the job, and do so on yes; elsewhere nobody can answer,
     so say how to cancel it."""
     command = shlex.join(["freddy-music", "cancel", organization_id, job_id])
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():  # None: started with standard input closed
         print(f"freddy-music: job {job_id} goes on; to cancel it: {command}", file=sys.stderr)
         return
     if not _confirmed(f"Cancel job {job_id}? [y/N] "):
