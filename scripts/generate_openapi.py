@@ -98,12 +98,9 @@ class QueryParameter:
 
 
 @dataclass(frozen=True)
-class HeaderParameter:
+class HeaderParameter(QueryParameter):
     """An optional request header the function reads; its schema holds the rule the function enforces."""
 
-    name: str
-    schema: dict[str, Any]
-    description: str
     example: str
 
 
@@ -724,14 +721,7 @@ def query_parameter(parameter: QueryParameter) -> dict[str, Any]:
 
 
 def header_parameter(parameter: HeaderParameter) -> dict[str, Any]:
-    return {
-        "name": parameter.name,
-        "in": "header",
-        "required": False,
-        "description": parameter.description,
-        "schema": parameter.schema,
-        "example": parameter.example,
-    }
+    return query_parameter(parameter) | {"in": "header", "example": parameter.example}
 
 
 def code_samples(operation: Operation) -> list[dict[str, str]]:

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from music_api.core.envelope import ErrorBody
