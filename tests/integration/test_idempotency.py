@@ -243,6 +243,26 @@ def test_a_failed_first_attempt_leaves_the_key_free(aws: LocalAws, lambda_contex
     assert job_ids(aws) - before == {retried[2]["id"]}
 
 
+def test_an_unavailable_idempotency_table_is_a_503_and_creates_nothing(
+    aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    """Retrying with the same key is always safe, so any failure of the records' table is the retryable 503."""
+
+    def throttle(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == aws.idempotency_table:
+            error = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+            raise ClientError(error, "PutItem")  # type: ignore[arg-type]
+
+    before = job_ids(aws)
+    dynamodb_client().meta.events.register("provide-client-params.dynamodb.PutItem", throttle)
+
+    status, headers, answer = create(lambda_context, VALID)
+
+    assert (status, answer["error"]["code"], headers["Retry-After"]) == (503, "SERVICE_UNAVAILABLE", "1")
+    assert aws.idempotency_table not in json.dumps(answer)
+    assert job_ids(aws) == before
+
+
 def test_a_request_while_the_first_is_in_progress_is_told_to_retry(
     aws: LocalAws, lambda_context: LambdaContext
 ) -> None:
