@@ -31,6 +31,8 @@ from music_api.core.errors import (
     AuthenticationRequiredError,
     BodyFieldError,
     GenerationNotAllowedError,
+    IdempotencyKeyInUseError,
+    IdempotencyKeyReusedError,
     InternalError,
     InvalidJsonError,
     JobNotFoundError,
@@ -49,7 +51,14 @@ from music_api.core.ids import (
     ORGANIZATION_ID_RULE,
     anchored,
 )
-from music_api.creation.request import CreateGenerationBody
+from music_api.creation.handler import REPLAYED_HEADER
+from music_api.creation.request import (
+    FORMAT_REASON,
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
+    CreateGenerationBody,
+)
+from music_api.creation.settings import CreationSettings
 from music_api.engines.models import EngineList
 from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
 from music_api.generations.response import GenerationJob
@@ -89,6 +98,13 @@ class QueryParameter:
 
 
 @dataclass(frozen=True)
+class HeaderParameter(QueryParameter):
+    """An optional request header the function reads; its schema holds the rule the function enforces."""
+
+    example: str
+
+
+@dataclass(frozen=True)
 class FunctionError:
     """An error the route's function answers with, built as the function raises it (texts from the catalogue)."""
 
@@ -117,6 +133,7 @@ class Operation:
     # The JSON body's model (validation-mode schema, in components); its examples under `request:` in the file.
     request_model: type[BaseModel] | None = None
     query: tuple[QueryParameter, ...] = field(default=())
+    request_headers: tuple[HeaderParameter, ...] = field(default=())
 
 
 ORGANIZATION_ID = PathParameter(
@@ -175,6 +192,22 @@ def store_or_signer_unavailable() -> FunctionError:
         "the job store or the signing credentials are throttled or unreachable.",
     )
 
+
+IDEMPOTENCY_KEY_TTL_HOURS = CreationSettings.model_fields["idempotency_key_ttl_seconds"].default // 3600
+IDEMPOTENCY_KEY = HeaderParameter(
+    name=IDEMPOTENCY_KEY_HEADER,
+    schema={"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "minLength": 8, "maxLength": 128},
+    description=(
+        "Makes the create safe to retry: the first request with a key creates the job, a repeat from the same "
+        "organization and user with the same body answers that job again (202, Idempotent-Replayed: true) and "
+        "creates nothing; the same key with another body is a 409 IDEMPOTENCY_KEY_REUSED, and a repeat while "
+        "the first is still being carried out a 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. Wins over the "
+        "body's idempotency_key. A key answers for IDEMPOTENCY_KEY_TTL_SECONDS (default "
+        f"{IDEMPOTENCY_KEY_TTL_HOURS} h) after its job was created; a failed attempt (4xx, 5xx) leaves it free. "
+        "8 to 128 letters, digits, _ . : or - (a UUID fits)."
+    ),
+    example="3f9c2b7e-5d41-4a8e-9b6f-0c1d2e3f4a5b",
+)
 
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
@@ -272,22 +305,43 @@ OPERATIONS: tuple[Operation, ...] = (
             "wrong types and values outside the documented limits are a 400 naming the field; a request the "
             "engine catalogue rules out (an engine that is not enabled, a duration above the engine's maximum, "
             "lyrics for an engine that takes none or for an instrumental track) is a 422 naming the field. "
-            "seed_track_id is checked for its format only until tracks are served."
+            "seed_track_id is checked for its format only until tracks are served. With an Idempotency-Key "
+            "(header, or the body's idempotency_key) a retried request never creates a second job; without one "
+            "every request creates a job."
         ),
         parameters=(ORGANIZATION_ID,),
+        request_headers=(IDEMPOTENCY_KEY,),
         request_model=CreateGenerationBody,
         success_status="202",
         success_model=GenerationJob,
-        success_description="The new job, queued at progress 0 (no URL, no track yet).",
-        success_headers=("Location", "Retry-After-Queued"),
+        success_description=(
+            "The new job, queued at progress 0 (no URL, no track yet). A replay (same idempotency key, same "
+            "body) answers the same: the job as it was first answered, the same Location, and "
+            "Idempotent-Replayed: true; GET the job for its state now."
+        ),
+        success_headers=("Location", "Retry-After-Queued", REPLAYED_HEADER),
         errors=(
             FunctionError(
                 BodyFieldError("duration_seconds", "Input should be less than or equal to 3600"),
                 "a body field is missing, of the wrong type, outside its limits, or not a field of this request; "
                 "details.field names it (dotted for an item of a list, e.g. style_tags.0), details.reason says why.",
             ),
+            FunctionError(
+                RequestValidationError(IDEMPOTENCY_KEY_HEADER, FORMAT_REASON, location="header"),
+                "the Idempotency-Key header breaks its rule or is sent more than once.",
+            ),
             FunctionError(InvalidJsonError(), "the body is empty, does not parse as JSON, or is not a JSON object."),
             *caller_errors(),
+            FunctionError(
+                IdempotencyKeyReusedError(IDEMPOTENCY_KEY_HEADER),
+                "the caller's idempotency key already created a job from another body (fields compared after "
+                "defaults are filled in); details.field names where the key was sent. Nothing is created.",
+            ),
+            FunctionError(
+                IdempotencyKeyInUseError(IDEMPOTENCY_KEY_HEADER),
+                "the first request with this idempotency key is still being carried out: retry after Retry-After "
+                "for its answer.",
+            ),
             FunctionError(UnsupportedMediaTypeError(), "the Content-Type is not application/json."),
             FunctionError(
                 GenerationNotAllowedError("duration_seconds", "must be at most 30 for engine sketch"),
@@ -297,7 +351,10 @@ OPERATIONS: tuple[Operation, ...] = (
                 InternalError(),
                 "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
             ),
-            FunctionError(ServiceUnavailableError(), "the job store or the catalogue is throttled or unreachable."),
+            FunctionError(
+                ServiceUnavailableError(),
+                "the job store, the catalogue or the idempotency records are throttled or unreachable.",
+            ),
         ),
         examples="create-generation.yaml",
     ),
@@ -531,6 +588,23 @@ def headers() -> dict[str, Any]:
             seconds,
             queued["default"],
         ),
+        "Retry-After-Retryable-Only": header(
+            "Sent with the retryable answers of this status only: "
+            + ", ".join(
+                f"{error.code} ({error.retry_after_seconds} s)" for error in all_errors() if error.retry_after_seconds
+            )
+            + ". Wait that long, then retry the same request.",
+            seconds,
+            1,
+            required=False,
+        ),
+        REPLAYED_HEADER: header(
+            "Present (true) when the answer is a replay: an earlier request with the same idempotency key created "
+            "the job, and this one created nothing.",
+            {"type": "string", "enum": ["true"]},
+            "true",
+            required=False,
+        ),
         "Retry-After-Polling": header(
             f"Present while the job is queued (QUEUED_RETRY_AFTER_SECONDS, default {queued['default']}) or running "
             f"(RUNNING_RETRY_AFTER_SECONDS, default {running['default']}): poll no faster than this.",
@@ -592,11 +666,18 @@ def _error_examples(sources: list[ErrorSource], written: Mapping[str, Any]) -> d
 
 def _error_response(status: str, sources: list[ErrorSource], written: Mapping[str, Any]) -> dict[str, Any]:
     retry = [source.retryable for source in sources]
-    if any(retry) and not all(retry):
-        raise ValueError(f"status {status} is retryable from some sources only")
+    if all(retry):
+        retry_header: tuple[str, ...] = ("Retry-After",)
+    elif any(retry):
+        # Only errors with a Retry-After of their own share a status with errors that have none.
+        if not all(source.error.retry_after_seconds for source in sources if source.retryable):
+            raise ValueError(f"status {status} is retryable from some sources only")
+        retry_header = ("Retry-After-Retryable-Only",)
+    else:
+        retry_header = ()
     return {
         "description": "\n".join(f"- `{source.error.code}` from {source.origin}: {source.when}" for source in sources),
-        "headers": _header_refs((*COMMON_HEADERS, "Retry-After") if all(retry) else COMMON_HEADERS),
+        "headers": _header_refs((*COMMON_HEADERS, *retry_header)),
         "content": _json(ErrorResponse.__name__, _error_examples(sources, written)),
     }
 
@@ -637,6 +718,10 @@ def query_parameter(parameter: QueryParameter) -> dict[str, Any]:
         "description": parameter.description,
         "schema": parameter.schema,
     }
+
+
+def header_parameter(parameter: HeaderParameter) -> dict[str, Any]:
+    return query_parameter(parameter) | {"in": "header", "example": parameter.example}
 
 
 def code_samples(operation: Operation) -> list[dict[str, str]]:
@@ -688,7 +773,8 @@ def operation_object(operation: Operation) -> dict[str, Any]:
         "summary": operation.summary,
         "description": operation.description,
         "parameters": [path_parameter(parameter) for parameter in operation.parameters]
-        + [query_parameter(parameter) for parameter in operation.query],
+        + [query_parameter(parameter) for parameter in operation.query]
+        + [header_parameter(parameter) for parameter in operation.request_headers],
     }
     if operation.request_model is not None:
         found["requestBody"] = {

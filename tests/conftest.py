@@ -11,7 +11,7 @@ from music_local.emulator import LocalAws, MotoServer
 from music_local.fixtures import load_fixtures
 from music_local.gateway import LambdaContext
 from music_local.template import local_template
-from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, JOBS_TABLE, REGION, reset_aws
+from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, IDEMPOTENCY_TABLE, JOBS_TABLE, REGION, reset_aws
 from tests.helpers.seed import DEMO
 
 
@@ -29,6 +29,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("JOBS_TABLE_NAME", JOBS_TABLE)
     monkeypatch.setenv("AUTH_TABLE_NAME", AUTH_TABLE)
     monkeypatch.setenv("AUDIO_BUCKET_NAME", AUDIO_BUCKET)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)
     monkeypatch.setenv("API_KEY_ENVIRONMENT", "test")  # the local stack's stage, whose keys are all frd_test_
     reset_aws()
     yield
@@ -53,7 +54,13 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, request: pytes
     sign with, are those of the role the test's ``runs_as`` marker names, else the administrator's."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
     moto_server.reset()
-    stack = LocalAws(moto_server.endpoint, jobs_table=JOBS_TABLE, auth_table=AUTH_TABLE, bucket=AUDIO_BUCKET)
+    stack = LocalAws(
+        moto_server.endpoint,
+        jobs_table=JOBS_TABLE,
+        auth_table=AUTH_TABLE,
+        bucket=AUDIO_BUCKET,
+        idempotency_table=IDEMPOTENCY_TABLE,
+    )
     stack.create_resources(local_template())
     load_fixtures(DEMO, stack)
     runs_as = request.node.get_closest_marker("runs_as")

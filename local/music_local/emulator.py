@@ -213,6 +213,7 @@ class LocalAws:
     jobs_table: str = "music-jobs"
     auth_table: str = "music-auth"
     bucket: str = "music-audio"
+    idempotency_table: str = "music-idempotency"
     administrator: Credentials = field(init=False)
     function_credentials: dict[str, Credentials] = field(init=False, default_factory=dict)
     dynamodb: "DynamoDBClient" = field(init=False)
@@ -245,7 +246,12 @@ class LocalAws:
     @property
     def names(self) -> dict[str, str]:
         """Template logical id -> local resource name."""
-        return {"JobsTable": self.jobs_table, "AuthTable": self.auth_table, "AudioBucket": self.bucket}
+        return {
+            "JobsTable": self.jobs_table,
+            "AuthTable": self.auth_table,
+            "IdempotencyTable": self.idempotency_table,
+            "AudioBucket": self.bucket,
+        }
 
     @property
     def arns(self) -> dict[str, str]:
@@ -253,6 +259,7 @@ class LocalAws:
         return {
             "JobsTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.jobs_table}",
             "AuthTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.auth_table}",
+            "IdempotencyTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.idempotency_table}",
             "AudioBucket": f"arn:aws:s3:::{self.bucket}",
         }
 
@@ -269,6 +276,7 @@ class LocalAws:
         execution role with the policy template.yaml gives it; then IAM is enforced."""
         self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
+        self.dynamodb.create_table(**template.create_table_arguments("IdempotencyTable", self.idempotency_table))
         self.s3.create_bucket(Bucket=self.bucket)
         for plan in template.usage_plans():
             stage: dict[str, Any] = {"apiId": API_ID, "stage": STAGE}

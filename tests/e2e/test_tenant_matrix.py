@@ -140,11 +140,16 @@ def test_the_engine_catalogue_is_listed_to_members_only(tenant_api: str, caller:
         assert body["error"]["code"] == "ORGANIZATION_ACCESS_DENIED"
 
 
-def create(base: str, organization_id: str, user: str) -> tuple[int, dict[str, Any]]:
+def create(
+    base: str, organization_id: str, user: str, idempotency_key: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    headers = {"X-API-Key": KEYS[user], "Content-Type": "application/json"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
     request = urllib.request.Request(  # noqa: S310 - loopback
         f"{base}/v1/music/{organization_id}/generations",
         data=json.dumps({"engine": "studio", "prompt": "Tenant test", "duration_seconds": 10}).encode(),
-        headers={"X-API-Key": KEYS[user], "Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     try:
@@ -171,6 +176,27 @@ def test_a_created_job_is_seen_by_its_creator_only_and_other_organizations_are_r
                 assert (seen, body["id"]) == (200, job["id"])
             else:
                 assert seen == (403 if organization_id != MEMBER_OF[caller] else 404)
+                assert_not_leaking(seen, body, caller)
+
+
+def test_one_idempotency_key_used_by_every_caller_gives_each_their_own_job(changing_api: str) -> None:
+    """A key is the caller's own (organization + user): another caller's use of it never answers the first
+    caller's job, and each caller's repeat answers their own."""
+    key = "shared-key-tenant-matrix"
+    created = {}
+    for caller in sorted(KEYS):
+        status, job = create(changing_api, MEMBER_OF[caller], caller, key)
+        assert status == 202
+        created[caller] = job["id"]
+
+    assert len(set(created.values())) == len(KEYS)
+    for caller in sorted(KEYS):
+        status, again = create(changing_api, MEMBER_OF[caller], caller, key)
+        assert (status, again["id"]) == (202, created[caller])
+        for other, job_id in created.items():
+            if other != caller:
+                seen, body = get(changing_api, f"/v1/music/{MEMBER_OF[caller]}/generations/{job_id}", caller)
+                assert seen == 404
                 assert_not_leaking(seen, body, caller)
 
 

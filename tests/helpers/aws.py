@@ -10,16 +10,18 @@ from music_api.access.settings import authorizer_settings
 from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
 from music_api.core.settings import aws_settings
 from music_api.creation.handler import engine_cache
+from music_api.creation.idempotency import idempotent_create
 from music_api.creation.settings import creation_settings
 from music_api.engines.settings import engine_settings
 from music_api.generations.settings import generation_settings
 from music_local.emulator import REGION, LocalAws
 
-__all__ = ["AUDIO_BUCKET", "AUTH_TABLE", "JOBS_TABLE", "REGION", "issue_key", "reset_aws"]
+__all__ = ["AUDIO_BUCKET", "AUTH_TABLE", "IDEMPOTENCY_TABLE", "JOBS_TABLE", "REGION", "issue_key", "reset_aws"]
 
 JOBS_TABLE = "test-music-jobs"
 AUTH_TABLE = "test-music-auth"
 AUDIO_BUCKET = "test-music-audio"
+IDEMPOTENCY_TABLE = "test-music-idempotency"
 
 
 def reset_aws() -> None:
@@ -31,6 +33,7 @@ def reset_aws() -> None:
         engine_settings,
         creation_settings,
         engine_cache,
+        idempotent_create,
         aws_session,
         dynamodb_client,
         s3_bucket_url,

@@ -31,6 +31,7 @@ class Response:
     error_code: str | None = None
     retry_after: str | None = None
     job_count: int | None = None  # a page of the list: how many jobs it holds
+    replays: bool = False  # a create with an Idempotency-Key: sent again, the same job, replayed
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "get_generation_malformed_job_id.json": Response(400, error_code="VALIDATION_ERROR"),
     "get_generation_malformed_organization_id.json": Response(400, error_code="VALIDATION_ERROR"),
     "create_generation.json": Response(202, job_status="queued", retry_after="5"),
+    "create_generation_idempotency_key.json": Response(202, job_status="queued", retry_after="5", replays=True),
     "create_generation_over_engine_maximum.json": Response(422, error_code="GENERATION_NOT_ALLOWED"),
     "create_generation_unknown_field.json": Response(400, error_code="VALIDATION_ERROR"),
     "create_generation_form_body.json": Response(415, error_code="UNSUPPORTED_MEDIA_TYPE"),
@@ -155,8 +157,14 @@ def test_replayed_create_request_gives_the_expected_response(
     if expected.job_status is not None:
         assert body["status"] == expected.job_status
         assert response["headers"]["Location"] == f"generations/{body['id']}"
+        assert "Idempotent-Replayed" not in response["headers"]
     else:
         assert body["error"]["code"] == expected.error_code
+    if expected.replays:
+        again = create_generation_handler(event, lambda_context)
+        assert (again["statusCode"], again["body"]) == (response["statusCode"], response["body"])
+        assert again["headers"]["Location"] == response["headers"]["Location"]
+        assert again["headers"]["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.runs_as("ListEnginesFunction")

@@ -53,6 +53,8 @@ def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[s
 
 # Operator writes live in admin/. The one writer in the layer is the job lifecycle (issue 11): generation workers
 # run it from their own code, so it ships in the layer, but only in a module the GET function never loads.
+# Create's idempotency records (creation/idempotency.py) are written by Powertools' persistence layer on a table
+# of their own, and only create loads it (the cold-start test below).
 JOB_WRITER = LAYER / "generations" / "writer.py"
 DYNAMODB_WRITES = (
     "transact_write_items",
@@ -124,5 +126,6 @@ def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, f
 
     assert any(name.startswith(own) for name in modules)
     assert [name for name in modules if name.startswith((*foreign, "music_admin", "music_local"))] == []
-    # Only the functions that change jobs load the writer.
+    # Only the functions that change jobs load the writer; only create loads Powertools' idempotency utility.
     assert ("music_api.generations.writer" in modules) is (function in WRITING_FUNCTIONS)
+    assert ("aws_lambda_powertools.utilities.idempotency" in modules) is (function == "create_generation")

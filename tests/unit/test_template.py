@@ -1,13 +1,16 @@
 """template.yaml keeps the promises the code relies on: route, runtime, least privilege, bounded time."""
 
+import inspect
 import json
 import re
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
+from music_api.creation.settings import CreationSettings
 from music_api.engines.store import CATALOGUE_PARTITION
 from music_api.generations.settings import GenerationSettings
 from music_local.gateway import RESPONSE_TYPE_STATUS
@@ -87,7 +90,7 @@ def test_the_engine_listing_may_only_query_the_catalogue_partition() -> None:
     }
 
 
-def test_create_may_only_query_the_catalogue_and_put_job_items() -> None:
+def test_create_may_only_query_the_catalogue_put_job_items_and_keep_idempotency_records() -> None:
     properties = resource("CreateGenerationFunction")["Properties"]
     (policy,) = properties["Policies"]
     statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
@@ -106,6 +109,17 @@ def test_create_may_only_query_the_catalogue_and_put_job_items() -> None:
             "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
             "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}},
         },
+        # Exactly the calls Powertools' DynamoDB persistence layer makes.
+        "IdempotencyRecordsOnly": {
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            "Resource": {"Fn::GetAtt": "IdempotencyTable.Arn"},
+        },
+    }
+    assert properties["Environment"]["Variables"] == {
+        "JOBS_TABLE_NAME": {"Ref": "JobsTable"},
+        "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+        "IDEMPOTENCY_KEY_TTL_SECONDS": {"Ref": "IdempotencyKeyTtlSeconds"},
     }
     assert event["Properties"]["Path"] == "/v1/music/{organization_id}/generations"
     assert event["Properties"]["Method"] == "POST"
@@ -149,6 +163,35 @@ def test_the_jobs_table_is_keyed_by_organization_and_user_then_job() -> None:
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_the_idempotency_table_is_keyed_and_expired_as_powertools_writes_it() -> None:
+    """The key and the TTL attribute are the persistence layer's own names; the TTL default is the settings'."""
+    table = resource("IdempotencyTable")
+    properties = table["Properties"]
+    layer = inspect.signature(DynamoDBPersistenceLayer).parameters  # creation/idempotency.py keeps the defaults
+
+    assert properties["KeySchema"] == [{"AttributeName": layer["key_attr"].default, "KeyType": "HASH"}]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": layer["expiry_attr"].default, "Enabled": True}
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == (
+        resource("JobsTable")["DeletionPolicy"],
+        resource("JobsTable")["UpdateReplacePolicy"],
+    )
+    default = CreationSettings.model_fields["idempotency_key_ttl_seconds"].default
+    assert parameter_default("IdempotencyKeyTtlSeconds") == default == 24 * 3600
+
+
+def test_only_create_knows_the_idempotency_table() -> None:
+    knowing = [
+        name
+        for name in default_template().resources_of_type("AWS::Serverless::Function")
+        if "IdempotencyTable" in json.dumps(resource(name)["Properties"])
+    ]
+
+    assert knowing == ["CreateGenerationFunction"]
 
 
 def test_the_audio_bucket_is_private_encrypted_and_tls_only() -> None:

@@ -20,7 +20,8 @@ def answered(
     unavailable_retry_after: Callable[[], int],
 ) -> ProxyResponse:
     """``work(trace_id)``'s response; an ApiError as its envelope; anything else as a 500 whose cause is only
-    logged. ``unavailable_retry_after`` is read only when a retryable error needs it (settings may have failed)."""
+    logged. ``unavailable_retry_after`` is read only when a retryable error without a Retry-After of its own needs it
+    (settings may have failed)."""
     trace_id = trace_id_of(event, context.aws_request_id)
     logger.set_correlation_id(trace_id)
     try:
@@ -41,5 +42,5 @@ def error_answer(error: ApiError, trace_id: str, unavailable_retry_after: Callab
         logger.error(str(error), exc_info=error, extra={"error_code": error.code})
     else:
         logger.info(str(error), extra={"error_code": error.code, "status_code": error.status, "details": error.details})
-    retry_after = unavailable_retry_after() if error.retryable else None
+    retry_after = (error.retry_after_seconds or unavailable_retry_after()) if error.retryable else None
     return error_response(error, trace_id, retry_after_seconds=retry_after)

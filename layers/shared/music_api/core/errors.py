@@ -23,8 +23,9 @@ class ApiError(Exception):
     type: ClassVar[str]
     message: ClassVar[str]
     default_system_message: ClassVar[str]
-    # A retryable error is answered with a Retry-After header.
+    # A retryable error is answered with a Retry-After header: its own, else the function's setting.
     retryable: ClassVar[bool] = False
+    retry_after_seconds: ClassVar[int | None] = None
 
     def __init__(self, cause: str | None = None, *, details: Mapping[str, str] | None = None) -> None:
         self.system_message = self.default_system_message
@@ -96,6 +97,36 @@ class GenerationNotAllowedError(ApiError):
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(details={"field": field, "reason": reason})
+
+
+class IdempotencyKeyReusedError(ApiError):
+    """The caller's idempotency key already created a job from another body: answering that job would hide the
+    client's mistake, creating another would break the key's promise."""
+
+    status = 409
+    code = "IDEMPOTENCY_KEY_REUSED"
+    type = "client_error"
+    message = "This idempotency key was already used with a different request. Use a new key for a new request."
+    default_system_message = "Idempotency key reused with a different request body"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(details={"field": field, "reason": "was already used with a different request body"})
+
+
+class IdempotencyKeyInUseError(ApiError):
+    """The first request with this idempotency key is still being carried out: retry shortly for its answer."""
+
+    status = 409
+    code = "IDEMPOTENCY_KEY_IN_USE"
+    type = "client_error"
+    message = "A request with this idempotency key is still in progress. Please retry after the Retry-After header."
+    default_system_message = "Idempotency key in use by a request in progress"
+    retryable = True
+    # A create takes well under a second: the retry then finds the first request's answer.
+    retry_after_seconds = 1
+
+    def __init__(self, field: str) -> None:
+        super().__init__(details={"field": field, "reason": "a request with this key is still in progress"})
 
 
 class JobNotFoundError(ApiError):

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -11,12 +11,16 @@ from music_api.core.answers import answered
 from music_api.core.aws import dynamodb_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
+from music_api.creation.idempotency import create_once
 from music_api.creation.logic import CachedCatalogue, check_engine_rules, create_job, new_job_id
-from music_api.creation.request import parse_request
+from music_api.creation.request import CreateGenerationRequest, parse_request
 from music_api.creation.settings import creation_settings
 from music_api.engines.store import EngineCatalogue
 from music_api.generations.response import GenerationJob
 from music_api.generations.writer import JobWriter, LifecycleJob
+
+# A replay's answer is the first request's (status, body, Location); this header tells the two apart.
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
 
 
 @cache
@@ -29,15 +33,34 @@ def handle_create_generation(event: Mapping[str, Any], context: LambdaContext) -
     return answered(
         event,
         context,
-        lambda trace_id: _create_generation(event, trace_id),
+        lambda trace_id: _create_generation(event, context, trace_id),
         unavailable_retry_after=lambda: creation_settings().unavailable_retry_after_seconds,
     )
 
 
-def _create_generation(event: Mapping[str, Any], trace_id: str) -> ProxyResponse:
+def _create_generation(event: Mapping[str, Any], context: LambdaContext, trace_id: str) -> ProxyResponse:
     settings = creation_settings()
     request = parse_request(event)
     logger.append_keys(organization_id=request.organization_id)
+    created = create_once(request, context, lambda: _new_queued_job(request))
+    response = json_response(
+        202,
+        created.job.model_dump_json(),
+        trace_id,
+        retry_after_seconds=settings.queued_retry_after_seconds,
+    )
+    # Relative to the request's URL (RFC 9110 allows it): right behind any stage or base path.
+    response["headers"]["Location"] = f"generations/{created.job.id}"
+    if created.replayed:
+        logger.info("Generation job replayed for its idempotency key", extra={"job_id": created.job.id})
+        metrics.add_metric(name="GenerationCreateReplayed", unit=MetricUnit.Count, value=1)
+        response["headers"][REPLAYED_HEADER] = "true"
+    return response
+
+
+def _new_queued_job(request: CreateGenerationRequest) -> GenerationJob:
+    """The engine catalogue's rules, then the queued job through the job writer: what an idempotency key guards."""
+    settings = creation_settings()
     client = dynamodb_client()
     engines = engine_cache().engines(EngineCatalogue(client, settings.jobs_table_name))
     engine = check_engine_rules(request, engines)
@@ -46,15 +69,7 @@ def _create_generation(event: Mapping[str, Any], trace_id: str) -> ProxyResponse
     metrics.add_dimension(name="engine", value=engine.key)
     metrics.add_metric(name="GenerationJobCreated", unit=MetricUnit.Count, value=1)
     logger.info("Generation job created", extra={"engine": engine.key, "mode": job.mode})
-    response = json_response(
-        202,
-        queued_view(job).model_dump_json(),
-        trace_id,
-        retry_after_seconds=settings.queued_retry_after_seconds,
-    )
-    # Relative to the request's URL (RFC 9110 allows it): right behind any stage or base path.
-    response["headers"]["Location"] = f"generations/{job.id}"
-    return response
+    return queued_view(job)
 
 
 def queued_view(job: LifecycleJob) -> GenerationJob:

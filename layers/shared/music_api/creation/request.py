@@ -5,6 +5,7 @@ which is generated from ``CreateGenerationBody``.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
@@ -12,7 +13,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from music_api.core.caller import Caller, caller_of, member_organization
-from music_api.core.errors import BodyFieldError, InvalidJsonError, UnsupportedMediaTypeError
+from music_api.core.errors import BodyFieldError, InvalidJsonError, RequestValidationError, UnsupportedMediaTypeError
 from music_api.core.ids import TRACK_ID_MAX_LENGTH, TRACK_ID_PATTERN, anchored
 from music_api.engines.models import ENGINE_KEY_PATTERN
 
@@ -20,6 +21,8 @@ from music_api.engines.models import ENGINE_KEY_PATTERN
 MAX_DURATION_SECONDS: Final = 3600
 PRINTABLE: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,128}$"
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+FORMAT_REASON: Final = "has a format or characters this field does not allow (docs/api-reference.md)"
 
 
 class CreateGenerationBody(BaseModel):
@@ -45,21 +48,30 @@ class CreateGenerationBody(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    value: str
+    field: str  # where the client sent it (the header or the body field): what an error about it names
+
+
+@dataclass(frozen=True, slots=True)
 class CreateGenerationRequest:
     organization_id: str
     caller: Caller
     body: CreateGenerationBody
     path: str  # the request's path as the client sent it (stage included), for Location
+    idempotency_key: IdempotencyKey | None = None  # the header's, else the body's; None: every request creates
 
 
 def parse_request(event: Mapping[str, Any]) -> CreateGenerationRequest:
-    """Caller, organization (401/400/403), then content type (415), JSON (400), fields (400 naming the field)."""
+    """Caller, organization (401/400/403), then content type (415), the Idempotency-Key header, JSON (400),
+    fields (400 naming the field or header)."""
     caller = caller_of(event)
     organization_id = member_organization(event, caller)
     headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
     media_type = str(headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         raise UnsupportedMediaTypeError()
+    header_key = _header_idempotency_key(event)
     body = _json_object(event)
     try:
         parsed = CreateGenerationBody.model_validate(body)
@@ -69,7 +81,31 @@ def parse_request(event: Mapping[str, Any]) -> CreateGenerationRequest:
         raise BodyFieldError(field, _reason(error)) from None
     context = event.get("requestContext") or {}
     path = str(context.get("path") or event.get("path") or "")
-    return CreateGenerationRequest(organization_id=organization_id, caller=caller, body=parsed, path=path)
+    body_key = IdempotencyKey(parsed.idempotency_key, "idempotency_key") if parsed.idempotency_key else None
+    return CreateGenerationRequest(
+        organization_id=organization_id, caller=caller, body=parsed, path=path, idempotency_key=header_key or body_key
+    )
+
+
+def _header_idempotency_key(event: Mapping[str, Any]) -> IdempotencyKey | None:
+    """The header, checked by the body field's own rule. Sent twice it is refused: which one would count?"""
+    wanted = IDEMPOTENCY_KEY_HEADER.lower()
+    values = [
+        value
+        for name, sent in (event.get("multiValueHeaders") or {}).items()
+        if str(name).lower() == wanted
+        for value in (sent or [])
+    ]
+    if not values:
+        values = [value for name, value in (event.get("headers") or {}).items() if str(name).lower() == wanted]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise RequestValidationError(IDEMPOTENCY_KEY_HEADER, "must be sent once", location="header")
+    (value,) = values
+    if not isinstance(value, str) or re.fullmatch(IDEMPOTENCY_KEY_PATTERN, value) is None:
+        raise RequestValidationError(IDEMPOTENCY_KEY_HEADER, FORMAT_REASON, location="header")
+    return IdempotencyKey(value, IDEMPOTENCY_KEY_HEADER)
 
 
 def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,6 +128,6 @@ def _reason(error: Mapping[str, Any]) -> str:
     if error["type"] == "missing":
         return "is required"
     if error["type"] == "string_pattern_mismatch":
-        return "has a format or characters this field does not allow (docs/api-reference.md)"
+        return FORMAT_REASON
     message = str(error["msg"]).encode("ascii", "replace").decode()
     return message[:200]

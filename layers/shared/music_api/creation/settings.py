@@ -16,6 +16,9 @@ class CreationSettings(AwsSettings):
     # The first poll of a new job: as GET's Retry-After for a queued job.
     queued_retry_after_seconds: Annotated[int, Field(alias="QUEUED_RETRY_AFTER_SECONDS", ge=1, le=300)] = 5
     unavailable_retry_after_seconds: Annotated[int, Field(alias="UNAVAILABLE_RETRY_AFTER_SECONDS", ge=1, le=300)] = 1
+    # Idempotency records (creation/idempotency.py): their table, and how long a key answers with its first job.
+    idempotency_table_name: Annotated[str, Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=3, max_length=255)]
+    idempotency_key_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_KEY_TTL_SECONDS", ge=60, le=7 * 86400)] = 86400
 
 
 @cache
