@@ -11,12 +11,13 @@ from music_api.core.answers import answered
 from music_api.core.aws import dynamodb_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
-from music_api.creation.logic import CachedCatalogue, check_engine_rules, create_job, new_job_id
+from music_api.creation.logic import CachedCatalogue, check_engine_rules, check_seed_track, create_job, new_job_id
 from music_api.creation.request import parse_request
 from music_api.creation.settings import creation_settings
 from music_api.engines.store import EngineCatalogue
 from music_api.generations.response import GenerationJob
 from music_api.generations.writer import JobWriter, LifecycleJob
+from music_api.tracks.store import TrackRepository
 
 
 @cache
@@ -41,6 +42,7 @@ def _create_generation(event: Mapping[str, Any], trace_id: str) -> ProxyResponse
     client = dynamodb_client()
     engines = engine_cache().engines(EngineCatalogue(client, settings.jobs_table_name))
     engine = check_engine_rules(request, engines)
+    check_seed_track(request, TrackRepository(client, settings.jobs_table_name))
     job = create_job(request, JobWriter(client, settings.jobs_table_name), new_job_id())
     logger.append_keys(job_id=job.id)
     metrics.add_dimension(name="engine", value=engine.key)
