@@ -35,6 +35,8 @@ UserSafeText = Annotated[str, Field(max_length=1000)]
 AudioKey = Annotated[str, Field(min_length=1, max_length=1024)]
 StemName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", max_length=32)]
 MAX_STEMS = 16
+# What a track's own item states (generation-family.md, "Get a track"): the engine catalogue's four classes.
+TrackLicenceClass = Literal["commercial_cleared", "commercial_enterprise", "personal_only", "unclear"]
 # The licence classes under which a track may be used commercially: any other class with commercial_use true
 # would overstate the licence (generation-family.md: a track never overstates it).
 COMMERCIAL_LICENCE_CLASSES = frozenset({"commercial_cleared", "commercial_enterprise"})
@@ -79,6 +81,7 @@ class StoredTrackItem(StoredTrack):
     user_id: Annotated[str, Field(pattern=anchored(USER_ID_PATTERN))]
     job_id: JobId
     created_at: StoredTimestamp
+    licence_class: TrackLicenceClass
     commercial_use: StrictBool
     requires_attribution: StrictBool
     stems: Annotated[dict[StemName, AudioKey], Field(max_length=MAX_STEMS)] = {}

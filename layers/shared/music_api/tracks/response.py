@@ -14,10 +14,10 @@ from music_api.generations.stored import (
     MAX_STEMS,
     EngineKey,
     JobMode,
-    LicenceClass,
     MimeType,
     StemName,
     TrackId,
+    TrackLicenceClass,
     TrackTitle,
 )
 
@@ -33,7 +33,7 @@ class Track(BaseModel):
     mode: JobMode
     measured_duration_seconds: Annotated[float, Field(ge=0, description="Measured length of the master.")]
     instrumental: bool
-    licence_class: LicenceClass
+    licence_class: TrackLicenceClass
     commercial_use: Annotated[bool, Field(description="Whether the licence allows commercial use.")]
     requires_attribution: Annotated[bool, Field(description="Whether the licence requires attribution.")]
     mime_type: Annotated[MimeType, Field(description="Media type of the master and of every stem.")]
