@@ -5,9 +5,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from freddy_music._files import PartialFile
-from freddy_music._flows import Flow, download_flow, wait_flow
+from freddy_music._flows import Flow, download_flow, track_download_flow, wait_flow
 from freddy_music._http import api_headers, resolve_api_key, resolve_base_url
-from freddy_music.models import GenerationJob
+from freddy_music.models import GenerationJob, MusicTrack
 
 OnUpdate = Callable[[GenerationJob], object]
 
@@ -47,3 +47,7 @@ class BaseClient:
     @staticmethod
     def _download_flow(job: GenerationJob, audio: PartialFile) -> Flow[GenerationJob]:
         return Flow(download_flow(job, audio, now=lambda: datetime.now(UTC)))
+
+    @staticmethod
+    def _track_download_flow(track: MusicTrack, audio: PartialFile, stem: str | None) -> Flow[MusicTrack]:
+        return Flow(track_download_flow(track, audio, stem=stem, now=lambda: datetime.now(UTC)))
