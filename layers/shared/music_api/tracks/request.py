@@ -1,11 +1,9 @@
 """The incoming request, read from an API Gateway REST (v1) proxy event (the caller: music_api.core.caller)."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from music_api.core.caller import Caller, caller_of, path_parameter
-from music_api.core.errors import InternalError, OrganizationAccessDeniedError, RequestValidationError
-from music_api.core.ids import ORGANIZATION_ID_RULE, TRACK_ID_RULE, is_organization_id, is_track_id
+from music_api.core.caller import Caller, owned_resource
+from music_api.core.ids import TRACK_ID_RULE, is_track_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,17 +14,6 @@ class GetTrackRequest:
 
 
 def parse_request(event: object) -> GetTrackRequest:
-    """Authenticated caller, then well-formed path, then membership: each failure has its own status (as GET
-    generation orders them)."""
-    if not isinstance(event, Mapping):
-        raise InternalError("Event is not an API Gateway proxy event")  # a misaddressed direct invocation
-    caller = caller_of(event)
-    organization_id = path_parameter(event, "organization_id")
-    if not is_organization_id(organization_id):
-        raise RequestValidationError("organization_id", ORGANIZATION_ID_RULE)
-    track_id = path_parameter(event, "track_id")
-    if not is_track_id(track_id):
-        raise RequestValidationError("track_id", TRACK_ID_RULE)
-    if organization_id not in caller.organization_ids:
-        raise OrganizationAccessDeniedError()
+    """Authenticated caller, then well-formed path, then membership, in GET generation's order."""
+    caller, organization_id, track_id = owned_resource(event, "track_id", is_track_id, TRACK_ID_RULE)
     return GetTrackRequest(organization_id=organization_id, track_id=track_id, caller=caller)
