@@ -309,7 +309,7 @@ class JobWriter:
             ),
         )
 
-    # --- one conditional UpdateItem -----------------------------------------------------------------------
+    # --- one conditional UpdateItem (succeed: in one transaction with the track's PutItem) -----------------
 
     def _apply(self, ref: JobRef, step: _Step, *, track: StoredTrack | None = None) -> JobWrite:
         """``SET writes, updated_at and stamps = now, version + 1`` on the condition that the status is one of
