@@ -34,6 +34,8 @@ TARGETS = {
     "peer_handler": ("benchmarks/peer_handler.py", "events/get_generation_succeeded.json", "GetGenerationFunction"),
     "authorizer": ("functions/authorizer/app.py", "events/authorizer_valid_key.json", "AuthorizerFunction"),
     "bare_authorizer": ("benchmarks/bare_authorizer.py", "events/authorizer_valid_key.json", "AuthorizerFunction"),
+    # GET /tracks: one GetItem like GET, three URLs signed (the master and two stems).
+    "track": ("functions/get_track/app.py", "events/get_track_with_stems.json", "GetTrackFunction"),
 }
 WARM_ROUNDS = 4  # fresh processes per function for the warm measurement, alternating between functions
 # key in latest.json: (measurement, ours, yardstick); the ratio is ours / yardstick.
@@ -47,6 +49,8 @@ RATIOS = {
     "peer_cold_ratio": ("cold_cpu_ms", "handler", "peer_handler"),
     "peer_warm_ratio": ("cpu_us_p50", "handler", "peer_handler"),
     "peer_rss_ratio": ("peak_rss_kb", "handler", "peer_handler"),
+    "track_cold_ratio": ("cold_cpu_ms", "track", "handler"),
+    "track_warm_ratio": ("cpu_us_p50", "track", "handler"),
 }
 TARGETS_MET = {
     "cold_init_ratio": 1.10,

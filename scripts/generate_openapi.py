@@ -39,6 +39,7 @@ from music_api.core.errors import (
     OrganizationAccessDeniedError,
     RequestValidationError,
     ServiceUnavailableError,
+    TrackNotFoundError,
     UnsupportedMediaTypeError,
 )
 from music_api.core.events import REQUEST_ID_PATTERN
@@ -49,6 +50,9 @@ from music_api.core.ids import (
     ORGANIZATION_ID_MAX_LENGTH,
     ORGANIZATION_ID_PATTERN,
     ORGANIZATION_ID_RULE,
+    TRACK_ID_MAX_LENGTH,
+    TRACK_ID_PATTERN,
+    TRACK_ID_RULE,
     anchored,
 )
 from music_api.creation.handler import REPLAYED_HEADER
@@ -63,6 +67,7 @@ from music_api.engines.models import EngineList
 from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
+from music_api.tracks.response import Track
 from music_local.template import default_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,6 +157,14 @@ JOB_ID = PathParameter(
     description="Id of the generation job.",
     example="mgen_2f8b1c4e9a7d",
 )
+TRACK_ID = PathParameter(
+    name="track_id",
+    pattern=TRACK_ID_PATTERN,
+    max_length=TRACK_ID_MAX_LENGTH,
+    rule=TRACK_ID_RULE,
+    description="Id of the track (a succeeded job's result_track_id).",
+    example="mtrack_7c1a9e2f4b8d",
+)
 
 
 def caller_errors() -> tuple[FunctionError, ...]:
@@ -212,6 +225,7 @@ IDEMPOTENCY_KEY = HeaderParameter(
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
     "Engines": "The engine catalogue: which engines a generation can ask for, and what each allows.",
+    "Tracks": "Tracks the caller generated: the licence they carry and freshly signed URLs for the master and stems.",
 }
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -305,9 +319,10 @@ OPERATIONS: tuple[Operation, ...] = (
             "wrong types and values outside the documented limits are a 400 naming the field; a request the "
             "engine catalogue rules out (an engine that is not enabled, a duration above the engine's maximum, "
             "lyrics for an engine that takes none or for an instrumental track) is a 422 naming the field. "
-            "seed_track_id is checked for its format only until tracks are served. With an Idempotency-Key "
-            "(header, or the body's idempotency_key) a retried request never creates a second job; without one "
-            "every request creates a job."
+            "seed_track_id must name a track the caller generated in this organization (GET the track): any "
+            "other id, whether it does not exist or is another user's, is the same 422 naming seed_track_id. With "
+            "an Idempotency-Key (header, or the body's idempotency_key) a retried request never creates a second "
+            "job; without one every request creates a job."
         ),
         parameters=(ORGANIZATION_ID,),
         request_headers=(IDEMPOTENCY_KEY,),
@@ -345,7 +360,8 @@ OPERATIONS: tuple[Operation, ...] = (
             FunctionError(UnsupportedMediaTypeError(), "the Content-Type is not application/json."),
             FunctionError(
                 GenerationNotAllowedError("duration_seconds", "must be at most 30 for engine sketch"),
-                "the engine catalogue rules the request out; details.field and details.reason say which rule.",
+                "the engine catalogue rules the request out, or seed_track_id is not a track of the caller's; "
+                "details.field and details.reason say which rule.",
             ),
             FunctionError(
                 InternalError(),
@@ -424,6 +440,49 @@ OPERATIONS: tuple[Operation, ...] = (
             store_or_signer_unavailable(),
         ),
         examples="cancel-generation.yaml",
+    ),
+    Operation(
+        operation_id="getTrack",
+        method="get",
+        path="/v1/music/{organization_id}/tracks/{track_id}",
+        tag="Tracks",
+        summary="Get a track",
+        description=(
+            "A track the caller generated (its job's result_track_id), with freshly minted short-TTL signed URLs "
+            "for the master audio and for each stem (stem_urls, by stem name; an empty object when the track has "
+            "none). Every URL is minted on each request and works at least until playback_url_expires_at: fetch "
+            "the track again for new ones. The track states its licence truthfully: licence_class, and whether "
+            "it may be used commercially (commercial_use) and must be attributed (requires_attribution), from "
+            "the engine that made it; a worker that did not state them is read as no commercial use, attribution "
+            "required. Scoped to the caller's organization and user: another user's or organization's track "
+            "answers exactly like a track that does not exist."
+        ),
+        parameters=(ORGANIZATION_ID, TRACK_ID),
+        success_status="200",
+        success_model=Track,
+        success_description="The track, with a freshly signed URL for its master and one for each stem.",
+        errors=(
+            FunctionError(
+                RequestValidationError("track_id", TRACK_ID_RULE),
+                "a malformed track_id (or, when invoked without the gateway, organization_id); details.field and "
+                "details.reason name the parameter and its rule.",
+            ),
+            *caller_errors(),
+            FunctionError(
+                TrackNotFoundError(TRACK_ID.example),
+                "the caller has no track with this id in this organization (details.track_id echoes the id); "
+                "another user's or organization's track answers the same.",
+            ),
+            FunctionError(
+                InternalError(),
+                "anything unexpected (a corrupt stored track, invalid settings, a non-retryable store error); the "
+                "cause is only in the logs.",
+            ),
+            FunctionError(
+                ServiceUnavailableError(), "the track store or the signing credentials are throttled or unreachable."
+            ),
+        ),
+        examples="get-track.yaml",
     ),
 )
 

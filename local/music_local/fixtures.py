@@ -10,7 +10,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,8 +25,8 @@ from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.engines.models import StoredEngine
 from music_api.generations.signer import file_extension
-from music_api.generations.stored import JobMode, JobStatus, StoredJob
-from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob
+from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
+from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob, track_item
 from music_local.simulator import Simulation, SimulationPlan, submit
 from music_local.template import Template, local_template
 
@@ -76,6 +76,10 @@ class Track(BaseModel):
     mime_type: str
     licence_class: str
     audio_file: str  # relative to the fixture file
+    # The engine's licence flags, as a worker states them (unset: the reading that claims least).
+    commercial_use: bool | None = None
+    requires_attribution: bool | None = None
+    stems: dict[str, str] = {}  # stem name -> its audio file, relative to the fixture file
 
 
 class Generation(BaseModel):
@@ -115,6 +119,8 @@ class Fixtures:
     audio: dict[str, tuple[bytes, str]]  # S3 key -> (bytes, content type)
     simulated: list[tuple[NewJob, Simulation]]  # created queued at load; ``since`` is set then
     key_environment: Environment  # the stack's ApiKeyEnvironment: every key is of it
+    # A succeeded job's track item (attribute-value form), as the job writer's succeed writes it with the job.
+    tracks: list[dict[str, Any]] = field(default_factory=list)
 
     def demo_request(self) -> tuple[str, str, str] | None:
         """(key, organization id, job id) of the first succeeded job whose owner has a usable key."""
@@ -157,6 +163,7 @@ def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
     jobs: list[dict[str, Any]] = []
     audio: dict[str, tuple[bytes, str]] = {}
     simulated: list[tuple[NewJob, Simulation]] = []
+    tracks: list[dict[str, Any]] = []
     for index, generation in enumerate(content.generations):
         entry = f"generations[{index}] ({generation.id})"
         job, job_problems = _job(generation, path.parent, audio)
@@ -166,10 +173,13 @@ def read_fixtures(path: Path, template: Template | None = None) -> Fixtures:
                 simulated.append(simulation)
         elif job is not None:
             jobs.append(job)
+            if job.get("status") == "succeeded":
+                track, job_problems = _track_item(job)
+                tracks += [track] if track is not None else []
         problems += [f"{entry}: {problem}" for problem in job_problems]
     if problems:
         raise FixtureError("\n".join(f"{path}: {problem}" for problem in problems))
-    return Fixtures(path, content, jobs, audio, simulated, key_environment)
+    return Fixtures(path, content, jobs, audio, simulated, key_environment, tracks)
 
 
 def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
@@ -192,6 +202,8 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
         aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body, ContentType=content_type)
     for job in fixtures.jobs:
         aws.put_job(job)
+    for track in fixtures.tracks:
+        aws.dynamodb.put_item(TableName=aws.jobs_table, Item=track)
     catalogue = EngineAdmin(aws.dynamodb, aws.jobs_table)
     for engine in content.engines:
         catalogue.put(engine)
@@ -217,17 +229,24 @@ def _job(
     track = generation.track
     if track is not None:
         audio_key = f"audio/{generation.organization_id}/{track.id}.{file_extension(track.mime_type)}"
+        stems = {
+            name: f"{audio_key.rsplit('.', 1)[0]}/{name}.{file_extension(track.mime_type)}" for name in track.stems
+        }
         values["result_track_id"] = track.id
-        values["track"] = track.model_dump(exclude={"audio_file"}) | {
+        values["track"] = track.model_dump(exclude={"audio_file", "stems"}, exclude_none=True) | {
             "engine": generation.engine,
             "mode": generation.mode,
             "audio_key": audio_key,
+            "stems": stems or None,
         }
-        audio_path = base / track.audio_file
-        if not audio_path.is_file():
-            problems.append(f"track.audio_file {track.audio_file!r} does not exist")
-        else:
-            audio[audio_key] = (audio_path.read_bytes(), track.mime_type)
+        files = [("audio_file", audio_key, track.audio_file)]
+        files += [(f"stems.{name}", stems[name], stem_file) for name, stem_file in track.stems.items()]
+        for field_name, key, audio_file in files:
+            audio_path = base / audio_file
+            if not audio_path.is_file():
+                problems.append(f"track.{field_name} {audio_file!r} does not exist")
+            else:
+                audio[key] = (audio_path.read_bytes(), track.mime_type)
     if generation.simulate is not None:
         # Checked as the simulator will leave it; the status and progress the entry gives do not matter.
         outcome = generation.simulate.outcome
@@ -237,6 +256,15 @@ def _job(
     except ValidationError as exc:
         problems += [_problem(error) for error in exc.errors()]
     return (None if problems else values), problems
+
+
+def _track_item(job: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """A succeeded job's track item, created when the job was (a fixture job has no finish time)."""
+    try:
+        ref = JobRef(job["organization_id"], job["user_id"], job["id"])
+        return track_item(ref, StoredTrack.model_validate(job["track"]), job["created_at"]), []
+    except InvalidJobWriteError as error:
+        return None, [str(error)]
 
 
 def _simulation(generation: Generation, final: dict[str, Any]) -> tuple[tuple[NewJob, Simulation] | None, list[str]]:

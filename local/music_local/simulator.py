@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from music_api.core.dynamodb import error_code, from_item, to_item
 from music_api.core.errors import ApiError
+from music_api.engines.store import EngineCatalogue
 from music_api.generations.stored import JobStatus, StoredTrack
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, LifecycleJob, NewJob
 
@@ -204,22 +205,39 @@ class Simulator:
         if status == "running":
             self._writer.report_progress(ref, progress)
         elif status == "succeeded" and simulation.track is not None:
-            self._make_sure_the_audio_exists(simulation.track)
-            self._announce(job, self._writer.succeed(ref, simulation.track))
+            track = self._with_engine_licence(simulation.track)
+            self._make_sure_the_audio_exists(track)
+            self._announce(job, self._writer.succeed(ref, track))
         elif status == "failed":
             self._announce(job, self._writer.fail(ref, simulation.error_message or ""))
         elif status == "cancelled":
             self._announce(job, self._writer.cancel(ref))
 
+    def _with_engine_licence(self, track: StoredTrack) -> StoredTrack:
+        """As a worker does: a track that does not state its licence gets its engine's (class and flags) from the
+        catalogue. An engine the catalogue no longer has leaves it unstated: the writer stores the reading that
+        claims least."""
+        if track.commercial_use is not None or track.requires_attribution is not None:
+            return track
+        engines = {engine.key: engine for engine in EngineCatalogue(self._aws.dynamodb, self._aws.jobs_table).all()}
+        engine = engines.get(track.engine)
+        if engine is None:
+            return track
+        return track.model_copy(
+            update=engine.model_dump(include={"licence_class", "commercial_use", "requires_attribution"})
+        )
+
     def _make_sure_the_audio_exists(self, track: StoredTrack) -> None:
-        """A fixture's track was uploaded at load; a submitted job's audio is the demo MP3, under its own key."""
+        """A fixture's track (and its stems) was uploaded at load; a submitted job's audio is the demo MP3, under
+        its own keys."""
         s3 = self._aws.s3
-        try:
-            s3.head_object(Bucket=self._aws.bucket, Key=track.audio_key)
-        except ClientError as error:
-            if error_code(error) not in {"404", "NoSuchKey"}:
-                raise
-            s3.put_object(Bucket=self._aws.bucket, Key=track.audio_key, Body=self._audio, ContentType=track.mime_type)
+        for audio_key in (track.audio_key, *(track.stems or {}).values()):
+            try:
+                s3.head_object(Bucket=self._aws.bucket, Key=audio_key)
+            except ClientError as error:
+                if error_code(error) not in {"404", "NoSuchKey"}:
+                    raise
+                s3.put_object(Bucket=self._aws.bucket, Key=audio_key, Body=self._audio, ContentType=track.mime_type)
 
     def _announce(self, before: LifecycleJob, written: JobWrite) -> LifecycleJob:
         if written.changed:

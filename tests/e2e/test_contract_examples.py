@@ -15,7 +15,7 @@ from pathlib import Path
 from music_local.launcher import LaunchedApi
 from tests.helpers.client import run_as_alice
 from tests.helpers.contract import CONTRACT_PAGE, spec_code
-from tests.helpers.seed import ALICE_KEY, AUDIO_BYTES, SEED_JOB_ID
+from tests.helpers.seed import ALICE_KEY, AUDIO_BYTES, ORG, SEED_JOB_ID, SEED_TRACK_ID
 
 PUBLIC_API = "https://api.aitronos.com"
 VENDOR_SDK_IMPORT = "from aitronos import Aitronos  # pip install aitronos-sdk"
@@ -75,3 +75,58 @@ def test_these_are_all_the_request_examples_on_the_page() -> None:
     page = CONTRACT_PAGE.read_text(encoding="utf-8")
 
     assert re.findall(r"^(.+:)\n```(?!json)", page, re.MULTILINE) == ["cURL:", "Python SDK:", "Python:", "JavaScript:"]
+
+
+# The family's pages (generation-family.md) publish no examples of their own: these are the contract's two shapes,
+# cURL with the key from FREDDY_API_KEY and the SDK's ``client.get(...)`` / ``client.post(...)``, on those routes.
+SEED_TRACK_PATH = f"/v1/music/{ORG}/tracks/{SEED_TRACK_ID}"
+# Cancelling the seed job, which has succeeded, changes nothing: it answers the job as it is (the shared stack).
+SEED_CANCEL_PATH = f"/v1/music/{ORG}/generations/{SEED_JOB_ID}/cancel"
+
+
+def test_the_curl_example_shape_gets_a_track_with_its_stems(local_api: LaunchedApi) -> None:
+    curl = f'curl "{local_api.url}{SEED_TRACK_PATH}" \\\n  -H "X-API-Key: $FREDDY_API_KEY"'
+
+    track = json.loads(run_as_alice(["bash", "-c", curl], local_api.url))
+
+    assert (track["id"], sorted(track["stem_urls"])) == (SEED_TRACK_ID, ["drums", "vocals"])
+    for url in (track["playback_url"], *track["stem_urls"].values()):
+        assert_plays_the_demo_audio(url)
+
+
+def test_the_sdk_example_shape_gets_a_track_with_its_stems(local_api: LaunchedApi) -> None:
+    sdk = f"""{OUR_CLIENT_IMPORT}
+
+client = Aitronos(api_key={json.dumps(ALICE_KEY)})
+
+track = client.get("{SEED_TRACK_PATH}")
+print(track["playback_url"])
+for name, url in sorted(track["stem_urls"].items()):
+    print(name, url)
+"""
+
+    master, drums, vocals = run_as_alice([sys.executable, "-c", sdk], local_api.url).splitlines()
+
+    assert (drums.split()[0], vocals.split()[0]) == ("drums", "vocals")
+    for url in (master, drums.split()[1], vocals.split()[1]):
+        assert_plays_the_demo_audio(url)
+
+
+def test_the_curl_example_shape_cancels(local_api: LaunchedApi) -> None:
+    curl = f'curl -X POST "{local_api.url}{SEED_CANCEL_PATH}" \\\n  -H "X-API-Key: $FREDDY_API_KEY"'
+
+    job = json.loads(run_as_alice(["bash", "-c", curl], local_api.url))
+
+    assert (job["id"], job["status"]) == (SEED_JOB_ID, "succeeded")
+
+
+def test_the_sdk_example_shape_cancels(local_api: LaunchedApi) -> None:
+    sdk = f"""{OUR_CLIENT_IMPORT}
+
+client = Aitronos(api_key={json.dumps(ALICE_KEY)})
+
+job = client.post("{SEED_CANCEL_PATH}")
+print(job["status"], job["progress"])
+"""
+
+    assert run_as_alice([sys.executable, "-c", sdk], local_api.url) == "succeeded 100\n"

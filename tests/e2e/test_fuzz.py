@@ -1,5 +1,5 @@
 """Contract fuzzing: schemathesis generates requests from docs/openapi.yaml and sends them to the local API, for
-every route (GET, list; cancel on a stack of its own, since it changes jobs).
+every route (GET, list, the track; cancel on a stack of its own, since it changes jobs).
 
 Every response must be documented (status, content type, headers) and match its schema, and none may be a 500.
 Cases are schemathesis's own (positive and negative data, e.g. malformed ids, unicode, extra or missing headers),
@@ -57,6 +57,10 @@ CANCEL = SCHEMA[f"{PATH}/cancel"]["POST"]
 LIST = SCHEMA["/v1/music/{organization_id}/generations"]["GET"]
 LIST_EXAMPLES = 300
 DEMO_JOB_IDS = sorted(job["id"] for job in JOBS)
+TRACK_PATH = "/v1/music/{organization_id}/tracks/{track_id}"
+TRACK = SCHEMA[TRACK_PATH]["GET"]
+TRACK_EXAMPLES = 300
+DEMO_TRACK_IDS = sorted(job["track"]["id"] for job in JOBS if job.get("track"))
 GENERATED = "generated"  # send whatever X-API-Key schemathesis generated (random garbage, empty, or none)
 # Weighted by repetition: the demo key most of the time.
 KEYS: list[str | None] = [*[ALICE_KEY] * 12, BOB_KEY, DAVE_KEY, ALICE_REVOKED_KEY, UNKNOWN_KEY, GENERATED, None]
@@ -69,14 +73,14 @@ def cases(operation: Any) -> st.SearchStrategy[Any]:
         operation.as_strategy(GenerationMode.POSITIVE, path_parameters={"organization_id": ORG}),
         operation.as_strategy(GenerationMode.NEGATIVE, path_parameters={"organization_id": ORG}),
     ]
-    if "{job_id}" in operation.path:
-        strategies.append(
-            st.sampled_from(DEMO_JOB_IDS).flatmap(
-                lambda job_id: operation.as_strategy(
-                    GenerationMode.POSITIVE, path_parameters={"organization_id": ORG, "job_id": job_id}
+    for name, demo_ids in (("job_id", DEMO_JOB_IDS), ("track_id", DEMO_TRACK_IDS)):
+        if f"{{{name}}}" in operation.path:
+            demo_paths = [{"organization_id": ORG, name: demo_id} for demo_id in demo_ids]
+            strategies.append(
+                st.sampled_from(demo_paths).flatmap(
+                    lambda path: operation.as_strategy(GenerationMode.POSITIVE, path_parameters=path)
                 )
             )
-        )
     return st.one_of(strategies)
 
 
@@ -120,6 +124,12 @@ def test_generated_requests_get_documented_answers_and_no_500(local_api: Launche
 def test_generated_lists_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
     answered = fuzz(local_api.url, cases(LIST), LIST_EXAMPLES, CANCEL_MINIMUM_REQUESTS)
     assert {200, 400, 401, 403} <= {status for _, status in answered}, answered
+
+
+def test_generated_track_requests_get_documented_answers_and_no_500(local_api: LaunchedApi) -> None:
+    answered = fuzz(local_api.url, cases(TRACK), TRACK_EXAMPLES, CANCEL_MINIMUM_REQUESTS)
+    # Alice's own demo track (200), Bob's and Carol's (404 for her), malformed ids (400), the gateway's 401/403.
+    assert {200, 400, 401, 403, 404} <= {status for _, status in answered}, answered
 
 
 def test_generated_cancels_get_documented_answers_and_no_500(cancel_api: LaunchedApi) -> None:

@@ -14,7 +14,7 @@ import pytest
 from music_local.launcher import ROOT, LaunchedApi, start_process
 from tests.helpers.contract import spec_example, without_request_specifics
 from tests.helpers.http import request_json
-from tests.helpers.seed import ALICE_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID
+from tests.helpers.seed import ALICE_KEY, BOB_KEY, DAVE_KEY, ORG, OTHER_ORG, SEED_JOB_ID, SEED_TRACK_ID
 
 AUDIO = ROOT / "local" / "audio" / "late-night-study.mp3"
 TTL_SECONDS = 600
@@ -117,7 +117,8 @@ def test_another_users_job_is_the_same_404_as_a_missing_job(local_api: LaunchedA
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/v1/music/org_abc123/tracks/mtrack_7c1a9e2f4b8d"),
+        ("GET", "/v1/music/org_abc123/tracks"),
+        ("POST", "/v1/music/org_abc123/tracks/mtrack_7c1a9e2f4b8d"),
         ("PUT", "/v1/music/org_abc123/generations"),
         ("GET", f"{job_path(ORG, SEED_JOB_ID)}/cancel"),
         ("GET", "/"),
@@ -200,3 +201,26 @@ def test_a_job_created_through_the_gateway_is_read_back_through_it(local_api: La
     assert (status, created["status"]) == (202, "queued")
     assert read["id"] == created["id"]
     assert read["engine"] == "sketch"
+
+
+def test_the_seed_jobs_track_is_served_from_the_template_with_a_playable_master_and_stems(
+    local_api: LaunchedApi,
+) -> None:
+    _, _, job = call(local_api, job_path(ORG, SEED_JOB_ID))
+    status, headers, track = call(local_api, f"/v1/music/{ORG}/tracks/{job['result_track_id']}")
+
+    assert (status, headers["Cache-Control"], track["id"]) == (200, "no-store", SEED_TRACK_ID)
+    assert sorted(track["stem_urls"]) == ["drums", "vocals"]
+    for url in (track["playback_url"], *track["stem_urls"].values()):
+        with urllib.request.urlopen(url, timeout=30) as download:  # noqa: S310 - the emulator on loopback
+            assert (download.headers["Content-Type"], download.read()) == ("audio/mpeg", AUDIO.read_bytes())
+
+
+def test_another_users_track_is_the_same_404_as_a_missing_track(local_api: LaunchedApi) -> None:
+    path = f"/v1/music/{ORG}/tracks/{SEED_TRACK_ID}"
+    others_status, _, others = request_json(local_api.url, path, BOB_KEY)
+    missing_status, _, missing = call(local_api, f"/v1/music/{ORG}/tracks/mtrack_neverexisted1")
+
+    assert others_status == missing_status == 404
+    missing["error"]["details"] = {"track_id": SEED_TRACK_ID}
+    assert without_request_specifics(others) == without_request_specifics(missing)

@@ -1,12 +1,14 @@
 """Tenant isolation (OWASP API1, BOLA/IDOR) through the local API: every caller against every job, on every route.
 
 Two organizations x two users x a job in every status (tests/data/tenants.json). Whatever the path, a caller
-only ever sees their own jobs; another caller's job reads exactly like a job that does not exist. Cancel runs on
+only ever sees their own jobs and tracks; another caller's job or track reads exactly like one that does not
+exist, and seeding a generation with it is refused exactly like seeding with a missing one. Cancel runs on
 a stack of its own, with create (both change jobs, and the list matrix expects exactly the fixture's): another
 caller's job answers like a missing one and stays as it was.
 """
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -26,6 +28,8 @@ KEYS = {key.user_id: key.key for key in FIXTURES.api_keys}
 MEMBER_OF = {m.user_id: m.organization_id for m in FIXTURES.memberships}
 JOBS = FIXTURES.generations
 NEVER_EXISTED = "mgen_neverexisted00"
+TRACKS = [(job.track.id, job) for job in JOBS if job.track is not None]
+TRACK_NEVER_EXISTED = "mtrack_neverexisted00"
 
 
 @pytest.fixture(scope="module")
@@ -141,22 +145,30 @@ def test_the_engine_catalogue_is_listed_to_members_only(tenant_api: str, caller:
 
 
 def create(
-    base: str, organization_id: str, user: str, idempotency_key: str | None = None
+    base: str, organization_id: str, user: str, idempotency_key: str | None = None, **fields: str
 ) -> tuple[int, dict[str, Any]]:
+    """POST a generation; a 429 of the key's create budget (the usage plan's) is waited out as Retry-After says."""
     headers = {"X-API-Key": KEYS[user], "Content-Type": "application/json"}
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{base}/v1/music/{organization_id}/generations",
-        data=json.dumps({"engine": "studio", "prompt": "Tenant test", "duration_seconds": 10}).encode(),
-        headers=headers,
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    for _ in range(CREATE_ATTEMPTS):
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{base}/v1/music/{organization_id}/generations",
+            data=json.dumps({"engine": "studio", "prompt": "Tenant test", "duration_seconds": 10, **fields}).encode(),
+            headers=headers,
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 429:
+                return error.code, json.loads(error.read())
+            time.sleep(int(error.headers["Retry-After"]))
+    raise AssertionError(f"still rate limited after {CREATE_ATTEMPTS} attempts")
+
+
+CREATE_ATTEMPTS = 10
 
 
 @pytest.mark.parametrize("creator", sorted(KEYS))
@@ -258,3 +270,64 @@ def test_every_caller_listing_every_organization_sees_only_their_own_jobs(
     assert sorted(job["id"] for job in body["jobs"]) == sorted(
         job.id for job in own if status is None or job.status == status
     )
+
+
+TRACK_CELLS = [
+    (caller, track_id, organization)
+    for caller in KEYS
+    for track_id, job in TRACKS
+    for organization in sorted({job.organization_id, MEMBER_OF[caller]})
+]
+
+
+@pytest.mark.parametrize(("caller", "track_id", "organization_id"), TRACK_CELLS)
+def test_every_caller_against_every_track_in_every_organization(
+    tenant_api: str, caller: str, track_id: str, organization_id: str
+) -> None:
+    job = next(job for track, job in TRACKS if track == track_id)
+    status, body = get(tenant_api, f"/v1/music/{organization_id}/tracks/{track_id}", caller)
+
+    if status == 200:
+        assert (job.user_id, body["id"]) == (caller, track_id)
+    else:
+        assert set(body) == {"success", "error"}
+    if organization_id != MEMBER_OF[caller]:
+        assert status == 403
+    elif job.user_id == caller:
+        assert status == 200
+        assert body["playback_url"].startswith(tenant_api.rsplit(":", 1)[0])
+    else:
+        _, missing = get(tenant_api, f"/v1/music/{organization_id}/tracks/{TRACK_NEVER_EXISTED}", caller)
+        missing["error"]["details"]["track_id"] = track_id
+        assert status == 404
+        assert without_request_specifics(body) == without_request_specifics(missing)
+
+
+@pytest.mark.parametrize("caller", sorted(KEYS))
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_malformed_track_ids_never_reach_anyones_track(tenant_api: str, caller: str, variant: str) -> None:
+    own = next(track for track, job in TRACKS if job.user_id == caller)
+    track_id = VARIANTS[variant](own.replace("mtrack_", "mgen_")).replace("mgen_", "mtrack_")
+    status, body = get(tenant_api, f"/v1/music/{MEMBER_OF[caller]}/tracks/{track_id}", caller)
+
+    assert status in {400, 404}
+    assert set(body) == {"success", "error"}
+
+
+@pytest.mark.parametrize(("caller", "track_id", "organization_id"), TRACK_CELLS)
+def test_every_caller_seeding_a_generation_with_every_track(
+    changing_api: str, caller: str, track_id: str, organization_id: str
+) -> None:
+    job = next(job for track, job in TRACKS if track == track_id)
+
+    status, body = create(changing_api, organization_id, caller, seed_track_id=track_id)
+
+    if organization_id != MEMBER_OF[caller]:
+        assert (status, body["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
+    elif job.user_id == caller:
+        assert (status, body["status"]) == (202, "queued")
+    else:
+        _, missing = create(changing_api, organization_id, caller, seed_track_id=TRACK_NEVER_EXISTED)
+        assert status == 422
+        assert body["error"]["details"] == {"field": "seed_track_id", "reason": missing["error"]["details"]["reason"]}
+        assert without_request_specifics(body) == without_request_specifics(missing)

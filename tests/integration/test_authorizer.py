@@ -86,6 +86,7 @@ class TestAValidKey:
                 f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations",
                 f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations/*/cancel",
                 f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines",
+                f"{ARN_PREFIX}/GET/v1/music/{ORG}/tracks/*",
             ],
         }
 
@@ -107,6 +108,7 @@ class TestAValidKey:
         assert is_allowed(policy, method_arn(ORG, "mgen_anyotherjob1"))
         assert is_allowed(policy, f"{ARN_PREFIX}/GET/v1/music/{ORG}/engines")
         assert is_allowed(policy, f"{ARN_PREFIX}/POST/v1/music/{ORG}/generations")
+        assert is_allowed(policy, f"{ARN_PREFIX}/GET/v1/music/{ORG}/tracks/mtrack_7c1a9e2f4b8d")
         for arn in [
             f"{ARN_PREFIX}/POST/v1/music/{OTHER_ORG}/generations",
             f"{ARN_PREFIX}/PUT/v1/music/{ORG}/generations",
@@ -117,7 +119,9 @@ class TestAValidKey:
             method_arn("org_abc12"),
             method_arn(ORG, method="DELETE"),
             method_arn(ORG, method="POST"),
-            f"{ARN_PREFIX}/GET/v1/music/{ORG}/tracks/mtrack_7c1a9e2f4b8d",
+            f"{ARN_PREFIX}/GET/v1/music/{OTHER_ORG}/tracks/mtrack_7c1a9e2f4b8d",
+            f"{ARN_PREFIX}/POST/v1/music/{ORG}/tracks/mtrack_7c1a9e2f4b8d",
+            f"{ARN_PREFIX}/GET/v1/music/{ORG}/tracks",
             f"{ARN_PREFIX}/GET/v1/music/{ORG}",
             method_arn(ORG).replace("/test/", "/dev/"),
             method_arn(ORG).replace("a1b2c3d4e5", "zzzzzzzzzz"),

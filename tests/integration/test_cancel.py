@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cancel_generation.app import lambda_handler as cancel_handler
+from music_api.generations.store import track_key
+from music_api.generations.stored import StoredTrack
 from music_api.generations.writer import IllegalTransitionError, JobRef, JobWrite, JobWriter, NewJob, UnknownJobError
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
@@ -158,7 +160,7 @@ def test_the_simulator_stops_a_flagged_job_at_its_next_checkpoint(aws: LocalAws)
 # --- cancel racing the worker's succeed ---------------------------------------------------------------------
 
 
-def _worker(writer: JobWriter, aws: LocalAws, ref: JobRef, checkpoints: list[int]) -> None:
+def _worker(writer: JobWriter, aws: LocalAws, ref: JobRef, checkpoints: list[int], track: StoredTrack) -> None:
     """A cooperative worker: before each step it reads the job and stops at a requested cancel."""
     for progress in [*checkpoints, 100]:
         item = stored_item(aws, ref)
@@ -166,7 +168,7 @@ def _worker(writer: JobWriter, aws: LocalAws, ref: JobRef, checkpoints: list[int
             writer.cancel(ref)
             return
         if progress == 100:
-            writer.succeed(ref, TRACK)
+            writer.succeed(ref, track)
         else:
             writer.report_progress(ref, progress)
 
@@ -186,7 +188,9 @@ def test_a_cancel_racing_the_workers_succeed_ends_in_exactly_one_outcome(aws: Lo
         cancel_after=st.sampled_from([0.0, 0.005, 0.02]),  # seconds: the cancel lands early, mid-run or late
     )
     def race(checkpoints: list[int], cancels: int, cancel_after: float) -> None:
-        ref = job_ref(f"mgen_race{next(numbers):08d}")
+        number = next(numbers)
+        ref = job_ref(f"mgen_race{number:08d}")
+        track = a_track(f"mtrack_race{number:08d}")  # a track id is the one job's that made it
         writer.create(NewJob(ref, "studio", "creation"))
         writer.start(ref)
         barrier = threading.Barrier(1 + cancels)
@@ -194,7 +198,7 @@ def test_a_cancel_racing_the_workers_succeed_ends_in_exactly_one_outcome(aws: Lo
 
         def worker() -> None:
             barrier.wait()
-            _worker(writer, aws, ref, checkpoints)
+            _worker(writer, aws, ref, checkpoints, track)
 
         def canceller() -> None:
             barrier.wait()
@@ -208,8 +212,13 @@ def test_a_cancel_racing_the_workers_succeed_ends_in_exactly_one_outcome(aws: Lo
             thread.join()
 
         final = client_view(ref).body
+        # The track's own item is written with the success, in one transaction: it exists iff the job succeeded.
+        track_item = aws.dynamodb.get_item(
+            TableName=aws.jobs_table, Key=track_key(ref.organization_id, ref.user_id, track.id), ConsistentRead=True
+        ).get("Item")
+        assert (track_item is not None) is (final["status"] == "succeeded")
         if final["status"] == "succeeded":
-            assert (final["progress"], final["track"]["id"], final["result_track_id"]) == (100, TRACK.id, TRACK.id)
+            assert (final["progress"], final["track"]["id"], final["result_track_id"]) == (100, track.id, track.id)
         else:
             assert final["status"] == "cancelled"
             assert (final["track"], final["result_track_id"], final["playback_url"]) == (None, None, None)

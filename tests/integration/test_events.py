@@ -13,6 +13,7 @@ from authorizer.app import lambda_handler as authorizer_handler
 from cancel_generation.app import lambda_handler as cancel_generation_handler
 from create_generation.app import lambda_handler as create_generation_handler
 from get_generation.app import lambda_handler as get_generation_handler
+from get_track.app import lambda_handler as get_track_handler
 from list_engines.app import lambda_handler as list_engines_handler
 from list_generations.app import lambda_handler as list_generations_handler
 from music_local.emulator import LocalAws
@@ -32,6 +33,7 @@ class Response:
     retry_after: str | None = None
     job_count: int | None = None  # a page of the list: how many jobs it holds
     replays: bool = False  # a create with an Idempotency-Key: sent again, the same job, replayed
+    stems: tuple[str, ...] | None = None  # a track: the names of its stem URLs
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,12 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "list_generations_status_filter.json": Response(200, job_count=1),
     "list_generations_offset_too_large.json": Response(400, error_code="VALIDATION_ERROR"),
     "list_generations_other_organization.json": Response(403, error_code="ORGANIZATION_ACCESS_DENIED"),
+    # A track: Alice's demo track with two stems, Bob's without; Bob's asked for by Alice is a missing one.
+    "get_track_with_stems.json": Response(200, stems=("drums", "vocals")),
+    "get_track_without_stems.json": Response(200, stems=()),
+    "get_track_missing_track.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    "get_track_other_users_track.json": Response(404, error_code="RESOURCE_NOT_FOUND"),
+    "get_track_malformed_track_id.json": Response(400, error_code="VALIDATION_ERROR"),
     "authorizer_valid_key.json": Policy((ORG,), allows_this_request=True),
     "authorizer_other_organization.json": Policy((ORG,), allows_this_request=False),
     "authorizer_user_without_organizations.json": Policy(()),
@@ -185,6 +193,30 @@ def test_replayed_engine_listing_gives_the_expected_response(
         assert [engine["key"] for engine in body["engines"]] == ["sketch", "studio"]  # demo.json's enabled ones
     else:
         assert body["error"]["code"] == expected.error_code
+
+
+@pytest.mark.runs_as("GetTrackFunction")
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("get_track_")])
+def test_replayed_track_request_gives_the_expected_response(
+    name: str, aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    expected = EXPECTATIONS[name]
+    assert isinstance(expected, Response)
+    event = load_event(name)
+
+    response = get_track_handler(event, lambda_context)
+
+    assert response["statusCode"] == expected.status_code
+    assert response["headers"]["X-Request-Id"] == f"req_{event['requestContext']['requestId']}"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    body = json.loads(response["body"])
+    if expected.stems is not None:
+        assert body["id"] == event["pathParameters"]["track_id"]
+        assert body["playback_url"].startswith(f"{aws.endpoint}/{aws.bucket}/audio/")
+        assert tuple(body["stem_urls"]) == expected.stems
+    else:
+        assert body["error"]["code"] == expected.error_code
+        assert body["error"]["status"] == expected.status_code
 
 
 @pytest.mark.runs_as("AuthorizerFunction")

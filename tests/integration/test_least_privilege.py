@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from get_generation.app import lambda_handler as get_generation_handler
 from music_api.access.keys import digest_of
 from music_api.access.store import api_key_key
-from music_api.generations.store import job_key
+from music_api.generations.store import job_key, track_key
 from music_local.emulator import Credentials, LocalAws, execution_role_policy
 from music_local.gateway import HttpRequest, LambdaContext, LocalGateway
 from music_local.metering import UsagePlanMeter
@@ -96,8 +96,28 @@ AUTHORIZER_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
     ),
     "GetObject": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key=SEED_AUDIO),
 }
+SEED_TRACK_KEY = track_key(ORG, ALICE, SEED_TRACK_ID)
+SEED_STEM = f"audio/{ORG}/{SEED_TRACK_ID}/vocals.mp3"
+GET_TRACK_ALLOWED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
+    "GetItem on a track key": lambda db, s3, aws: db.get_item(TableName=aws.jobs_table, Key=SEED_TRACK_KEY),
+    "GetObject of a stem under audio/": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key=SEED_STEM),
+}
+GET_TRACK_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
+    "Query": lambda db, s3, aws: db.query(
+        TableName=aws.jobs_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": SEED_TRACK_KEY["pk"]},
+    ),
+    "Scan": lambda db, s3, aws: db.scan(TableName=aws.jobs_table),
+    "PutItem": lambda db, s3, aws: db.put_item(TableName=aws.jobs_table, Item=SEED_TRACK_KEY),
+    "DeleteItem": lambda db, s3, aws: db.delete_item(TableName=aws.jobs_table, Key=SEED_TRACK_KEY),
+    "PutObject under audio/": lambda db, s3, aws: s3.put_object(Bucket=aws.bucket, Key=SEED_STEM, Body=b"x"),
+    "GetObject outside audio/": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key="private/x"),
+    "ListBucket": lambda db, s3, aws: s3.list_objects_v2(Bucket=aws.bucket),
+}
 MATRIX = [
     ("GetGenerationFunction", GET_GENERATION_ALLOWED, GET_GENERATION_REFUSED),
+    ("GetTrackFunction", GET_TRACK_ALLOWED, GET_TRACK_REFUSED),
     ("AuthorizerFunction", AUTHORIZER_ALLOWED, AUTHORIZER_REFUSED),
 ]
 
@@ -123,7 +143,7 @@ def test_a_function_may_make_the_calls_its_template_policy_allows_and_no_other(
         assert "AccessDenied" in refused(lambda: call(dynamodb, s3, aws))
 
 
-@pytest.mark.parametrize("function", ["GetGenerationFunction", "AuthorizerFunction"])
+@pytest.mark.parametrize("function", ["GetGenerationFunction", "GetTrackFunction", "AuthorizerFunction"])
 def test_each_role_holds_the_policy_template_yaml_gives_its_function(aws: LocalAws, function: str) -> None:
     iam = aws.client("iam")
     role = f"{function}Role"

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from music_api.generations.stored import StoredJob
+from music_api.generations.stored import StoredJob, StoredTrack
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
 from music_local.emulator import REGION, LocalAws
 from tests.helpers.jobs import IN_FLIGHT, STATUS_RANK, TERMINAL, ClientView, a_track, client_view, job_ref, stored_item
@@ -56,6 +56,17 @@ WRITERS = 6
 ENGINES = ["studio", "sketch"]
 MODES = ["creation", "focus"]
 TRACKS = [a_track("mtrack_property01", "First Take"), a_track("mtrack_property02", "Second Take")]
+
+
+def track_id_for(track: StoredTrack, job_id: str) -> str:
+    """A track id is one job's alone (it keys the track's own item): each job gets its own id for a sample track."""
+    return f"{track.id}x{job_id.removeprefix('mgen_')}"
+
+
+def succeed(writer: JobWriter, ref: JobRef, track: StoredTrack) -> JobWrite:
+    return writer.succeed(ref, track.model_copy(update={"id": track_id_for(track, ref.job_id)}))
+
+
 MESSAGES = ["The engine could not finish this track.", "The engine timed out."]
 REASONS = ["The prompt names a living artist.", "The lyrics are not allowed."]
 
@@ -96,7 +107,7 @@ _OPERATIONS: dict[str, Callable[[JobWriter, JobRef, Any], JobWrite]] = {
     "create": lambda writer, ref, engine_and_mode: writer.create(NewJob(ref, *engine_and_mode)),
     "start": lambda writer, ref, _: writer.start(ref),
     "report_progress": JobWriter.report_progress,
-    "succeed": JobWriter.succeed,
+    "succeed": succeed,
     "fail": JobWriter.fail,
     "cancel": lambda writer, ref, _: writer.cancel(ref),
     "refuse": JobWriter.refuse,
@@ -120,7 +131,7 @@ def expected_outcome(call: Call, item: dict[str, Any] | None) -> str:
 def _same_values(call: Call, item: dict[str, Any]) -> bool:
     match call.operation:
         case "succeed":
-            return bool(item["track"]["id"] == call.argument.id)
+            return bool(item["track"]["id"] == track_id_for(call.argument, item["id"]))
         case "fail":
             return bool(item["error_message"] == call.argument)
         case "refuse":

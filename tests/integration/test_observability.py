@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics.provider import cold_start
 from authorizer.app import lambda_handler as authorizer_handler
 from cancel_generation.app import lambda_handler as cancel_handler
 from get_generation.app import lambda_handler
+from get_track.app import lambda_handler as track_handler
 from list_generations.app import lambda_handler as list_handler
 from music_api.access.handler import UnauthorizedError
 from music_api.access.keys import digest_of
@@ -52,11 +53,16 @@ def metric_lines(written: list[dict[str, Any]], metric: str) -> list[dict[str, A
     ]
 
 
-OWN_FUNCTION = {"cancel_generation_": "CancelGenerationFunction", "list_generations": "ListGenerationsFunction"}
+OWN_FUNCTION = {
+    "cancel_generation_": "CancelGenerationFunction",
+    "list_generations": "ListGenerationsFunction",
+    "get_track_": "GetTrackFunction",
+}
 HANDLERS = {
     "GetGenerationFunction": lambda_handler,
     "CancelGenerationFunction": cancel_handler,
     "ListGenerationsFunction": list_handler,
+    "GetTrackFunction": track_handler,
 }
 
 
@@ -69,11 +75,12 @@ def function_of(name: str) -> str:
 
 
 # The DEBUG line each replay's successful answers log, and how many: GET's six 200s; cancel's three (one of them
-# a succeeded job, signed like GET's); the list's two pages.
+# a succeeded job, signed like GET's); the list's two pages; the two tracks (one with two stems).
 ANSWER_LOGS = {
     "GetGenerationFunction": ("Generation job returned", 6),
     "CancelGenerationFunction": ("Generation job returned", 3),
     "ListGenerationsFunction": ("Generation jobs listed", 2),
+    "GetTrackFunction": ("Track returned", 2),
 }
 
 
@@ -91,8 +98,9 @@ def test_no_api_key_or_url_signature_is_ever_logged(
         event = load_event(name)
         response = HANDLERS[function](event, lambda_context)
         body = json.loads(response["body"])
-        if body.get("playback_url"):
-            signatures.append(body["playback_url"].rsplit("X-Amz-Signature=", 1)[1])
+        for url in [body.get("playback_url"), *body.get("stem_urls", {}).values()]:
+            if url:
+                signatures.append(url.rsplit("X-Amz-Signature=", 1)[1])
     text = output()
 
     # The list never signs; GET and cancel each replay a succeeded job.

@@ -34,15 +34,50 @@ def imported_modules(package: str) -> set[str]:
                 "music_api.access",
                 "music_api.engines",
                 "music_api.creation",
+                "music_api.tracks",
                 "music_admin",
                 "music_local",
             ),
         ),
-        ("generations", ("music_api.access", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
-        ("access", ("music_api.generations", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
-        ("engines", ("music_api.generations", "music_api.access", "music_api.creation", "music_admin", "music_local")),
-        # Create builds on the job writer and the public job of generations/, and on the catalogue of engines/.
+        (
+            "generations",
+            (
+                "music_api.access",
+                "music_api.engines",
+                "music_api.creation",
+                "music_api.tracks",
+                "music_admin",
+                "music_local",
+            ),
+        ),
+        (
+            "access",
+            (
+                "music_api.generations",
+                "music_api.engines",
+                "music_api.creation",
+                "music_api.tracks",
+                "music_admin",
+                "music_local",
+            ),
+        ),
+        (
+            "engines",
+            (
+                "music_api.generations",
+                "music_api.access",
+                "music_api.creation",
+                "music_api.tracks",
+                "music_admin",
+                "music_local",
+            ),
+        ),
+        # Create builds on the job writer and the public job of generations/, on the catalogue of engines/, and on
+        # the track store of tracks/ (seed_track_id).
         ("creation", ("music_api.access", "music_admin", "music_local")),
+        # A track is what the job writer of generations/ wrote with its job: the track route reads it with
+        # generations' stored model and key, and signs with generations' signer and settings (never the writer).
+        ("tracks", ("music_api.access", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
     ],
 )
 def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[str, ...]) -> None:
@@ -77,24 +112,41 @@ def test_no_module_of_the_layer_but_the_job_writer_writes_to_dynamodb() -> None:
             assert [write for write in DYNAMODB_WRITES if write in source] == [], path
 
 
-def test_every_write_of_the_job_writer_is_one_conditional_put_or_update() -> None:
-    """No transactions, batches or deletes; each call carries a condition and asks for the item it failed on."""
+def test_every_write_of_the_job_writer_is_conditional_and_asks_for_the_item_it_failed_on() -> None:
+    """No batches or deletes. One put (create), one update (every step) and one transaction (succeed: the same
+    update and the track's put, so a track exists if and only if its job succeeded); every write request, alone
+    or in the transaction, carries a condition and asks for the item it failed on."""
+    tree = ast.parse(JOB_WRITER.read_text(encoding="utf-8"))
     calls = [
         node
-        for node in ast.walk(ast.parse(JOB_WRITER.read_text(encoding="utf-8")))
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in DYNAMODB_WRITES
+    ]
+    # A write request names its table: a call's keywords, or a request built as a dict (the update, the put).
+    requests = [
+        {keyword.arg: keyword.value for keyword in call.keywords} for call in calls if _keyword(call, "TableName")
+    ] + [
+        {key.value: value for key, value in zip(node.keys, node.values, strict=True) if isinstance(key, ast.Constant)}
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        and any(isinstance(key, ast.Constant) and key.value == "TableName" for key in node.keys)
     ]
 
     assert sorted(call.func.attr for call in calls if isinstance(call.func, ast.Attribute)) == [
         "put_item",
+        "transact_write_items",
         "update_item",
     ]
-    for call in calls:
-        keywords = {keyword.arg: keyword.value for keyword in call.keywords}
-        assert "ConditionExpression" in keywords
-        on_failure = keywords["ReturnValuesOnConditionCheckFailure"]
+    assert len(requests) == 3  # create's put, the update, the track's put
+    for request in requests:
+        assert "ConditionExpression" in request
+        on_failure = request["ReturnValuesOnConditionCheckFailure"]
         assert isinstance(on_failure, ast.Constant)
         assert on_failure.value == "ALL_OLD"
+
+
+def _keyword(call: ast.Call, name: str) -> bool:
+    return any(keyword.arg == name for keyword in call.keywords)
 
 
 # The functions that change jobs (create and cancel) load the writer; GET, the list and the rest never do.
@@ -104,12 +156,33 @@ WRITING_FUNCTIONS = {"create_generation", "cancel_generation"}
 @pytest.mark.parametrize(
     ("function", "own", "foreign"),
     [
-        ("get_generation", "music_api.generations", ("music_api.access", "music_api.engines", "music_api.creation")),
-        ("cancel_generation", "music_api.generations", ("music_api.access", "music_api.engines", "music_api.creation")),
-        ("list_generations", "music_api.generations", ("music_api.access", "music_api.engines", "music_api.creation")),
-        ("authorizer", "music_api.access", ("music_api.generations", "music_api.engines", "music_api.creation")),
-        ("list_engines", "music_api.engines", ("music_api.generations", "music_api.access", "music_api.creation")),
+        (
+            "get_generation",
+            "music_api.generations",
+            ("music_api.access", "music_api.engines", "music_api.creation", "music_api.tracks"),
+        ),
+        (
+            "cancel_generation",
+            "music_api.generations",
+            ("music_api.access", "music_api.engines", "music_api.creation", "music_api.tracks"),
+        ),
+        (
+            "list_generations",
+            "music_api.generations",
+            ("music_api.access", "music_api.engines", "music_api.creation", "music_api.tracks"),
+        ),
+        (
+            "authorizer",
+            "music_api.access",
+            ("music_api.generations", "music_api.engines", "music_api.creation", "music_api.tracks"),
+        ),
+        (
+            "list_engines",
+            "music_api.engines",
+            ("music_api.generations", "music_api.access", "music_api.creation", "music_api.tracks"),
+        ),
         ("create_generation", "music_api.creation", ("music_api.access",)),
+        ("get_track", "music_api.tracks", ("music_api.access", "music_api.engines", "music_api.creation")),
     ],
 )
 def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, foreign: tuple[str, ...]) -> None:

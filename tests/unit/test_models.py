@@ -2,14 +2,15 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import ValidationError
 
 from music_api.core.clock import to_utc_z
+from music_api.engines.models import LicenceClass
 from music_api.generations.response import GenerationJob
-from music_api.generations.stored import StoredJob
+from music_api.generations.stored import StoredJob, TrackLicenceClass
 from tests.helpers.seed import JOBS
 
 SUCCEEDED: dict[str, Any] = JOBS[0]
@@ -89,3 +90,8 @@ def test_created_at_is_rendered_in_utc_with_z_and_whole_seconds() -> None:
 def test_naive_datetimes_are_never_guessed_at() -> None:
     with pytest.raises(ValueError, match="naive"):
         to_utc_z(datetime(2026, 6, 28, 10, 30))  # noqa: DTZ001 - the case under test
+
+
+def test_a_tracks_licence_classes_are_the_engine_catalogues() -> None:
+    """The track's item and the engine catalogue are separate request paths (no import between them): one list."""
+    assert get_args(TrackLicenceClass) == get_args(LicenceClass)

@@ -22,11 +22,13 @@ def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> No
         f"{STAGE_ARN}/POST/v1/music/org_abc123/generations",
         f"{STAGE_ARN}/POST/v1/music/org_abc123/generations/*/cancel",
         f"{STAGE_ARN}/GET/v1/music/org_abc123/engines",
+        f"{STAGE_ARN}/GET/v1/music/org_abc123/tracks/*",
         f"{STAGE_ARN}/GET/v1/music/org_xyz789/generations",
         f"{STAGE_ARN}/GET/v1/music/org_xyz789/generations/*",
         f"{STAGE_ARN}/POST/v1/music/org_xyz789/generations",
         f"{STAGE_ARN}/POST/v1/music/org_xyz789/generations/*/cancel",
         f"{STAGE_ARN}/GET/v1/music/org_xyz789/engines",
+        f"{STAGE_ARN}/GET/v1/music/org_xyz789/tracks/*",
     ]
     assert policy["principalId"] == "usr_a"
     assert policy["context"] == {"user_id": "usr_a"}
@@ -48,6 +50,11 @@ def test_each_organization_gets_the_familys_routes_on_this_api_and_stage() -> No
         ("POST/v1/music/org_abc123/generations/mgen_1", False),
         ("DELETE/v1/music/org_abc123/generations/mgen_1", False),
         ("PUT/v1/music/org_abc123/generations/mgen_1/cancel", False),
+        ("GET/v1/music/org_abc123/tracks/mtrack_1", True),
+        ("GET/v1/music/org_other1/tracks/mtrack_1", False),
+        ("POST/v1/music/org_abc123/tracks/mtrack_1", False),
+        ("DELETE/v1/music/org_abc123/tracks/mtrack_1", False),
+        ("GET/v1/music/org_abc123/tracks", False),
     ],
 )
 def test_only_the_familys_methods_are_allowed_and_only_in_the_callers_organizations(

@@ -13,6 +13,7 @@ from music_api.core.errors import GATEWAY_RESPONSES
 from music_api.creation.settings import CreationSettings
 from music_api.engines.store import CATALOGUE_PARTITION
 from music_api.generations.settings import GenerationSettings
+from music_api.generations.store import owner_key, status_key, track_partition
 from music_local.gateway import RESPONSE_TYPE_STATUS
 from music_local.template import UnsupportedTemplateError, default_template, local_template
 
@@ -90,7 +91,60 @@ def test_the_engine_listing_may_only_query_the_catalogue_partition() -> None:
     }
 
 
-def test_create_may_only_query_the_catalogue_put_job_items_and_keep_idempotency_records() -> None:
+# One GetItem in track partitions only (ORG#<org>#USER#<user>#TRACKS): no job, catalogue or other item.
+TRACK_PARTITIONS = "ORG#*#TRACKS"
+TRACK_ITEMS_ONLY = {
+    "Effect": "Allow",
+    "Action": "dynamodb:GetItem",
+    "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [TRACK_PARTITIONS]}},
+}
+
+
+def test_the_track_function_may_only_get_track_items_and_read_audio() -> None:
+    properties = resource("GetTrackFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
+    (event,) = properties["Events"].values()
+
+    assert statements == {
+        "ReadTrackItemsOnly": TRACK_ITEMS_ONLY,
+        "ReadAudioOnly": {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": "${AudioBucket.Arn}/audio/*"},
+        },
+    }
+    assert event["Properties"] == {
+        "RestApiId": {"Ref": "MusicApi"},
+        "Path": "/v1/music/{organization_id}/tracks/{track_id}",
+        "Method": "GET",
+    }
+    # The generations' settings, as GET's: the same table, bucket, prefix and URL lifetime.
+    assert properties["Environment"]["Variables"] == function()["Environment"]["Variables"]
+    assert resource("GetTrackLogGroup")["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${GetTrackFunction}"}
+    for alarm in ("FunctionErrorAlarm", "FunctionThrottleAlarm"):
+        watched = [
+            query["MetricStat"]["Metric"] for query in resource(alarm)["Properties"]["Metrics"] if "MetricStat" in query
+        ]
+        assert {"Name": "FunctionName", "Value": {"Ref": "GetTrackFunction"}} in [
+            dimension for metric in watched for dimension in metric["Dimensions"]
+        ], alarm
+
+
+def test_the_track_partition_pattern_matches_track_keys_and_no_job_key() -> None:
+    pattern = re.compile(re.escape(TRACK_PARTITIONS).replace(r"\*", ".*"))  # IAM's StringLike: * is any text
+
+    assert pattern.fullmatch(track_partition("org_abc123", "usr_alice01"))
+    for key in (
+        owner_key("org_abc123", "usr_alice01"),
+        status_key("org_abc123", "usr_alice01", "succeeded"),
+        CATALOGUE_PARTITION,
+    ):
+        assert not pattern.fullmatch(key), key
+
+
+def test_create_may_only_query_the_catalogue_put_job_items_read_tracks_and_keep_idempotency_records() -> None:
     properties = resource("CreateGenerationFunction")["Properties"]
     (policy,) = properties["Policies"]
     statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
@@ -103,6 +157,7 @@ def test_create_may_only_query_the_catalogue_put_job_items_and_keep_idempotency_
             "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
             "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CATALOGUE_PARTITION]}},
         },
+        "ReadTrackItemsOnly": TRACK_ITEMS_ONLY,
         "PutJobItemsOnly": {
             "Effect": "Allow",
             "Action": "dynamodb:PutItem",

@@ -9,8 +9,8 @@ client.download(job, "track.mp3")
 """
 
 from freddy_music._version import __version__
-from freddy_music.async_client import AsyncClient, AsyncGenerations
-from freddy_music.client import Client, Generations
+from freddy_music.async_client import AsyncClient, AsyncGenerations, AsyncTracks
+from freddy_music.client import Client, Generations, Tracks
 from freddy_music.errors import (
     APIConnectionError,
     APIError,
@@ -33,13 +33,14 @@ from freddy_music.errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from freddy_music.models import GenerationJob, JobStatus, Track
+from freddy_music.models import GenerationJob, JobStatus, MusicTrack, Track
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "AsyncClient",
     "AsyncGenerations",
+    "AsyncTracks",
     "AuthenticationError",
     "Client",
     "ConfigurationError",
@@ -55,11 +56,13 @@ __all__ = [
     "JobFailedError",
     "JobRefusedError",
     "JobStatus",
+    "MusicTrack",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
     "ServiceUnavailableError",
     "Track",
+    "Tracks",
     "UnexpectedResponseError",
     "ValidationError",
     "WaitTimeoutError",

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from freddy_music._files import PartialFile
-from freddy_music._flows import Flow, create_flow, download_flow, wait_flow
+from freddy_music._flows import Flow, create_flow, download_flow, track_download_flow, wait_flow
 from freddy_music._http import api_headers, new_idempotency_key, resolve_api_key, resolve_base_url
-from freddy_music.models import GenerationJob
+from freddy_music.models import GenerationJob, MusicTrack
 
 OnUpdate = Callable[[GenerationJob], object]
 
@@ -55,6 +55,10 @@ class BaseClient:
     @staticmethod
     def _download_flow(job: GenerationJob, audio: PartialFile) -> Flow[GenerationJob]:
         return Flow(download_flow(job, audio, now=lambda: datetime.now(UTC)))
+
+    @staticmethod
+    def _track_download_flow(track: MusicTrack, audio: PartialFile, stem: str | None) -> Flow[MusicTrack]:
+        return Flow(track_download_flow(track, audio, stem=stem, now=lambda: datetime.now(UTC)))
 
 
 def creation_body(  # noqa: PLR0913 - the request's fields, keyword-only

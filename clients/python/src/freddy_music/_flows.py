@@ -28,7 +28,7 @@ from freddy_music.errors import (
     ServiceUnavailableError,
     WaitTimeoutError,
 )
-from freddy_music.models import GenerationJob, JobStatus, organization_of
+from freddy_music.models import GenerationJob, JobStatus, MusicTrack, organization_of
 
 DEFAULT_WAIT_TIMEOUT_SECONDS = 600.0
 DEFAULT_POLL_INTERVAL_FLOOR_SECONDS = 1.0
@@ -68,6 +68,14 @@ class FetchJob:
 
 
 @dataclass(frozen=True)
+class FetchTrack:
+    """Fetch the track again (for fresh URLs); the outcome is the :class:`MusicTrack`."""
+
+    organization_id: str
+    track_id: str
+
+
+@dataclass(frozen=True)
 class FetchedJob:
     job: GenerationJob
     retry_after: float | None
@@ -86,9 +94,10 @@ class SaveAudio:
     audio: PartialFile
 
 
-Step = CreateJob | FetchJob | Pause | SaveAudio
-Outcome = FetchedJob | int | FreddyMusicError | None
+Step = CreateJob | FetchJob | FetchTrack | Pause | SaveAudio
+Outcome = FetchedJob | MusicTrack | int | FreddyMusicError | None
 T = TypeVar("T")
+Signed = TypeVar("Signed", GenerationJob, MusicTrack)
 
 
 class Flow(Generic[T]):
@@ -232,23 +241,67 @@ def download_flow(
 ) -> Generator[Step, Outcome, GenerationJob]:
     """Save the job's audio into ``audio``. An expired URL (by ``playback_url_expires_at``, or a 403 from the
     storage) is replaced once by fetching the job again. Returns the job whose URL worked."""
+    return (
+        yield from _signed_download(
+            job,
+            audio,
+            now=now,
+            url_of=lambda job: job.playback_url,
+            fetch_again=_fetch_again,
+            no_url=lambda job: f"job {job.id} has no playback URL (status {job.status})",
+            label=f"job {job.id}",
+        )
+    )
+
+
+def track_download_flow(
+    track: MusicTrack, audio: PartialFile, *, stem: str | None, now: Callable[[], datetime]
+) -> Generator[Step, Outcome, MusicTrack]:
+    """Save the track's master (or the stem named ``stem``) into ``audio``, with the same rules as a job's
+    download: an expired URL is replaced once by fetching the track again. Returns the track whose URL worked."""
+    return (
+        yield from _signed_download(
+            track,
+            audio,
+            now=now,
+            url_of=lambda track: track.playback_url if stem is None else track.stem_urls.get(stem),
+            fetch_again=_fetch_track_again,
+            no_url=lambda track: (
+                f"track {track.id} has no stem {stem!r} (it has: {', '.join(track.stem_urls) or 'none'})"
+            ),
+            label=f"track {track.id}" if stem is None else f"stem {stem} of track {track.id}",
+        )
+    )
+
+
+def _signed_download(  # noqa: PLR0913 - keyword-only, what differs between a job's audio and a track's
+    item: Signed,
+    audio: PartialFile,
+    *,
+    now: Callable[[], datetime],
+    url_of: Callable[[Signed], str | None],
+    fetch_again: Callable[[Signed], Generator[Step, Outcome, Signed]],
+    no_url: Callable[[Signed], str],
+    label: str,
+) -> Generator[Step, Outcome, Signed]:
     refreshed = False
-    if job.playback_url_expires_at is not None and job.playback_url_expires_at - URL_EXPIRY_MARGIN <= now():
-        job = yield from _fetch_again(job)
+    if item.playback_url_expires_at is not None and item.playback_url_expires_at - URL_EXPIRY_MARGIN <= now():
+        item = yield from fetch_again(item)
         refreshed = True
     while True:
-        if job.playback_url is None:
-            raise DownloadError(f"job {job.id} has no playback URL (status {job.status})")
-        status = yield SaveAudio(job.playback_url, audio)
+        url = url_of(item)
+        if url is None:
+            raise DownloadError(no_url(item))
+        status = yield SaveAudio(url, audio)
         if not isinstance(status, int):
             raise unexpected(status)
         if 200 <= status < 300:
-            return job
+            return item
         if status == 403 and not refreshed:
-            job = yield from _fetch_again(job)
+            item = yield from fetch_again(item)
             refreshed = True
             continue
-        raise DownloadError(f"the storage answered HTTP {status} for the audio of job {job.id}", status=status)
+        raise DownloadError(f"the storage answered HTTP {status} for the audio of {label}", status=status)
 
 
 def _fetch_again(job: GenerationJob) -> Generator[Step, Outcome, GenerationJob]:
@@ -262,6 +315,19 @@ def _fetch_again(job: GenerationJob) -> Generator[Step, Outcome, GenerationJob]:
     if not isinstance(outcome, FetchedJob):
         raise unexpected(outcome)
     return outcome.job
+
+
+def _fetch_track_again(track: MusicTrack) -> Generator[Step, Outcome, MusicTrack]:
+    organization_id = organization_of(track)
+    if organization_id is None:
+        raise DownloadError(
+            f"the URLs of track {track.id} have expired, and the track was not read through a client, "
+            "so it cannot be fetched again for new ones"
+        )
+    outcome = yield FetchTrack(organization_id, track.id)
+    if not isinstance(outcome, MusicTrack):
+        raise unexpected(outcome)
+    return outcome
 
 
 def unexpected(outcome: Outcome) -> Exception:

@@ -66,6 +66,11 @@ def job_path(organization_id: str, job_id: str) -> str:
     return f"{generations_path(organization_id)}/{quote(job_id, safe='')}"
 
 
+def track_path(organization_id: str, track_id: str) -> str:
+    """The track's path, each id escaped so that it stays one path segment whatever it holds."""
+    return f"/v1/music/{quote(organization_id, safe='')}/tracks/{quote(track_id, safe='')}"
+
+
 def cancel_path(organization_id: str, job_id: str) -> str:
     return f"{job_path(organization_id, job_id)}/cancel"
 

@@ -23,9 +23,10 @@ from freddy_music._http import (
     generations_path,
     job_path,
     list_path,
+    track_path,
 )
 from freddy_music.errors import FreddyMusicError
-from freddy_music.models import GenerationJob, GenerationJobPage
+from freddy_music.models import GenerationJob, GenerationJobPage, MusicTrack
 
 T = TypeVar("T")
 
@@ -47,6 +48,7 @@ class AsyncClient(BaseClient):
         self._sleep = sleep
         self._http = httpx.AsyncClient(base_url=self.base_url, headers=COMMON_HEADERS, timeout=timeout)
         self.generations = AsyncGenerations(self)
+        self.tracks = AsyncTracks(self)
 
     async def get(self, path: str) -> Any:
         return decoded_body(await self._send("GET", path))
@@ -99,6 +101,8 @@ class AsyncClient(BaseClient):
                     return await self._create(step)
                 case flows.FetchJob():
                     return await self._fetch(step)
+                case flows.FetchTrack():
+                    return await self.tracks.get(step.organization_id, step.track_id)
                 case flows.Pause():
                     await self._sleep(step.seconds)
                     return None
@@ -200,3 +204,19 @@ class AsyncGenerations:
             organization_id, job_id, timeout=timeout, on_update=on_update, floor=poll_interval_floor
         )
         return await self._client._run(flow)
+
+
+class AsyncTracks:
+    """``client.tracks`` of an :class:`AsyncClient`: the methods of :class:`Tracks`, awaited."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def get(self, organization_id: str, track_id: str) -> MusicTrack:
+        return MusicTrack.from_api(await self._client.get(track_path(organization_id, track_id)), organization_id)
+
+    async def download(self, track: MusicTrack, path: str | Path, *, stem: str | None = None) -> Path:
+        destination = Path(path)
+        with replacing(destination) as audio:
+            await self._client._run(self._client._track_download_flow(track, audio, stem))
+        return destination

@@ -1,4 +1,5 @@
-"""``freddy-music``: create a generation job or get one, watch it to its end with a progress bar, save its audio.
+"""``freddy-music``: create a generation job or get one, watch it to its end with a progress bar and save its
+audio; get a track and save its master or a stem.
 
 The exit status says how it ended (:class:`ExitCode`, also in the client's README), so scripts can branch on it.
 """
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from freddy_music._flows import DEFAULT_WAIT_TIMEOUT_SECONDS
-from freddy_music._http import cancel_path, job_path, list_path
+from freddy_music._http import cancel_path, job_path, list_path, track_path
 from freddy_music._version import __version__
 from freddy_music.client import Client
 from freddy_music.errors import (
@@ -30,7 +31,7 @@ from freddy_music.errors import (
     PermissionDeniedError,
     WaitTimeoutError,
 )
-from freddy_music.models import GenerationJob, JobStatus
+from freddy_music.models import GenerationJob, JobStatus, MusicTrack
 
 _NAME_LIMIT = 80  # characters of a title in a default file name
 # A default file name's extension by the audio's type: a table of our own, as the system's differ.
@@ -59,7 +60,8 @@ class ExitCode(IntEnum):
 
 
 EXIT_CODE_MEANINGS = {
-    ExitCode.SUCCEEDED: "done: the job succeeded (watch, generate), or the answer was printed (get, list, cancel)",
+    ExitCode.SUCCEEDED: "done: the job succeeded (watch, generate), or the answer was printed (get, list, cancel,"
+    " track)",
     ExitCode.ERROR: "any other error: API (400, 409, 422, 429, 5xx...), network, storage, unexpected answer",
     ExitCode.USAGE: "bad arguments, or no API key",
     ExitCode.FAILED: "the job failed",
@@ -68,7 +70,7 @@ EXIT_CODE_MEANINGS = {
     ExitCode.TIMEOUT: "--timeout passed before the job ended",
     ExitCode.AUTHENTICATION: "401: the API key is missing, wrong, revoked or expired",
     ExitCode.PERMISSION_DENIED: "403: the key's owner is not a member of the organization",
-    ExitCode.NOT_FOUND: "404: no such job for this key",
+    ExitCode.NOT_FOUND: "404: no such job or track for this key",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); watch and generate first offer to cancel the job",
 }
 
@@ -90,7 +92,10 @@ def exit_code_for(error: FreddyMusicError) -> ExitCode:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "track" and arguments.stem is not None and arguments.output is None:
+        parser.error("--stem names what --output saves: give --output FILE too")
     try:
         with Client(api_key=arguments.api_key, base_url=arguments.base_url) as client:
             if arguments.command == "get":
@@ -104,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                 _print_json(client.post(cancel_path(arguments.organization_id, arguments.job_id)))
             elif arguments.command == "generate":
                 _generate(client, arguments)
+            elif arguments.command == "track":
+                _track(client, arguments)
             else:
                 _watch(client, arguments)
     except FreddyMusicError as error:
@@ -149,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=[status.value for status in JobStatus], help="only jobs in this status")
     listing.add_argument("--limit", type=int, default=50, metavar="N", help="jobs per page, 1-100 (default 50)")
     listing.add_argument("--offset", type=int, default=0, metavar="N", help="jobs to skip, 0-1000 (default 0)")
+    track = commands.add_parser("track", help="print a track of yours as JSON; save its master or a stem")
+    track.add_argument("organization_id", metavar="ORG")
+    track.add_argument("track_id", metavar="TRACK")
+    track.add_argument("--output", "-o", metavar="FILE", help="save the master audio (or --stem's) here")
+    track.add_argument("--stem", metavar="NAME", help="save this stem (a key of stem_urls) instead of the master")
     generate.add_argument("organization_id", metavar="ORG")
     generate.add_argument("--engine", required=True, help="an engine key of the catalogue, e.g. studio")
     generate.add_argument("--prompt", required=True, help="genre, mood, instruments, structure")
@@ -285,6 +297,15 @@ def _confirmed(question: str) -> bool:
     if not answer.endswith("\n"):
         print(file=sys.stderr)  # the next message on a line of its own
     return answer.strip().lower() in {"y", "yes"}
+
+
+def _track(client: Client, arguments: argparse.Namespace) -> None:
+    answer = client.get(track_path(arguments.organization_id, arguments.track_id))
+    _print_json(answer)
+    if arguments.output:
+        track = MusicTrack.from_api(answer, arguments.organization_id)
+        saved = client.tracks.download(track, arguments.output, stem=arguments.stem)
+        print(f"saved {saved} ({saved.stat().st_size:,} bytes)")
 
 
 def _summary(job: GenerationJob) -> str:

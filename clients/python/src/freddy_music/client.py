@@ -22,9 +22,10 @@ from freddy_music._http import (
     generations_path,
     job_path,
     list_path,
+    track_path,
 )
 from freddy_music.errors import FreddyMusicError
-from freddy_music.models import GenerationJob, GenerationJobPage
+from freddy_music.models import GenerationJob, GenerationJobPage, MusicTrack
 
 T = TypeVar("T")
 
@@ -51,6 +52,7 @@ class Client(BaseClient):
         self._sleep = sleep
         self._http = httpx.Client(base_url=self.base_url, headers=COMMON_HEADERS, timeout=timeout)
         self.generations = Generations(self)
+        self.tracks = Tracks(self)
 
     def get(self, path: str) -> Any:
         """GET ``path`` (e.g. ``/v1/music/org/generations/job``): the decoded JSON, or a typed :class:`APIError`."""
@@ -111,6 +113,8 @@ class Client(BaseClient):
                     return self._create(step)
                 case flows.FetchJob():
                     return self._fetch(step)
+                case flows.FetchTrack():
+                    return self.tracks.get(step.organization_id, step.track_id)
                 case flows.Pause():
                     self._sleep(step.seconds)
                     return None
@@ -235,3 +239,22 @@ class Generations:
             organization_id, job_id, timeout=timeout, on_update=on_update, floor=poll_interval_floor
         )
         return self._client._run(flow)
+
+
+class Tracks:
+    """``client.tracks``: the tracks the caller generated."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def get(self, organization_id: str, track_id: str) -> MusicTrack:
+        """The track, with URLs for its master and each stem signed just now."""
+        return MusicTrack.from_api(self._client.get(track_path(organization_id, track_id)), organization_id)
+
+    def download(self, track: MusicTrack, path: str | Path, *, stem: str | None = None) -> Path:
+        """Save the track's master (or the stem named ``stem``) to ``path``, which is replaced only once the whole
+        file has arrived. Expired URLs are replaced once by fetching the track again (as ``Client.download``)."""
+        destination = Path(path)
+        with replacing(destination) as audio:
+            self._client._run(self._client._track_download_flow(track, audio, stem))
+        return destination

@@ -98,6 +98,40 @@ class GenerationJobPage(BaseModel):
         return page
 
 
-def organization_of(job: GenerationJob) -> str | None:
-    """The organization a job was read from through a client; None for a job built by hand."""
-    return job._organization_id
+class MusicTrack(BaseModel):
+    """A track the caller generated (``tracks.get``): its licence, and signed URLs for the master and each stem,
+    minted on every request and working at least until ``playback_url_expires_at``."""
+
+    model_config = _LENIENT
+
+    id: str
+    title: str
+    engine: str
+    mode: str
+    measured_duration_seconds: float
+    instrumental: bool
+    licence_class: str
+    commercial_use: bool
+    requires_attribution: bool
+    mime_type: str
+    created_at: datetime
+    playback_url: str
+    playback_url_expires_at: datetime | None = None
+    stem_urls: dict[str, str] = Field(default_factory=dict)  # stem name -> signed URL; empty without stems
+
+    # Where the track was read from, so that a download can fetch it again for fresh URLs.
+    _organization_id: str | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_api(cls, body: object, organization_id: str) -> "MusicTrack":
+        try:
+            track = cls.model_validate(body)
+        except ModelValidationError as error:
+            raise UnexpectedResponseError(f"the answer is not a track: {error}") from error
+        track._organization_id = organization_id
+        return track
+
+
+def organization_of(item: GenerationJob | MusicTrack) -> str | None:
+    """The organization a job or track was read from through a client; None for one built by hand."""
+    return item._organization_id

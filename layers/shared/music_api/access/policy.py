@@ -18,6 +18,7 @@ ROUTES: Final = (
     "POST/v1/music/{organization_id}/generations",
     "POST/v1/music/{organization_id}/generations/*/cancel",
     "GET/v1/music/{organization_id}/engines",
+    "GET/v1/music/{organization_id}/tracks/*",
 )
 
 

@@ -4,11 +4,16 @@ The caller's identity comes only from ``requestContext.authorizer``, which API G
 authorizer's context: ``user_id`` and ``organization_ids`` (comma-separated, as context values are strings).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from music_api.core.errors import AuthenticationRequiredError, OrganizationAccessDeniedError, RequestValidationError
+from music_api.core.errors import (
+    AuthenticationRequiredError,
+    InternalError,
+    OrganizationAccessDeniedError,
+    RequestValidationError,
+)
 from music_api.core.events import mapping
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
 
@@ -45,3 +50,21 @@ def member_organization(event: Mapping[str, Any], caller: Caller) -> str:
     if organization_id not in caller.organization_ids:
         raise OrganizationAccessDeniedError()
     return organization_id
+
+
+def owned_resource(event: object, name: str, is_valid: Callable[[str], bool], rule: str) -> tuple[Caller, str, str]:
+    """(caller, organization id, the path's ``name``) for a route about one resource of the caller's (a job, a
+    track), checked in the order GET defines: an event at all (500), the caller (401), the organization's format
+    and the id's (400), then membership (403). Each failure has its own status."""
+    if not isinstance(event, Mapping):
+        raise InternalError("Event is not an API Gateway proxy event")  # a misaddressed direct invocation
+    caller = caller_of(event)
+    organization_id = path_parameter(event, "organization_id")
+    if not is_organization_id(organization_id):
+        raise RequestValidationError("organization_id", ORGANIZATION_ID_RULE)
+    resource_id = path_parameter(event, name)
+    if not is_valid(resource_id):
+        raise RequestValidationError(name, rule)
+    if organization_id not in caller.organization_ids:
+        raise OrganizationAccessDeniedError()
+    return caller, organization_id, resource_id

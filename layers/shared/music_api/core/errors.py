@@ -142,6 +142,19 @@ class JobNotFoundError(ApiError):
         super().__init__(details={"job_id": job_id})
 
 
+class TrackNotFoundError(ApiError):
+    """Also raised for another user's or organization's track: the two must be indistinguishable (as jobs)."""
+
+    status = 404
+    code = "RESOURCE_NOT_FOUND"
+    type = "client_error"
+    message = JobNotFoundError.message
+    default_system_message = "Music track not found"
+
+    def __init__(self, track_id: str) -> None:
+        super().__init__(details={"track_id": track_id})
+
+
 class ServiceUnavailableError(ApiError):
     """A dependency is throttling or unreachable: the client should retry after the Retry-After header."""
 

@@ -15,6 +15,7 @@ TRACK_ID_MAX_LENGTH: Final = len("mtrack_") + 64
 
 JOB_ID_RULE: Final = "must be 'mgen_' followed by 8 to 64 ASCII letters or digits"
 ORGANIZATION_ID_RULE: Final = "must be 'org_' followed by 3 to 64 ASCII letters or digits"
+TRACK_ID_RULE: Final = "must be 'mtrack_' followed by 8 to 64 ASCII letters or digits"
 
 
 def anchored(pattern: re.Pattern[str]) -> str:
@@ -32,3 +33,7 @@ def is_organization_id(value: str) -> bool:
 
 def is_user_id(value: str) -> bool:
     return USER_ID_PATTERN.fullmatch(value) is not None
+
+
+def is_track_id(value: str) -> bool:
+    return TRACK_ID_PATTERN.fullmatch(value) is not None

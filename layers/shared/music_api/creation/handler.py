@@ -12,12 +12,13 @@ from music_api.core.aws import dynamodb_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.creation.idempotency import create_once
-from music_api.creation.logic import CachedCatalogue, check_engine_rules, create_job, new_job_id
+from music_api.creation.logic import CachedCatalogue, check_engine_rules, check_seed_track, create_job, new_job_id
 from music_api.creation.request import CreateGenerationRequest, parse_request
 from music_api.creation.settings import creation_settings
 from music_api.engines.store import EngineCatalogue
 from music_api.generations.response import GenerationJob
 from music_api.generations.writer import JobWriter, LifecycleJob
+from music_api.tracks.store import TrackRepository
 
 # A replay's answer is the first request's (status, body, Location); this header tells the two apart.
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
@@ -64,6 +65,7 @@ def _new_queued_job(request: CreateGenerationRequest) -> GenerationJob:
     client = dynamodb_client()
     engines = engine_cache().engines(EngineCatalogue(client, settings.jobs_table_name))
     engine = check_engine_rules(request, engines)
+    check_seed_track(request, TrackRepository(client, settings.jobs_table_name))
     job = create_job(request, JobWriter(client, settings.jobs_table_name), new_job_id())
     logger.append_keys(job_id=job.id)
     metrics.add_dimension(name="engine", value=engine.key)

@@ -9,6 +9,7 @@ from music_api.creation.request import CreateGenerationRequest
 from music_api.engines.models import StoredEngine
 from music_api.engines.store import EngineCatalogue
 from music_api.generations.writer import JobRef, JobWriter, LifecycleJob, NewJob
+from music_api.tracks.store import TrackRepository
 
 
 @dataclass
@@ -47,8 +48,17 @@ def check_engine_rules(request: CreateGenerationRequest, engines: dict[str, Stor
         raise GenerationNotAllowedError("lyrics", f"engine {engine.key} does not take lyrics")
     if body.lyrics is not None and body.instrumental:
         raise GenerationNotAllowedError("lyrics", "an instrumental track has no lyrics")
-    # seed_track_id: tracks arrive with issue 14; until a track store exists only its format is checked.
     return engine
+
+
+def check_seed_track(request: CreateGenerationRequest, tracks: TrackRepository) -> None:
+    """``seed_track_id`` must name a track the caller can access: one GetItem of the caller's own track key, so a
+    missing track and another user's answer alike (422 naming the field)."""
+    seed_track_id = request.body.seed_track_id
+    if seed_track_id is None:
+        return
+    if tracks.get(request.organization_id, request.caller.user_id, seed_track_id) is None:
+        raise GenerationNotAllowedError("seed_track_id", "is not a track of yours in this organization")
 
 
 def create_job(request: CreateGenerationRequest, writer: JobWriter, job_id: str) -> LifecycleJob:

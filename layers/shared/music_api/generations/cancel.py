@@ -13,11 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from music_api.core.aws import dynamodb_client
 from music_api.core.errors import JobNotFoundError
 from music_api.core.http import ProxyResponse
-from music_api.generations.handler import serve, signer_for
+from music_api.generations.handler import serve
 from music_api.generations.logic import public_view
 from music_api.generations.request import GetGenerationRequest
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
+from music_api.generations.signer import signer_for
 from music_api.generations.stored import StoredJob
 from music_api.generations.writer import JobRef, JobWriter, UnknownJobError
 

@@ -11,14 +11,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from music_api.core.answers import answered
-from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
+from music_api.core.aws import dynamodb_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.generations.logic import get_generation
 from music_api.generations.request import GetGenerationRequest, parse_request
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings, generation_settings
-from music_api.generations.signer import PlaybackUrlSigner
+from music_api.generations.signer import signer_for
 from music_api.generations.store import JobRepository
 from music_api.generations.stored import StoredJob
 
@@ -62,13 +62,3 @@ def _job_response(event: Mapping[str, Any], trace_id: str, operation: JobOperati
     elif job.status == "running":
         retry_after = settings.running_retry_after_seconds
     return json_response(200, body.model_dump_json(), trace_id, retry_after_seconds=retry_after)
-
-
-def signer_for(settings: GenerationSettings) -> PlaybackUrlSigner:
-    return PlaybackUrlSigner(
-        s3_bucket_url(settings.audio_bucket_name),
-        region=settings.aws_region,
-        key_prefix=settings.audio_key_prefix,
-        ttl_seconds=settings.playback_url_ttl_seconds,
-        credentials=aws_session().get_credentials(),
-    )

@@ -7,6 +7,8 @@ from music_api.generations.signer import PlaybackUrlSigner
 from music_api.generations.store import JobRepository
 from music_api.generations.stored import StoredJob
 
+# The job's track summary; the track route (music_api.tracks) answers the rest (licence flags, stems).
+_TRACK_SUMMARY_FIELDS = set(TrackSummary.model_fields) - {"playback_url"}
 _PUBLIC_JOB_FIELDS = {"id", "status", "progress", "engine", "mode", "created_at", "error_message", "refusal_reason"}
 
 
@@ -38,5 +40,5 @@ def public_view(job: StoredJob, signer: PlaybackUrlSigner) -> GenerationJob:
         result_track_id=job.track.id,
         playback_url=signed.url,
         playback_url_expires_at=signed.expires_at,
-        track=TrackSummary(**job.track.model_dump(exclude={"audio_key"}), playback_url=signed.url),
+        track=TrackSummary(**job.track.model_dump(include=_TRACK_SUMMARY_FIELDS), playback_url=signed.url),
     )

@@ -1,4 +1,4 @@
-"""Presigned playback URLs for master audio, minted on every request (SigV4, never cached)."""
+"""Presigned playback URLs for master audio and stems, minted on every request (SigV4, never cached)."""
 
 import math
 import re
@@ -12,8 +12,10 @@ from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError
 from botocore.utils import percent_encode
 
+from music_api.core.aws import aws_session, s3_bucket_url
 from music_api.core.clock import utc_now
 from music_api.core.errors import ServiceUnavailableError
+from music_api.generations.settings import GenerationSettings
 from music_api.generations.stored import CorruptJobError, StoredTrack
 
 _EXTENSIONS = {
@@ -40,11 +42,13 @@ class SigningUnavailableError(ServiceUnavailableError):
     """No usable credentials to sign with right now."""
 
 
-def download_filename(track: StoredTrack) -> str:
-    """An ASCII-only, quote-free filename for Content-Disposition, derived from the title."""
+def download_filename(track: StoredTrack, stem_name: str | None = None) -> str:
+    """An ASCII-only, quote-free filename for Content-Disposition, derived from the title (and a stem's name:
+    ``late-night-study-vocals.mp3``)."""
     ascii_title = unicodedata.normalize("NFKD", track.title).encode("ascii", "ignore").decode("ascii")
-    stem = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")[:_MAX_FILENAME_STEM].rstrip("-") or track.id
-    return f"{stem}.{file_extension(track.mime_type)}"
+    name = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")[:_MAX_FILENAME_STEM].rstrip("-") or track.id
+    suffix = f"-{_NOT_SLUG.sub('-', stem_name.lower()).strip('-')}" if stem_name else ""
+    return f"{name}{suffix}.{file_extension(track.mime_type)}"
 
 
 def is_signable_audio_key(audio_key: str, key_prefix: str) -> bool:
@@ -90,8 +94,19 @@ class PlaybackUrlSigner:
         self._credentials = credentials
 
     def sign(self, track: StoredTrack) -> SignedUrl:
+        """The master audio's URL."""
+        return self._sign(track.audio_key, track.mime_type, download_filename(track))
+
+    def sign_stems(self, track: StoredTrack) -> dict[str, SignedUrl]:
+        """Each stem's URL, by stem name (stems share the master's MIME type); empty for a track without stems."""
+        return {
+            name: self._sign(audio_key, track.mime_type, download_filename(track, name))
+            for name, audio_key in sorted((track.stems or {}).items())
+        }
+
+    def _sign(self, audio_key: str, mime_type: str, filename: str) -> SignedUrl:
         # The role may read only below the prefix: a key elsewhere is a bad write, not something to sign.
-        if not is_signable_audio_key(track.audio_key, self._key_prefix):
+        if not is_signable_audio_key(audio_key, self._key_prefix):
             raise CorruptJobError("Track audio key is outside the audio prefix")
         if self._credentials is None:
             raise SigningUnavailableError("No credentials to sign with")
@@ -101,10 +116,10 @@ class PlaybackUrlSigner:
         # the order boto3 puts them.
         request = AWSRequest(
             method="GET",
-            url=f"{self._bucket_url}/{percent_encode(track.audio_key, safe='/~')}",
+            url=f"{self._bucket_url}/{percent_encode(audio_key, safe='/~')}",
             params={
-                "response-content-type": track.mime_type,
-                "response-content-disposition": f'inline; filename="{download_filename(track)}"',
+                "response-content-type": mime_type,
+                "response-content-disposition": f'inline; filename="{filename}"',
             },
         )
         try:
@@ -123,3 +138,14 @@ class PlaybackUrlSigner:
         if remaining < 1:
             raise SigningUnavailableError("Signing credentials have expired")
         return min(self._ttl_seconds, remaining)
+
+
+def signer_for(settings: GenerationSettings) -> PlaybackUrlSigner:
+    """The signer every route that answers audio URLs uses (GET, cancel, the track), from its settings."""
+    return PlaybackUrlSigner(
+        s3_bucket_url(settings.audio_bucket_name),
+        region=settings.aws_region,
+        key_prefix=settings.audio_key_prefix,
+        ttl_seconds=settings.playback_url_ttl_seconds,
+        credentials=aws_session().get_credentials(),
+    )

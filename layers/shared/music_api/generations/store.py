@@ -2,7 +2,9 @@
 
 Key layout (docs/data-model.md): ``pk = ORG#<organization_id>#USER#<user_id>``, ``sk = JOB#<job_id>``.
 A caller's key is built from the authorizer's user id, so another user's or organization's job is simply
-not found.
+not found. A succeeded job's track has an item of its own in the owner's track partition
+(``pk = ORG#<organization_id>#USER#<user_id>#TRACKS``, ``sk = TRACK#<track_id>``): never in a job partition,
+so no query of jobs (the list's indexes, the table's job partition) can meet one.
 """
 
 from collections.abc import Mapping
@@ -29,6 +31,18 @@ def owner_key(organization_id: str, user_id: str) -> str:
 
 def status_key(organization_id: str, user_id: str, status: str) -> str:
     return f"{owner_key(organization_id, user_id)}#STATUS#{status}"
+
+
+def track_partition(organization_id: str, user_id: str) -> str:
+    return f"{owner_key(organization_id, user_id)}#TRACKS"
+
+
+def track_key(organization_id: str, user_id: str, track_id: str) -> dict[str, dict[str, str]]:
+    """The item key of a track, in DynamoDB's attribute-value form."""
+    return {
+        "pk": {"S": track_partition(organization_id, user_id)},
+        "sk": {"S": f"TRACK#{track_id}"},
+    }
 
 
 def job_key(organization_id: str, user_id: str, job_id: str) -> dict[str, dict[str, str]]:

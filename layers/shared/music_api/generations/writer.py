@@ -10,10 +10,12 @@ Generation workers and the local simulator write through this module; the GET fu
               queued --request_cancel--> cancelled (no worker has it yet: cancelled at once)
               running --request_cancel--> running with cancel_requested (the worker ends it at its next checkpoint)
 
-Every operation is one conditional DynamoDB write. When its condition fails, DynamoDB hands back the item as
-it is (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation
-has already been applied (a queue delivered it again), which succeeds without writing, or it is not allowed
-from the job's state, which raises ``IllegalTransitionError``. Either way nothing is written.
+Every operation is one conditional DynamoDB write; ``succeed`` is one transaction of two (the job's conditional
+update and its track's own item, created only if no item has its key), so a track exists if and only if its
+job succeeded. When a condition fails, DynamoDB hands back the job item as it is
+(``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation has
+already been applied (a queue delivered it again), which succeeds without writing, or it is not allowed from
+the job's state, which raises ``IllegalTransitionError``. Either way nothing is written.
 
 Every attribute an operation writes is first checked against the field of ``StoredJob`` the reader checks it
 with, so the writer cannot leave an item the GET endpoint would call corrupt.
@@ -29,15 +31,16 @@ from botocore.exceptions import ClientError
 from pydantic import Field, TypeAdapter, ValidationError
 
 from music_api.core.clock import to_utc_z, utc_now
-from music_api.core.dynamodb import error_code, from_item, store_errors, to_item
+from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
 from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import job_item, job_key, status_key, to_job
-from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
+from music_api.generations.store import job_item, job_key, status_key, to_job, track_key
+from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack, StoredTrackItem
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
 
 STORE = "Job store"
 TERMINAL_STATUSES: Final[frozenset[JobStatus]] = frozenset({"succeeded", "failed", "cancelled", "refused"})
@@ -100,6 +103,10 @@ class UnknownJobError(JobWriteError):
 
 class JobConflictError(JobWriteError):
     """``create`` found a different job under the same key."""
+
+
+class TrackConflictError(JobWriteError):
+    """``succeed`` found another track under the track's key (a reused track id); nothing was written."""
 
 
 class IllegalTransitionError(JobWriteError):
@@ -204,10 +211,14 @@ class JobWriter:
         )
 
     def succeed(self, ref: JobRef, track: StoredTrack) -> JobWrite:
-        """running -> succeeded at progress 100, with the track summary, its audio key and ``result_track_id``."""
-        if not is_signable_audio_key(track.audio_key, self._audio_key_prefix):
-            raise InvalidJobWriteError(f"the audio key must be below {self._audio_key_prefix} without '..'")
-        stored_track = track.model_dump()
+        """running -> succeeded at progress 100, with the track (as given), its audio key and ``result_track_id``;
+        in the same transaction the track's own item under its owner's key, created at the job's ``finished_at``.
+
+        A licence flag the worker leaves unset is stored on the track's item as the reading that claims least: no
+        commercial use, attribution required. The master and every stem must be audio keys below the prefix."""
+        for audio_key in (track.audio_key, *(track.stems or {}).values()):
+            if not is_signable_audio_key(audio_key, self._audio_key_prefix):
+                raise InvalidJobWriteError(f"the audio key must be below {self._audio_key_prefix} without '..'")
         return self._apply(
             ref,
             _Step(
@@ -216,12 +227,13 @@ class JobWriter:
                 writes={
                     "status": "succeeded",
                     "progress": 100,
-                    "track": stored_track,
+                    "track": track.model_dump(),
                     "result_track_id": track.id,
                 },
                 stamps=("finished_at",),
                 applied=lambda job: job.status == "succeeded" and job.track == track,
             ),
+            track=track,
         )
 
     def fail(self, ref: JobRef, error_message: str) -> JobWrite:
@@ -297,13 +309,14 @@ class JobWriter:
             ),
         )
 
-    # --- one conditional UpdateItem -----------------------------------------------------------------------
+    # --- one conditional UpdateItem (succeed: in one transaction with the track's PutItem) -----------------
 
-    def _apply(self, ref: JobRef, step: _Step) -> JobWrite:
+    def _apply(self, ref: JobRef, step: _Step, *, track: StoredTrack | None = None) -> JobWrite:
         """``SET writes, updated_at and stamps = now, version + 1`` on the condition that the status is one of
-        the step's sources (and its extra condition); on a failed condition, the stored item tells a repeat
-        from a refusal."""
-        writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), self._now())
+        the step's sources (and its extra condition), with ``track``'s item in the same transaction when given;
+        on a failed condition, the stored item tells a repeat from a refusal."""
+        now = self._now()
+        writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), now)
         for name, value in writes.items():
             _check_field(name, value)
         if "status" in writes:  # the job moves to its new status's partition of the list's status index
@@ -316,18 +329,21 @@ class JobWriter:
         condition = f"#status IN ({', '.join(f':from_{status}' for status in step.sources)})"
         if step.also:
             condition = f"{condition} AND {step.also}"
-        written, item = self._conditional_write(
-            lambda: self._client.update_item(
-                TableName=self._table_name,
-                Key=job_key(ref.organization_id, ref.user_id, ref.job_id),
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            ).get("Attributes", {})
-        )
+        update: UpdateTypeDef = {
+            "TableName": self._table_name,
+            "Key": job_key(ref.organization_id, ref.user_id, ref.job_id),
+            "UpdateExpression": "SET " + ", ".join(assignments),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if track is None:
+            written, item = self._conditional_write(
+                lambda: self._client.update_item(**update, ReturnValues="ALL_NEW").get("Attributes", {})
+            )
+        else:
+            written, item = self._with_track_item(update, track_item(ref, track, now))
         if written:
             return JobWrite(self._job(item, ref), changed=True)
         if not item:
@@ -336,6 +352,39 @@ class JobWriter:
         if step.applied(job):
             return JobWrite(job, changed=False)
         raise IllegalTransitionError(step.operation, job)
+
+    def _with_track_item(self, update: "UpdateTypeDef", track: dict[str, Any]) -> tuple[bool, Mapping[str, Any]]:
+        """The job's update and the track's new item as one transaction: (True, the job as written), or (False,
+        the job as stored) when the job's condition failed. Neither is written unless both conditions hold."""
+        with store_errors(STORE):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {"Update": update},
+                        {
+                            "Put": {
+                                "TableName": self._table_name,
+                                "Item": track,
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            }
+                        },
+                    ]
+                )
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                job_reason, track_reason = (*exc.response.get("CancellationReasons", []), {}, {})[:2]
+                if job_reason.get("Code") == "ConditionalCheckFailed":
+                    stored = job_reason.get("Item")
+                    return False, stored if isinstance(stored, Mapping) else {}
+                if track_reason.get("Code") == "ConditionalCheckFailed":
+                    raise TrackConflictError("another track already has this track's id") from None
+                # TransactionConflict (another write on one of the items), throttling: worth a retry.
+                raise StoreUnavailableError(f"{STORE} transaction cancelled") from exc
+            # A succeeded job is terminal: read back, it is exactly what the transaction left.
+            written = self._client.get_item(TableName=self._table_name, Key=update["Key"], ConsistentRead=True)
+            return True, written.get("Item", {})
 
     def _conditional_write(self, write: Callable[[], Mapping[str, Any]]) -> tuple[bool, Mapping[str, Any]]:
         """(True, what the write returned), or (False, the item as stored, empty if none) when the condition
@@ -354,6 +403,25 @@ class JobWriter:
 
     def _now(self) -> str:
         return to_utc_z(self._clock())
+
+
+def track_item(ref: JobRef, track: StoredTrack, created_at: str) -> dict[str, Any]:
+    """The track's own item (attribute-value form) under its owner's key, checked with the model the track's
+    reader reads it with. A licence flag left unset is stored as the reading that claims least: no commercial
+    use, attribution required."""
+    values = track.model_dump(exclude_none=True) | {
+        "commercial_use": bool(track.commercial_use),
+        "requires_attribution": track.requires_attribution is not False,
+        "organization_id": ref.organization_id,
+        "user_id": ref.user_id,
+        "job_id": ref.job_id,
+        "created_at": created_at,
+    }
+    try:
+        StoredTrackItem.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidJobWriteError(f"track: {_first_problem(exc)}") from exc
+    return track_key(ref.organization_id, ref.user_id, track.id) | to_item(values)
 
 
 @cache

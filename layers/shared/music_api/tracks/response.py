@@ -1,0 +1,48 @@
+"""What GET /tracks/{track_id} returns: the track object (generation-family.md, "Get a track").
+
+Keys are always present. Field rules are the stored model's (generations/stored.py), so the published schema
+holds what reading a track enforces. ``stem_urls`` is always an object: empty for a track without stems.
+"""
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from music_api.core.envelope import RESPONSE, UtcTimestamp
+from music_api.generations.response import PlaybackUrl
+from music_api.generations.stored import (
+    MAX_STEMS,
+    EngineKey,
+    JobMode,
+    MimeType,
+    StemName,
+    TrackId,
+    TrackLicenceClass,
+    TrackTitle,
+)
+
+
+class Track(BaseModel):
+    """A music track the caller generated."""
+
+    model_config = RESPONSE
+
+    id: Annotated[TrackId, Field(description="Track id (mtrack_-prefixed).")]
+    title: TrackTitle
+    engine: Annotated[EngineKey, Field(description="Engine key the track was generated with.")]
+    mode: JobMode
+    measured_duration_seconds: Annotated[float, Field(ge=0, description="Measured length of the master.")]
+    instrumental: bool
+    licence_class: TrackLicenceClass
+    commercial_use: Annotated[bool, Field(description="Whether the licence allows commercial use.")]
+    requires_attribution: Annotated[bool, Field(description="Whether the licence requires attribution.")]
+    mime_type: Annotated[MimeType, Field(description="Media type of the master and of every stem.")]
+    created_at: Annotated[UtcTimestamp, Field(description="When the track was generated (its job succeeded).")]
+    playback_url: Annotated[PlaybackUrl, Field(description="Short-TTL signed URL for the master audio.")]
+    playback_url_expires_at: Annotated[
+        UtcTimestamp, Field(description="When playback_url stops working; every URL here works at least until then.")
+    ]
+    stem_urls: Annotated[
+        dict[StemName, PlaybackUrl],
+        Field(max_length=MAX_STEMS, description="Stem name -> short-TTL signed URL; empty when the track has none."),
+    ]
