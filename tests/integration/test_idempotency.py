@@ -1,7 +1,7 @@
 """Idempotency of POST /generations against the moto server: one job per organization + user + key.
 
 Create's handler is invoked directly under its own role (IAM enforced: Powertools' calls need the template's
-policy); the race runs through the local API on loopback."""
+policy); the race runs both as concurrent invocations and through the local API on loopback."""
 
 import json
 import threading
@@ -289,6 +289,34 @@ def test_a_request_while_the_first_is_in_progress_is_told_to_retry(
     assert created[0] == 202
     retried = create(lambda_context, VALID)
     assert (retried[0], retried[2]["id"], retried[1]["Idempotent-Replayed"]) == (202, created[2]["id"], "true")
+
+
+# The ten share one process, so one's metrics flush may empty another's (ten containers would not share them).
+@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+def test_ten_concurrent_invocations_with_one_key_make_one_job(aws: LocalAws, lambda_context: LambdaContext) -> None:
+    """Ten invocations of create running at once (as ten Lambda containers would), one key: the idempotency
+    record's conditional put lets exactly one of them write a job; each other answer is that job replayed or the
+    retryable 409, never a second job."""
+    before = job_ids(aws)
+    start = threading.Barrier(10)
+
+    def racer(_: int) -> tuple[int, dict[str, str], dict[str, Any]]:
+        start.wait(timeout=10)
+        return create(lambda_context, VALID, key="race-key-direct")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(racer, range(10)))
+
+    (created,) = job_ids(aws) - before
+    first_answers = [
+        body for status, headers, body in answers if status == 202 and "Idempotent-Replayed" not in headers
+    ]
+    assert [body["id"] for body in first_answers] == [created]
+    for status, headers, body in answers:
+        if status == 202:
+            assert body["id"] == created
+        else:
+            assert (status, body["error"]["code"], headers["Retry-After"]) == (409, "IDEMPOTENCY_KEY_IN_USE", "1")
 
 
 @pytest.fixture
