@@ -10,6 +10,7 @@ import pytest
 from music_local.emulator import LocalAws, MotoServer
 from music_local.fixtures import load_fixtures
 from music_local.gateway import LambdaContext
+from music_local.stack import LOCAL_READ_TIMEOUT_SECONDS
 from music_local.template import local_template
 from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, IDEMPOTENCY_TABLE, JOBS_TABLE, REGION, reset_aws
 from tests.helpers.seed import DEMO
@@ -31,6 +32,9 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv("AUDIO_BUCKET_NAME", AUDIO_BUCKET)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)
     monkeypatch.setenv("API_KEY_ENVIRONMENT", "test")  # the local stack's stage, whose keys are all frd_test_
+    # moto is one Python process beside the tests: on a busy two-core box a Query can outlast Lambda's 1.5 s
+    # (a 503 that is the emulator's, not the code's). test_faults pins the production budget where it matters.
+    monkeypatch.setenv("AWS_READ_TIMEOUT_SECONDS", LOCAL_READ_TIMEOUT_SECONDS)
     reset_aws()
     yield
     reset_aws()

@@ -11,11 +11,16 @@ from music_local.metering import UsagePlanMeter
 from music_local.simulator import DEMO_AUDIO, Simulator
 from music_local.template import Template, local_template
 
+# moto answers slower than DynamoDB, and shares its machine (and, under make run, its process) with everything
+# else: locally a call may take 5 s before the functions give up on it, not Lambda's 1.5 s.
+LOCAL_READ_TIMEOUT_SECONDS = "5"
+
 
 def function_environment(template: Template, aws: LocalAws, function: str, log_level: str) -> dict[str, str]:
-    """What one function's execution environment holds: its template variables, the emulator, and the
-    credentials of its own execution role. Metrics stay on, EMF lines on stdout as in Lambda: Powertools with
-    POWERTOOLS_METRICS_DISABLED never clears its metric set, so dimensions would pile up across invocations."""
+    """What one function's execution environment holds: its template variables, the emulator, the local read
+    timeout and the credentials of its own execution role. Metrics stay on, EMF lines on stdout as in Lambda:
+    Powertools with POWERTOOLS_METRICS_DISABLED never clears its metric set, so dimensions would pile up across
+    invocations."""
     return (
         template.function_environment(function, aws.names)
         | {
@@ -23,6 +28,7 @@ def function_environment(template: Template, aws: LocalAws, function: str, log_l
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL": aws.endpoint,
             "POWERTOOLS_LOG_LEVEL": log_level,
+            "AWS_READ_TIMEOUT_SECONDS": LOCAL_READ_TIMEOUT_SECONDS,
         }
         | aws.function_credentials[function].environment()
     )
