@@ -1,6 +1,6 @@
 """``freddy-music watch`` follows simulated jobs to each outcome, as a user runs it after ``make run``.
 
-The jobs of tests/data/lifecycle.json, queued for 3 s and run for 8 s (instead of 1 and 4) so that a watcher
+The jobs of tests/data/lifecycle.json, queued for 6 s and run for 8 s (instead of 1 and 4) so that a watcher
 started after the stack, polling at the server's pace (Retry-After 5 while queued, 2 while running), sees the job
 queued and then running; the four watchers run side by side as four processes, with stdout not a terminal (plain
 lines, no control characters).
@@ -20,7 +20,9 @@ from music_local.simulator import DEMO_AUDIO
 from tests.helpers.seed import ALICE_KEY, ORG
 
 LIFECYCLE = ROOT / "tests" / "data" / "lifecycle.json"
-QUEUED_SECONDS, RUNNING_SECONDS = 3, 8
+# Queued long enough for four interpreters to start and make their first request on a busy two-core box (3 s
+# was not, once: the first answer was already running).
+QUEUED_SECONDS, RUNNING_SECONDS = 6, 8
 EXPECTED = {
     "mgen_lcsucceeded1": ExitCode.SUCCEEDED,
     "mgen_lcfailed0001": ExitCode.FAILED,
