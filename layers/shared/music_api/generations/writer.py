@@ -9,6 +9,10 @@ Generation workers and the local simulator write through this module; the GET fu
               queued | running --cancel--> cancelled
               queued --request_cancel--> cancelled (no worker has it yet: cancelled at once)
               running --request_cancel--> running with cancel_requested (the worker ends it at its next checkpoint)
+              queued --record_dispatch--> queued, one more message sent (the dispatch sweeper)
+
+A job is in the dispatch sweeper's index while it is queued: ``create`` sets its ``dispatch_pk`` and every write
+that changes the status removes it, in the same conditional write.
 
 Every operation is one conditional DynamoDB write. When its condition fails, DynamoDB hands back the item as
 it is (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation
@@ -33,7 +37,7 @@ from music_api.core.dynamodb import error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
 from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import job_item, job_key, status_key, to_job
+from music_api.generations.store import AWAITING_DISPATCH, DISPATCH_KEY, job_item, job_key, status_key, to_job
 from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
 
 if TYPE_CHECKING:
@@ -56,6 +60,9 @@ class LifecycleJob(StoredJob):
     request: dict[str, Any] | None = None
     # Set by ``request_cancel`` on a running job: the worker calls ``cancel`` at its next checkpoint.
     cancel_requested: bool | None = None
+    # Set by ``record_dispatch``: when the dispatch sweeper last sent the job's message again, and how often it has.
+    dispatched_at: StoredTimestamp | None = None
+    dispatch_count: Annotated[int | None, StoredNumber, Field(ge=1)] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,7 @@ class _Step:
     writes: Mapping[str, Any]
     applied: Callable[[LifecycleJob], bool]
     stamps: tuple[str, ...] = ()  # timestamp attributes set to now, besides updated_at
+    counts: tuple[str, ...] = ()  # number attributes raised by one, besides version
     also: str | None = None  # an extra condition
 
 
@@ -162,7 +170,7 @@ class JobWriter:
         written, stored = self._conditional_write(
             lambda: self._client.put_item(
                 TableName=self._table_name,
-                Item=job_item(values),
+                Item=job_item(values) | {DISPATCH_KEY: {"S": AWAITING_DISPATCH}},
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -297,6 +305,22 @@ class JobWriter:
             ),
         )
 
+    def record_dispatch(self, ref: JobRef) -> JobWrite:
+        """queued -> queued: the dispatch sweeper sent the job's message again; records ``dispatched_at`` and
+        raises ``dispatch_count``, from which it knows when the next one is due. Not a repeat when applied twice:
+        each call is one more message."""
+        return self._apply(
+            ref,
+            _Step(
+                "record_dispatch",
+                sources=("queued",),
+                writes={},
+                stamps=("dispatched_at",),
+                counts=("dispatch_count",),
+                applied=lambda job: False,
+            ),
+        )
+
     # --- one conditional UpdateItem -----------------------------------------------------------------------
 
     def _apply(self, ref: JobRef, step: _Step) -> JobWrite:
@@ -306,13 +330,19 @@ class JobWriter:
         writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), self._now())
         for name, value in writes.items():
             _check_field(name, value)
+        removals = []
         if "status" in writes:  # the job moves to its new status's partition of the list's status index
             writes["status_pk"] = status_key(ref.organization_id, ref.user_id, writes["status"])
-        names = {f"#{name}": name for name in [*writes, "status", "version"]}
+            removals.append(DISPATCH_KEY)  # no step leads into queued: the job leaves the sweeper's index
+        counts = ("version", *step.counts)
+        names = {f"#{name}": name for name in [*writes, *removals, *counts, "status"]}
         values = to_item({f":{name}": value for name, value in writes.items()})
         values |= to_item({f":from_{status}": status for status in step.sources} | {":zero": 0, ":one": 1})
         assignments = [f"#{name} = :{name}" for name in writes]
-        assignments.append("#version = if_not_exists(#version, :zero) + :one")
+        assignments += [f"#{name} = if_not_exists(#{name}, :zero) + :one" for name in counts]
+        update = "SET " + ", ".join(assignments)
+        if removals:
+            update += " REMOVE " + ", ".join(f"#{name}" for name in removals)
         condition = f"#status IN ({', '.join(f':from_{status}' for status in step.sources)})"
         if step.also:
             condition = f"{condition} AND {step.also}"
@@ -320,7 +350,7 @@ class JobWriter:
             lambda: self._client.update_item(
                 TableName=self._table_name,
                 Key=job_key(ref.organization_id, ref.user_id, ref.job_id),
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
