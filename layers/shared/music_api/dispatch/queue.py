@@ -6,27 +6,18 @@ queue's URL or ARN and the caller's role, which belong in neither a response nor
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from music_api.core.dynamodb import error_code
 from music_api.generations.writer import InvalidJobWriteError, JobRef
 
-SEND_BATCH_LIMIT: Final = 10  # SendMessageBatch's maximum
-
 
 class QueueClient(Protocol):
     """The SQS calls made here (boto3's client has them; no stubs package needed)."""
 
     def send_message(self, *, QueueUrl: str, MessageBody: str) -> Mapping[str, Any]: ...  # noqa: N803 - boto3's
-
-    def send_message_batch(
-        self,
-        *,
-        QueueUrl: str,  # noqa: N803 - boto3's names
-        Entries: Sequence[Mapping[str, str]],  # noqa: N803
-    ) -> Mapping[str, Any]: ...
 
 
 class DispatchError(Exception):
@@ -72,17 +63,15 @@ class GenerationQueue:
             raise DispatchError(_reason(exc)) from None
 
     def send_all(self, refs: Sequence[JobRef]) -> tuple[list[JobRef], list[str]]:
-        """Every job's message, ten to a request: the jobs whose message was sent, and a reason per failure."""
+        """Every job's message, one request each (a sweep re-sends a few jobs; SendMessageBatch would need its own
+        IAM action locally, where moto names it apart): the jobs whose message was sent, a reason per failure."""
         sent: list[JobRef] = []
         failures: list[str] = []
-        for start in range(0, len(refs), SEND_BATCH_LIMIT):
-            batch = {str(index): ref for index, ref in enumerate(refs[start : start + SEND_BATCH_LIMIT])}
-            entries = [{"Id": entry, "MessageBody": message_body(ref)} for entry, ref in batch.items()]
+        for ref in refs:
             try:
-                answer = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-            except (BotoCoreError, ClientError) as exc:
-                failures += [_reason(exc)] * len(batch)
-                continue
-            sent += [batch[entry["Id"]] for entry in answer.get("Successful", [])]
-            failures += [str(entry.get("Code", "BatchEntryFailed")) for entry in answer.get("Failed", [])]
+                self.send(ref)
+            except DispatchError as error:
+                failures.append(error.reason)
+            else:
+                sent.append(ref)
         return sent, failures

@@ -64,13 +64,16 @@ class AwaitingDispatch:
         self._client = client
         self._table_name = table_name
 
-    def created_before(self, moment: datetime, limit: int) -> Iterator[AwaitingJob]:
+    def created_by(self, moment: datetime, limit: int) -> Iterator[AwaitingJob]:
+        """The queued jobs created at ``moment`` or before (``created_at`` has whole seconds), oldest first."""
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
             "IndexName": JOBS_AWAITING_DISPATCH_INDEX,
             "KeyConditionExpression": "#dispatch = :queued AND #created < :before",
             "ExpressionAttributeNames": {"#dispatch": DISPATCH_KEY, "#created": "created_key"},
-            "ExpressionAttributeValues": to_item({":queued": AWAITING_DISPATCH, ":before": to_utc_z(moment)}),
+            "ExpressionAttributeValues": to_item(
+                {":queued": AWAITING_DISPATCH, ":before": to_utc_z(moment + timedelta(seconds=1))}
+            ),
             "ScanIndexForward": True,
             "Limit": min(limit, QUERY_PAGE),
         }
@@ -135,7 +138,7 @@ class Sweeper:
         policy = self._policy
         result = SweepResult()
         due: list[JobRef] = []
-        for job in self._awaiting.created_before(now - policy.grace, policy.max_jobs):
+        for job in self._awaiting.created_by(now - policy.grace, policy.max_jobs):
             if now - job.created_at >= policy.max_wait:
                 if self._still_queued(result, self._writer.fail, job.ref, UNSCHEDULED_MESSAGE):
                     result.unscheduled += 1
