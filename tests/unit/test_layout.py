@@ -34,15 +34,49 @@ def imported_modules(package: str) -> set[str]:
                 "music_api.access",
                 "music_api.engines",
                 "music_api.creation",
+                "music_api.dispatch",
                 "music_admin",
                 "music_local",
             ),
         ),
-        ("generations", ("music_api.access", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
-        ("access", ("music_api.generations", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
-        ("engines", ("music_api.generations", "music_api.access", "music_api.creation", "music_admin", "music_local")),
-        # Create builds on the job writer and the public job of generations/, and on the catalogue of engines/.
+        (
+            "generations",
+            (
+                "music_api.access",
+                "music_api.engines",
+                "music_api.creation",
+                "music_api.dispatch",
+                "music_admin",
+                "music_local",
+            ),
+        ),
+        (
+            "access",
+            (
+                "music_api.generations",
+                "music_api.engines",
+                "music_api.creation",
+                "music_api.dispatch",
+                "music_admin",
+                "music_local",
+            ),
+        ),
+        (
+            "engines",
+            (
+                "music_api.generations",
+                "music_api.access",
+                "music_api.creation",
+                "music_api.dispatch",
+                "music_admin",
+                "music_local",
+            ),
+        ),
+        # Create builds on the job writer and the public job of generations/, the catalogue of engines/, and sends
+        # each new job's message through dispatch/.
         ("creation", ("music_api.access", "music_admin", "music_local")),
+        # The sweeper reads its index and writes through the job writer; it knows no route.
+        ("dispatch", ("music_api.access", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
     ],
 )
 def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[str, ...]) -> None:
@@ -95,19 +129,30 @@ def test_every_write_of_the_job_writer_is_one_conditional_put_or_update() -> Non
         assert on_failure.value == "ALL_OLD"
 
 
-# The functions that change jobs (create and cancel) load the writer; GET, the list and the rest never do.
-WRITING_FUNCTIONS = {"create_generation", "cancel_generation"}
+# The functions that change jobs (create, cancel, the dispatch sweeper) load the writer; GET, the list and the
+# rest never do.
+WRITING_FUNCTIONS = {"create_generation", "cancel_generation", "dispatch_sweeper"}
+FOREIGN_TO_JOBS = ("music_api.access", "music_api.engines", "music_api.creation", "music_api.dispatch")
 
 
 @pytest.mark.parametrize(
     ("function", "own", "foreign"),
     [
-        ("get_generation", "music_api.generations", ("music_api.access", "music_api.engines", "music_api.creation")),
-        ("cancel_generation", "music_api.generations", ("music_api.access", "music_api.engines", "music_api.creation")),
-        ("list_generations", "music_api.generations", ("music_api.access", "music_api.engines", "music_api.creation")),
-        ("authorizer", "music_api.access", ("music_api.generations", "music_api.engines", "music_api.creation")),
-        ("list_engines", "music_api.engines", ("music_api.generations", "music_api.access", "music_api.creation")),
+        ("get_generation", "music_api.generations", FOREIGN_TO_JOBS),
+        ("cancel_generation", "music_api.generations", FOREIGN_TO_JOBS),
+        ("list_generations", "music_api.generations", FOREIGN_TO_JOBS),
+        (
+            "authorizer",
+            "music_api.access",
+            ("music_api.generations", "music_api.engines", "music_api.creation", "music_api.dispatch"),
+        ),
+        (
+            "list_engines",
+            "music_api.engines",
+            ("music_api.generations", "music_api.access", "music_api.creation", "music_api.dispatch"),
+        ),
         ("create_generation", "music_api.creation", ("music_api.access",)),
+        ("dispatch_sweeper", "music_api.dispatch", ("music_api.access", "music_api.engines", "music_api.creation")),
     ],
 )
 def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, foreign: tuple[str, ...]) -> None:
