@@ -187,15 +187,22 @@ def test_the_engine_catalogue_is_served_from_the_template_to_members_only(local_
     assert (refused, refusal["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
 
 
-def test_a_job_created_through_the_gateway_is_read_back_through_it(local_api: LaunchedApi) -> None:
+def create(api: LaunchedApi, body: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+    """POST /generations as Alice: status, Location and the job."""
     request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{local_api.url}/v1/music/{ORG}/generations",
-        data=json.dumps({"engine": "sketch", "prompt": "A bright jingle", "duration_seconds": 20}).encode(),
+        f"{api.url}/v1/music/{ORG}/generations",
+        data=json.dumps(body).encode(),
         headers={"X-API-Key": ALICE_KEY, "Content-Type": "application/json"},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-        status, location, created = response.status, response.headers["Location"], json.loads(response.read())
+        return response.status, response.headers["Location"], json.loads(response.read())
+
+
+def test_a_job_created_through_the_gateway_is_read_back_through_it(local_api: LaunchedApi) -> None:
+    status, location, created = create(
+        local_api, {"engine": "sketch", "prompt": "A bright jingle", "duration_seconds": 20}
+    )
 
     _, _, read = call(local_api, f"/v1/music/{ORG}/{location}")
 
@@ -208,14 +215,7 @@ def test_a_created_job_succeeds_through_the_queue_and_its_url_plays_an_mp3_of_it
     local_api: LaunchedApi,
 ) -> None:
     """``make run``'s promise: POST, poll, and the playback URL plays about the requested length (bounded wait)."""
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{local_api.url}/v1/music/{ORG}/generations",
-        data=json.dumps({"engine": "studio", "prompt": "Rain on a tin roof", "duration_seconds": 25}).encode(),
-        headers={"X-API-Key": ALICE_KEY, "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-        created = json.loads(response.read())
+    _, _, created = create(local_api, {"engine": "studio", "prompt": "Rain on a tin roof", "duration_seconds": 25})
     seen = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -93,6 +93,15 @@ def test_the_engine_listing_may_only_query_the_catalogue_partition() -> None:
     }
 
 
+# What create and the dispatch sweeper share: writes to job items only (never the catalogue), one message at a time.
+JOB_ITEMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}}
+SEND_TO_THE_GENERATION_QUEUE = {
+    "Effect": "Allow",
+    "Action": "sqs:SendMessage",
+    "Resource": {"Fn::GetAtt": "GenerationQueue.Arn"},
+}
+
+
 def test_create_may_only_query_the_catalogue_put_job_items_and_send_to_the_queue() -> None:
     properties = resource("CreateGenerationFunction")["Properties"]
     (policy,) = properties["Policies"]
@@ -110,13 +119,9 @@ def test_create_may_only_query_the_catalogue_put_job_items_and_send_to_the_queue
             "Effect": "Allow",
             "Action": "dynamodb:PutItem",
             "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
-            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}},
+            "Condition": JOB_ITEMS_ONLY,
         },
-        "SendToGenerationQueueOnly": {
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": {"Fn::GetAtt": "GenerationQueue.Arn"},
-        },
+        "SendToGenerationQueueOnly": SEND_TO_THE_GENERATION_QUEUE,
     }
     assert event["Properties"]["Path"] == "/v1/music/{organization_id}/generations"
     assert event["Properties"]["Method"] == "POST"
@@ -167,13 +172,9 @@ def test_the_dispatch_sweeper_runs_every_minute_one_at_a_time_with_least_privile
             "Effect": "Allow",
             "Action": "dynamodb:UpdateItem",
             "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
-            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}},
+            "Condition": JOB_ITEMS_ONLY,
         },
-        "SendToGenerationQueueOnly": {
-            "Effect": "Allow",
-            "Action": "sqs:SendMessage",
-            "Resource": {"Fn::GetAtt": "GenerationQueue.Arn"},
-        },
+        "SendToGenerationQueueOnly": SEND_TO_THE_GENERATION_QUEUE,
     }
     assert set(properties["Environment"]["Variables"]) == {
         "JOBS_TABLE_NAME",
