@@ -7,6 +7,7 @@ outage is create's own role denied every SQS call (the other tests create as the
 back through GET)."""
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,8 +21,11 @@ from music_api.generations.store import JOBS_AWAITING_DISPATCH_INDEX
 from music_api.generations.writer import JobRef, JobWriter, NewJob
 from music_local import mp3
 from music_local.emulator import LocalAws
-from music_local.gateway import LambdaContext
+from music_local.gateway import LambdaContext, LocalFunction
+from music_local.scheduler import Scheduler
 from music_local.simulator import CREATED_RUNNING_SECONDS, DEMO_AUDIO, SUBMITTED_ERROR_MESSAGE, Simulator
+from music_local.stack import function_environment
+from music_local.template import Schedule, local_template
 from tests.helpers.events import load_event
 from tests.helpers.jobs import client_view, fixed_clock, job_ref, job_writer, stored_item
 from tests.helpers.seed import ALICE, DEMO, ORG
@@ -286,3 +290,27 @@ def test_the_oldest_jobs_are_swept_first_and_a_sweep_is_bounded(aws: LocalAws) -
 
     assert oldest == [ref.job_id for ref in refs[:3]]
     assert [job.id for job in awaiting.created_by(START + timedelta(minutes=2), limit=10)] == oldest
+
+
+def test_the_local_stack_runs_the_sweeper_on_its_schedule_as_its_role(aws: LocalAws) -> None:
+    """The scheduler invokes the template's function (its code, environment and role) with a scheduled event: a
+    job queued past the maximum wait is failed within a few of its (shortened) periods."""
+    ref = job_ref("mgen_onschedule01")
+    create_at(aws, ref, datetime.now(UTC) - MAX_WAIT)
+    template = local_template()
+    sweeper = LocalFunction(
+        template, "DispatchSweeperFunction", function_environment(template, aws, "DispatchSweeperFunction", "WARNING")
+    )
+    scheduler = Scheduler([Schedule("DispatchSweeperFunction", "Sweep", period_seconds=1)], {sweeper.name: sweeper})
+
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (item := stored_item(aws, ref)) is not None and item["status"] == "queued":
+            assert time.monotonic() < deadline, "no sweep within 10 s"
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+
+    assert item is not None
+    assert (item["status"], item["error_message"]) == ("failed", UNSCHEDULED_MESSAGE)
