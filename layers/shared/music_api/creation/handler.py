@@ -70,7 +70,7 @@ def dispatch(job: LifecycleJob, settings: CreationSettings) -> None:
         logger.warning("Generation job not sent to the queue; the sweeper will", extra={"reason": error.reason})
         # Outside the request's metric set, which gets the engine dimension: the alarm counts {service} only.
         with single_metric(name="GenerationDispatchFailed", unit=MetricUnit.Count, value=1):
-            pass
+            pass  # written as the block ends
 
 
 def queued_view(job: LifecycleJob) -> GenerationJob:
