@@ -13,8 +13,9 @@ A job flagged ``cancel_requested`` (the cancel endpoint) is cancelled at the nex
 Each step is derived from the clock alone and the writer ignores repeats, so a late or repeated tick is harmless.
 
 Jobs created through the API (POST /generations) arrive as messages on the generation queue, as they do for a
-real worker: each tick receives what is there (a short poll: the tick's interval bounds the wait), and a job
-still ``queued`` is planned from the moment it was received: running at once for ``CREATED_RUNNING_SECONDS``,
+real worker: each tick receives what is there (a short poll: the tick's interval bounds the wait; at most
+``MAX_CREATED_IN_FLIGHT`` jobs run at once, the rest wait on the queue), and a job still ``queued`` is planned
+from the moment it was received: running at once for ``CREATED_RUNNING_SECONDS``,
 then ``succeeded`` with an MP3 of about its ``duration_seconds`` (whole frames of the demo MP3, at most
 ``MAX_CREATED_AUDIO_SECONDS``), uploaded under the track's own key. A prompt holding ``[simulate:failed]`` or
 ``[simulate:refused]`` ends it that way instead (local only: nothing deployed reads it). The message is deleted
@@ -60,6 +61,8 @@ DEMO_AUDIO_SECONDS = 119.4
 CREATED_RUNNING_SECONDS: Final = 4.0
 MAX_CREATED_AUDIO_SECONDS: Final = 600
 CREATED_UNTITLED: Final = "Untitled"
+# How many created jobs it runs at once, as a worker with a few engines would: the rest wait on the queue.
+MAX_CREATED_IN_FLIGHT: Final = 10
 # The prompt directive only this simulator honours: how a created job should end instead of succeeding.
 DIRECTIVE: Final = re.compile(r"\[simulate:(failed|refused)\]")
 IN_FLIGHT: Final[frozenset[JobStatus]] = frozenset({"queued", "running"})
@@ -223,10 +226,11 @@ class Simulator:
         return self._thread.is_alive()
 
     def tick(self) -> None:
-        """Take the queue's new messages, then one pass over the simulated jobs still queued or running."""
-        self._receive()
+        """One pass over the simulated jobs still queued or running: the fixtures' and submitted ones, the
+        created ones received before, and those the queue's new messages bring (once the ended are let go)."""
         in_flight = [(job, simulation, self._audio) for job, simulation in self._jobs_in_flight()]
         in_flight += list(self._created_in_flight())
+        in_flight += self._receive()
         for job, simulation, audio in in_flight:
             try:
                 self._advance(job, simulation, audio)
@@ -235,9 +239,14 @@ class Simulator:
 
     # --- the generation queue ------------------------------------------------------------------------------
 
-    def _receive(self) -> None:
+    def _receive(self) -> list[tuple[LifecycleJob, Simulation, bytes]]:
+        """The jobs the queue's new messages name that are still queued, each planned from now."""
+        received: list[tuple[LifecycleJob, Simulation, bytes]] = []
+        room = MAX_CREATED_IN_FLIGHT - len(self._created)
+        if room <= 0:
+            return received
         queue_url = self._aws.generation_queue_url
-        answer = self._aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        answer = self._aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=room, WaitTimeSeconds=0)
         for message in answer.get("Messages", []):
             receipt = message["ReceiptHandle"]
             try:
@@ -255,7 +264,9 @@ class Simulator:
                 job, since=self._clock(), demo_audio=self._audio, licence_class=self._licence_class(job.engine)
             )
             self._created[ref] = CreatedRun(simulation, receipt, audio)
+            received.append((job, simulation, audio))
             print(f"simulator: {job.id} received, to end {simulation.outcome}", flush=True)
+        return received
 
     def _created_in_flight(self) -> Iterator[tuple[LifecycleJob, Simulation, bytes]]:
         """The received jobs still in flight; the message of one that has ended is deleted (done)."""

@@ -23,7 +23,13 @@ from music_local import mp3
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext, LocalFunction
 from music_local.scheduler import Scheduler
-from music_local.simulator import CREATED_RUNNING_SECONDS, DEMO_AUDIO, SUBMITTED_ERROR_MESSAGE, Simulator
+from music_local.simulator import (
+    CREATED_RUNNING_SECONDS,
+    DEMO_AUDIO,
+    MAX_CREATED_IN_FLIGHT,
+    SUBMITTED_ERROR_MESSAGE,
+    Simulator,
+)
 from music_local.stack import function_environment
 from music_local.template import Schedule, local_template
 from tests.helpers.events import load_event
@@ -209,6 +215,24 @@ def test_a_cancel_asked_while_a_created_job_runs_ends_it_at_the_next_tick(
     worker.tick_after(0.2)
 
     assert client_view(ref_of(job)).body["status"] == "cancelled"
+    assert queue_is_empty(aws)
+
+
+def test_the_simulator_runs_a_few_created_jobs_at_once_and_the_rest_wait_on_the_queue(
+    aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    jobs = [create(lambda_context, duration_seconds=1)[1] for _ in range(MAX_CREATED_IN_FLIGHT + 2)]
+    worker = Worker(aws)
+
+    worker.tick_after(0)
+    first = [client_view(ref_of(job)).body["status"] for job in jobs]
+    worker.tick_after(CREATED_RUNNING_SECONDS + 0.2)
+    worker.tick_after(0.2)
+    worker.tick_after(CREATED_RUNNING_SECONDS + 0.2)
+    worker.tick_after(0.2)
+
+    assert sorted(first) == ["queued"] * 2 + ["running"] * MAX_CREATED_IN_FLIGHT
+    assert {client_view(ref_of(job)).body["status"] for job in jobs} == {"succeeded"}
     assert queue_is_empty(aws)
 
 
