@@ -42,8 +42,11 @@ def dynamodb_client() -> "DynamoDBClient":
 
 @cache
 def sqs_client() -> Any:
-    """Typed where it is used (``music_api.dispatch.queue.QueueClient``): the calls we make, no stubs package."""
-    return aws_session().client("sqs", config=_bounded_config())
+    """One attempt per send (at most connect + read timeout, 2 s): the dispatch sweeper sends again whatever
+    fails, so a retry would only keep create's client waiting. Typed where it is used
+    (``music_api.dispatch.queue.QueueClient``): the calls we make, no stubs package."""
+    one_attempt = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return aws_session().client("sqs", config=_bounded_config().merge(one_attempt))
 
 
 # Bucket names S3 serves as <bucket>.s3.<region>...: botocore addresses any other name (dots, capitals) by path.
