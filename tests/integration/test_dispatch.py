@@ -338,3 +338,22 @@ def test_the_local_stack_runs_the_sweeper_on_its_schedule_as_its_role(aws: Local
 
     assert item is not None
     assert (item["status"], item["error_message"]) == ("failed", UNSCHEDULED_MESSAGE)
+
+
+def test_a_corrupt_entry_in_the_index_is_logged_and_passed_over(aws: LocalAws) -> None:
+    """One bad item must not stop every sweep: the jobs after it are still swept."""
+    create_at(aws, job_ref("mgen_sweptafter01"), START + timedelta(minutes=1))
+    corrupt = {"pk": {"S": f"ORG#{ORG}#USER#{ALICE}"}, "sk": {"S": "JOB#mgen_corrupt0001"}, "id": {"S": "not-an-id"}}
+    aws.dynamodb.put_item(
+        TableName=aws.jobs_table,
+        Item=corrupt
+        | {"organization_id": {"S": ORG}, "user_id": {"S": ALICE}, "created_at": {"S": "2026-06-28T10:30:00Z"}}
+        | {"dispatch_pk": {"S": "QUEUED"}, "created_key": {"S": "2026-06-28T10:30:00Z#mgen_corrupt0001"}},
+    )
+
+    result = sweep(aws, START + MAX_WAIT + timedelta(minutes=1))
+
+    assert result == SweepResult(unscheduled=1)
+    item = stored_item(aws, job_ref("mgen_sweptafter01"))
+    assert item is not None
+    assert item["status"] == "failed"

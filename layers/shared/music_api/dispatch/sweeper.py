@@ -16,9 +16,9 @@ writes nothing). Every write is conditional on ``queued`` too, so a job a worker
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.dynamodb import from_item, store_errors, to_item
@@ -48,6 +48,11 @@ class AwaitingJob(BaseModel):
     dispatched_at: StoredTimestamp | None = None
     dispatch_count: Annotated[int, StoredNumber, Field(ge=0)] = 0
 
+    @model_validator(mode="after")
+    def _its_key_is_well_formed(self) -> Self:
+        self.ref  # noqa: B018 - JobRef refuses a malformed id (InvalidJobWriteError)
+        return self
+
     @property
     def ref(self) -> JobRef:
         return JobRef(self.organization_id, self.user_id, self.id)
@@ -75,18 +80,18 @@ class AwaitingDispatch:
                 {":queued": AWAITING_DISPATCH, ":before": to_utc_z(moment + timedelta(seconds=1))}
             ),
             "ScanIndexForward": True,
-            "Limit": min(limit, QUERY_PAGE),
         }
         read = 0
         while read < limit:
+            arguments["Limit"] = min(limit - read, QUERY_PAGE)
             with store_errors("Job store"):
                 page = self._client.query(**arguments)
             for item in page.get("Items", []):
                 read += 1
                 try:
                     yield AwaitingJob.model_validate(from_item(item))
-                except (ValidationError, JobWriteError):  # a bad item is the GET side's 500, not the sweep's end
-                    logger.error("Job in the dispatch index is invalid", extra={"key": str(item.get("sk"))})
+                except (ValidationError, JobWriteError):  # a bad item is GET's 500 to deal with, not every sweep's end
+                    logger.error("Job in the dispatch index is invalid", extra={"sk": item.get("sk", {}).get("S")})
             if "LastEvaluatedKey" not in page:
                 return
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
