@@ -13,7 +13,7 @@ A job flagged ``cancel_requested`` (the cancel endpoint) is cancelled at the nex
 Each step is derived from the clock alone and the writer ignores repeats, so a late or repeated tick is harmless.
 
 Jobs created through the API (POST /generations) arrive as messages on the generation queue, as they do for a
-real worker: each tick receives what is there (a short poll: the tick's interval bounds the wait; at most
+real worker: every ``RECEIVE_EVERY_SECONDS`` a tick receives what is there (a short poll, no wait; at most
 ``MAX_CREATED_IN_FLIGHT`` jobs run at once, the rest wait on the queue), and a job still ``queued`` is planned
 from the moment it was received: running at once for ``CREATED_RUNNING_SECONDS``,
 then ``succeeded`` with an MP3 of about its ``duration_seconds`` (whole frames of the demo MP3, at most
@@ -63,6 +63,8 @@ MAX_CREATED_AUDIO_SECONDS: Final = 600
 CREATED_UNTITLED: Final = "Untitled"
 # How many created jobs it runs at once, as a worker with a few engines would: the rest wait on the queue.
 MAX_CREATED_IN_FLIGHT: Final = 10
+# How often it asks the queue for more (a request to the emulator, in the API's own process: not every tick).
+RECEIVE_EVERY_SECONDS: Final = 1.0
 # The prompt directive only this simulator honours: how a created job should end instead of succeeding.
 DIRECTIVE: Final = re.compile(r"\[simulate:(failed|refused)\]")
 IN_FLIGHT: Final[frozenset[JobStatus]] = frozenset({"queued", "running"})
@@ -210,6 +212,7 @@ class Simulator:
         self._interval = interval
         self._clock = clock
         self._created: dict[JobRef, CreatedRun] = {}
+        self._received_at: float | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="generation-simulator", daemon=True)
 
@@ -243,8 +246,10 @@ class Simulator:
         """The jobs the queue's new messages name that are still queued, each planned from now."""
         received: list[tuple[LifecycleJob, Simulation, bytes]] = []
         room = MAX_CREATED_IN_FLIGHT - len(self._created)
-        if room <= 0:
+        now = self._clock()
+        if room <= 0 or (self._received_at is not None and now - self._received_at < RECEIVE_EVERY_SECONDS):
             return received
+        self._received_at = now
         queue_url = self._aws.generation_queue_url
         answer = self._aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=room, WaitTimeSeconds=0)
         for message in answer.get("Messages", []):
@@ -261,7 +266,7 @@ class Simulator:
                 self._aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
                 continue
             simulation, audio = created_plan(
-                job, since=self._clock(), demo_audio=self._audio, licence_class=self._licence_class(job.engine)
+                job, since=now, demo_audio=self._audio, licence_class=self._licence_class(job.engine)
             )
             self._created[ref] = CreatedRun(simulation, receipt, audio)
             received.append((job, simulation, audio))
