@@ -12,7 +12,16 @@ from music_local.fixtures import load_fixtures
 from music_local.gateway import LambdaContext
 from music_local.stack import LOCAL_READ_TIMEOUT_SECONDS
 from music_local.template import local_template
-from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, IDEMPOTENCY_TABLE, JOBS_TABLE, REGION, reset_aws
+from tests.helpers.aws import (
+    AUDIO_BUCKET,
+    AUTH_TABLE,
+    DEAD_LETTER_QUEUE,
+    GENERATION_QUEUE,
+    IDEMPOTENCY_TABLE,
+    JOBS_TABLE,
+    REGION,
+    reset_aws,
+)
 from tests.helpers.seed import DEMO
 
 
@@ -51,8 +60,9 @@ def moto_server() -> Iterator[MotoServer]:
 
 @pytest.fixture
 def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> LocalAws:
-    """The stack's tables (from template.yaml), bucket and execution roles on the moto server, which enforces
-    IAM, loaded with the demo fixtures through the administrator's clients (``aws.dynamodb``, ``aws.s3``).
+    """The stack's tables and queues (from template.yaml), bucket and execution roles on the moto server, which
+    enforces IAM, loaded with the demo fixtures through the administrator's clients (``aws.dynamodb``, ``aws.s3``,
+    ``aws.sqs``). The environment names the generation queue by its URL, as template.yaml gives it.
 
     The environment's credentials, which a function invoked directly and any default boto3 client (the CLI's)
     sign with, are those of the role the test's ``runs_as`` marker names, else the administrator's."""
@@ -64,8 +74,11 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, request: pytes
         auth_table=AUTH_TABLE,
         bucket=AUDIO_BUCKET,
         idempotency_table=IDEMPOTENCY_TABLE,
+        generation_queue=GENERATION_QUEUE,
+        dead_letter_queue=DEAD_LETTER_QUEUE,
     )
     stack.create_resources(local_template())
+    monkeypatch.setenv("GENERATION_QUEUE_URL", stack.generation_queue_url)
     load_fixtures(DEMO, stack)
     runs_as = request.node.get_closest_marker("runs_as")
     credentials = stack.function_credentials[runs_as.args[0]] if runs_as else stack.administrator

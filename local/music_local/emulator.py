@@ -1,5 +1,5 @@
 """The AWS side of the local stack: a moto server on loopback that enforces IAM, with the stack's tables, its
-bucket and usage plans, an administrator for the operator's and the tests' own writes (and the local gateway's
+bucket, queues and usage plans, an administrator for the operator's and the tests' own writes (and the local gateway's
 reads of usage plans), and one execution role per function.
 
 moto enforces IAM once told to (its ``/moto-api/reset-auth`` API sets what ``INITIAL_NO_AUTH_ACTION_COUNT`` sets,
@@ -214,11 +214,15 @@ class LocalAws:
     auth_table: str = "music-auth"
     bucket: str = "music-audio"
     idempotency_table: str = "music-idempotency"
+    generation_queue: str = "music-generations"
+    dead_letter_queue: str = "music-generations-dlq"
     administrator: Credentials = field(init=False)
     function_credentials: dict[str, Credentials] = field(init=False, default_factory=dict)
     dynamodb: "DynamoDBClient" = field(init=False)
     s3: "S3Client" = field(init=False)
     apigateway: "APIGatewayClient" = field(init=False)
+    sqs: Any = field(init=False)
+    queue_urls: dict[str, str] = field(init=False, default_factory=dict)  # logical id -> URL, once created
     usage_plan_ids: dict[str, str] = field(init=False, default_factory=dict)  # the stack's UsagePlanIds output
     default_usage_plan: str = field(init=False, default="")
 
@@ -233,6 +237,7 @@ class LocalAws:
         self.dynamodb = self.dynamodb_client()
         self.s3 = self.client("s3")
         self.apigateway = self.client("apigateway")
+        self.sqs = self.client("sqs")
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         """A client signing as ``credentials`` (by default the administrator), e.g. for a test that hooks into
@@ -244,14 +249,20 @@ class LocalAws:
         return client
 
     @property
+    def queue_names(self) -> dict[str, str]:
+        """Template logical id -> local queue name."""
+        return {"GenerationQueue": self.generation_queue, "GenerationDeadLetterQueue": self.dead_letter_queue}
+
+    @property
     def names(self) -> dict[str, str]:
-        """Template logical id -> local resource name."""
-        return {
+        """Template logical id -> what ``Ref`` gives: a table's or bucket's name, a queue's URL."""
+        names = {
             "JobsTable": self.jobs_table,
             "AuthTable": self.auth_table,
             "IdempotencyTable": self.idempotency_table,
             "AudioBucket": self.bucket,
         }
+        return names | self.queue_urls
 
     @property
     def arns(self) -> dict[str, str]:
@@ -261,7 +272,11 @@ class LocalAws:
             "AuthTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.auth_table}",
             "IdempotencyTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.idempotency_table}",
             "AudioBucket": f"arn:aws:s3:::{self.bucket}",
-        }
+        } | {logical_id: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}" for logical_id, name in self.queue_names.items()}
+
+    @property
+    def generation_queue_url(self) -> str:
+        return self.queue_urls["GenerationQueue"]
 
     @property
     def auth(self) -> AuthRepository:
@@ -272,12 +287,15 @@ class LocalAws:
         return UsagePlans(self.apigateway, self.usage_plan_ids, self.default_usage_plan)
 
     def create_resources(self, template: Template) -> None:
-        """The tables and usage plans as template.yaml defines them, the audio bucket, and each function's
+        """The tables, queues and usage plans as template.yaml defines them, the audio bucket, and each function's
         execution role with the policy template.yaml gives it; then IAM is enforced."""
         self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
         self.dynamodb.create_table(**template.create_table_arguments("IdempotencyTable", self.idempotency_table))
         self.s3.create_bucket(Bucket=self.bucket)
+        for queue in template.queues_in_creation_order():
+            queue_arguments = template.create_queue_arguments(queue, self.queue_names[queue], self.arns)
+            self.queue_urls[queue] = self.sqs.create_queue(**queue_arguments)["QueueUrl"]
         for plan in template.usage_plans():
             stage: dict[str, Any] = {"apiId": API_ID, "stage": STAGE}
             if plan.method_throttles:

@@ -2,7 +2,8 @@
 
 The twin of ``sam local invoke -e``: the embedded emulator with the demo fixtures (or ``--fixtures``), the
 function the event is for (REQUEST authorizer events go to the authorizer, proxy events to the route's
-function), and the function's result, or its error the way Lambda reports one, printed as JSON.
+function, scheduled events to the function whose schedule's rule they name), and the function's result, or its
+error the way Lambda reports one, printed as JSON.
 """
 
 import argparse
@@ -22,6 +23,12 @@ def function_for(event: dict[str, Any]) -> str:
     template = default_template()
     if event.get("type") == "REQUEST" and "methodArn" in event:
         return template.authorizer().function
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        for schedule in template.schedules():
+            rule = f"rule/{schedule.function}-{schedule.event}"
+            if any(str(resource).endswith(rule) for resource in event.get("resources", [])):
+                return schedule.function
+        raise LookupError(f"no Schedule event in template.yaml has the rule {event.get('resources')}")
     for route in template.routes():
         if route.path == event.get("resource") and route.method == event.get("httpMethod"):
             return route.function

@@ -1,5 +1,5 @@
-"""The whole local stack in one object: moto server, tables, bucket and usage plans, fixtures, functions, gateway,
-and the generation simulator that runs the simulated jobs."""
+"""The whole local stack in one object: moto server, tables, bucket, queues and usage plans, fixtures, functions,
+gateway, the generation simulator that runs the simulated and the created jobs, and the functions' schedules."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +8,7 @@ from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.metering import UsagePlanMeter
+from music_local.scheduler import Scheduler
 from music_local.simulator import DEMO_AUDIO, Simulator
 from music_local.template import Template, local_template
 
@@ -50,15 +51,17 @@ class LocalStack:
     functions: dict[str, LocalFunction]
     gateway: LocalGateway
     simulator: Simulator
+    scheduler: Scheduler
 
     def stop(self) -> None:
+        self.scheduler.stop()
         self.simulator.stop()
         self.moto.stop()
 
 
 def start_stack(fixtures_path: Path, *, template: Template | None = None, log_level: str = "WARNING") -> LocalStack:
     """Start the emulator, create the stack's resources and roles, import the functions, load the fixtures, start
-    the simulator.
+    the simulator and the schedules.
 
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
     The fixtures are loaded last, so that a simulated job's clock starts when the stack is ready, not before.
@@ -75,7 +78,9 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         load_fixtures(fixtures, aws)
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()
-        return LocalStack(moto, aws, fixtures, functions, gateway, simulator)
+        scheduler = Scheduler(template.schedules(), functions)
+        scheduler.start()
+        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler)
     except BaseException:
         moto.stop()
         raise

@@ -4,6 +4,7 @@ environments.
 Everything local is derived from the template, so the emulator cannot drift from what is deployed.
 """
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -108,6 +109,19 @@ class UsagePlan:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A function EventBridge invokes on a ``rate(...)`` schedule (a ``Schedule`` event of the function)."""
+
+    function: str  # logical id
+    event: str  # the event's name in the template
+    period_seconds: int
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
 class FunctionCode:
     directory: Path
     module: str
@@ -159,6 +173,38 @@ class Template:
             if index_kind in properties:
                 arguments[index_kind] = properties[index_kind]
         return arguments
+
+    def queues_in_creation_order(self) -> list[str]:
+        """Every ``AWS::SQS::Queue``, a dead-letter queue before the queues that redrive to it."""
+        queues = self.resources_of_type("AWS::SQS::Queue")
+        return sorted(queues, key=lambda name: "RedrivePolicy" in self.resource(name).get("Properties", {}))
+
+    def create_queue_arguments(self, logical_id: str, queue_name: str, arns: Mapping[str, str]) -> dict[str, Any]:
+        """``CreateQueue`` arguments equivalent to an ``AWS::SQS::Queue`` resource: its properties are the queue's
+        attributes (a redrive policy as the JSON SQS takes, its target resolved through ``arns``)."""
+        attributes = {}
+        for name, value in self.resource(logical_id).get("Properties", {}).items():
+            if name == "RedrivePolicy":
+                attributes[name] = json.dumps(_with_arns(value, arns))
+            elif isinstance(value, bool):
+                attributes[name] = str(value).lower()
+            else:
+                attributes[name] = self._resolve(value, {})
+        return {"QueueName": queue_name, "Attributes": attributes}
+
+    def schedules(self) -> list[Schedule]:
+        """Every function's ``Schedule`` events (``rate(...)`` only)."""
+        schedules = []
+        for function in self.resources_of_type("AWS::Serverless::Function"):
+            for name, event in self.resource(function)["Properties"].get("Events", {}).items():
+                if event["Type"] != "Schedule":
+                    continue
+                rate = _RATE.fullmatch(event["Properties"]["Schedule"])
+                if rate is None:
+                    raise UnsupportedTemplateError(f"{function}: only rate(...) schedules, not {event['Properties']}")
+                count, unit = int(rate.group(1)), rate.group(2).removesuffix("s")
+                schedules.append(Schedule(function, name, count * _UNIT_SECONDS[unit]))
+        return schedules
 
     def function_code(self, logical_id: str) -> FunctionCode:
         properties = self.resource(logical_id)["Properties"]

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from music_local import mp3
 from music_local.launcher import ROOT, LaunchedApi, start_process
 from tests.helpers.contract import spec_example, without_request_specifics
 from tests.helpers.http import request_json
@@ -186,15 +188,22 @@ def test_the_engine_catalogue_is_served_from_the_template_to_members_only(local_
     assert (refused, refusal["error"]["code"]) == (403, "ORGANIZATION_ACCESS_DENIED")
 
 
-def test_a_job_created_through_the_gateway_is_read_back_through_it(local_api: LaunchedApi) -> None:
+def create(api: LaunchedApi, body: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+    """POST /generations as Alice: status, Location and the job."""
     request = urllib.request.Request(  # noqa: S310 - loopback
-        f"{local_api.url}/v1/music/{ORG}/generations",
-        data=json.dumps({"engine": "sketch", "prompt": "A bright jingle", "duration_seconds": 20}).encode(),
+        f"{api.url}/v1/music/{ORG}/generations",
+        data=json.dumps(body).encode(),
         headers={"X-API-Key": ALICE_KEY, "Content-Type": "application/json"},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-        status, location, created = response.status, response.headers["Location"], json.loads(response.read())
+        return response.status, response.headers["Location"], json.loads(response.read())
+
+
+def test_a_job_created_through_the_gateway_is_read_back_through_it(local_api: LaunchedApi) -> None:
+    status, location, created = create(
+        local_api, {"engine": "sketch", "prompt": "A bright jingle", "duration_seconds": 20}
+    )
 
     _, _, read = call(local_api, f"/v1/music/{ORG}/{location}")
 
@@ -224,3 +233,25 @@ def test_another_users_track_is_the_same_404_as_a_missing_track(local_api: Launc
     assert others_status == missing_status == 404
     missing["error"]["details"] = {"track_id": SEED_TRACK_ID}
     assert without_request_specifics(others) == without_request_specifics(missing)
+
+
+def test_a_created_job_succeeds_through_the_queue_and_its_url_plays_an_mp3_of_its_length(
+    local_api: LaunchedApi,
+) -> None:
+    """``make run``'s promise: POST, poll, and the playback URL plays about the requested length (bounded wait)."""
+    _, _, created = create(local_api, {"engine": "studio", "prompt": "Rain on a tin roof", "duration_seconds": 25})
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        _, _, job = call(local_api, job_path(ORG, created["id"]))
+        seen.append(job["status"])
+        if job["status"] not in {"queued", "running"}:
+            break
+        time.sleep(0.5)
+
+    assert job["status"] == "succeeded", seen
+    assert "running" in seen
+    with urllib.request.urlopen(job["playback_url"], timeout=30) as download:  # noqa: S310 - the moto server
+        audio = download.read()
+    assert abs(mp3.duration_seconds(audio) - 25) < 0.1
+    assert job["track"]["measured_duration_seconds"] == pytest.approx(mp3.duration_seconds(audio), abs=0.001)

@@ -7,21 +7,34 @@ from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment
 from music_api.access.settings import authorizer_settings
-from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url
+from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url, sqs_client
 from music_api.core.settings import aws_settings
 from music_api.creation.handler import engine_cache
 from music_api.creation.idempotency import idempotent_create
 from music_api.creation.settings import creation_settings
+from music_api.dispatch.settings import sweeper_settings
 from music_api.engines.settings import engine_settings
 from music_api.generations.settings import generation_settings
 from music_local.emulator import REGION, LocalAws
 
-__all__ = ["AUDIO_BUCKET", "AUTH_TABLE", "IDEMPOTENCY_TABLE", "JOBS_TABLE", "REGION", "issue_key", "reset_aws"]
+__all__ = [
+    "AUDIO_BUCKET",
+    "AUTH_TABLE",
+    "DEAD_LETTER_QUEUE",
+    "GENERATION_QUEUE",
+    "IDEMPOTENCY_TABLE",
+    "JOBS_TABLE",
+    "REGION",
+    "issue_key",
+    "reset_aws",
+]
 
 JOBS_TABLE = "test-music-jobs"
 AUTH_TABLE = "test-music-auth"
 AUDIO_BUCKET = "test-music-audio"
 IDEMPOTENCY_TABLE = "test-music-idempotency"
+GENERATION_QUEUE = "test-music-generations"
+DEAD_LETTER_QUEUE = "test-music-generations-dlq"
 
 
 def reset_aws() -> None:
@@ -32,10 +45,12 @@ def reset_aws() -> None:
         authorizer_settings,
         engine_settings,
         creation_settings,
+        sweeper_settings,
         engine_cache,
         idempotent_create,
         aws_session,
         dynamodb_client,
+        sqs_client,
         s3_bucket_url,
     ):
         cached.cache_clear()

@@ -2,6 +2,7 @@
 the real GET handler."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,11 @@ class TickingClock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
+
+
+def fixed_clock(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at ``moment``: a writer made with it writes that time, as if it were then."""
+    return lambda: moment
 
 
 def job_ref(job_id: str, *, organization_id: str = ORG, user_id: str = ALICE) -> JobRef:

@@ -5,6 +5,7 @@ Each event has its expectation here; an event without one fails the suite, so ne
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,14 +13,17 @@ import pytest
 from authorizer.app import lambda_handler as authorizer_handler
 from cancel_generation.app import lambda_handler as cancel_generation_handler
 from create_generation.app import lambda_handler as create_generation_handler
+from dispatch_sweeper.app import lambda_handler as dispatch_sweeper_handler
 from get_generation.app import lambda_handler as get_generation_handler
 from get_track.app import lambda_handler as get_track_handler
 from list_engines.app import lambda_handler as list_engines_handler
 from list_generations.app import lambda_handler as list_generations_handler
+from music_api.generations.writer import JobWriter, NewJob
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed
 from tests.helpers.events import event_names, load_event
+from tests.helpers.jobs import fixed_clock, job_ref
 from tests.helpers.seed import ORG
 
 
@@ -45,7 +49,15 @@ class Policy:
     allows_this_request: bool = False
 
 
-EXPECTATIONS: dict[str, Response | Policy] = {
+@dataclass(frozen=True)
+class Sweep:
+    """What the dispatch sweeper answers: how many jobs it sent again and how many it failed."""
+
+    redispatched: int
+    unscheduled: int
+
+
+EXPECTATIONS: dict[str, Response | Policy | Sweep] = {
     "get_generation_succeeded.json": Response(200, job_status="succeeded"),
     "get_generation_queued.json": Response(200, job_status="queued", retry_after="5"),
     "get_generation_running.json": Response(200, job_status="running", retry_after="2"),
@@ -90,6 +102,8 @@ EXPECTATIONS: dict[str, Response | Policy] = {
     "authorizer_malformed_key.json": Policy(None),
     "authorizer_missing_key.json": Policy(None),
     "authorizer_other_environment_key.json": Policy(None),
+    # Against two queued jobs whose message was lost: one past the grace (sent again), one past the maximum wait.
+    "dispatch_sweep.json": Sweep(redispatched=1, unscheduled=1),
 }
 
 
@@ -236,3 +250,24 @@ def test_replayed_authorizer_request_gives_the_expected_policy(
 
     assert response["context"]["organization_ids"] == ",".join(expected.organizations)
     assert is_allowed(response, event["methodArn"]) is expected.allows_this_request
+
+
+@pytest.mark.runs_as("DispatchSweeperFunction")
+@pytest.mark.parametrize("name", [name for name in event_names() if name.startswith("dispatch_")])
+def test_replayed_schedule_sweeps_the_jobs_left_queued(name: str, aws: LocalAws, lambda_context: LambdaContext) -> None:
+    expected = EXPECTATIONS[name]
+    assert isinstance(expected, Sweep)
+    now = datetime.now(UTC)
+    for job_id, age in (("mgen_pastthegrace1", timedelta(minutes=5)), ("mgen_pastthewait01", timedelta(hours=1))):
+        JobWriter(aws.dynamodb, aws.jobs_table, clock=fixed_clock(now - age)).create(
+            NewJob(job_ref(job_id), "studio", "creation"), {}
+        )
+
+    result = dispatch_sweeper_handler(load_event(name), lambda_context)
+
+    assert result == {
+        "redispatched": expected.redispatched,
+        "unscheduled": expected.unscheduled,
+        "failed_sends": 0,
+        "moved_on": 0,
+    }

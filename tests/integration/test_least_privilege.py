@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from get_generation.app import lambda_handler as get_generation_handler
 from music_api.access.keys import digest_of
 from music_api.access.store import api_key_key
-from music_api.generations.store import job_key, track_key
+from music_api.generations.store import AWAITING_DISPATCH, JOBS_AWAITING_DISPATCH_INDEX, job_key, track_key
 from music_local.emulator import Credentials, LocalAws, execution_role_policy
 from music_local.gateway import HttpRequest, LambdaContext, LocalGateway
 from music_local.metering import UsagePlanMeter
@@ -115,11 +115,49 @@ GET_TRACK_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
     "GetObject outside audio/": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key="private/x"),
     "ListBucket": lambda db, s3, aws: s3.list_objects_v2(Bucket=aws.bucket),
 }
+SWEEPER_ALLOWED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
+    "Query on the awaiting-dispatch index": lambda db, s3, aws: db.query(
+        TableName=aws.jobs_table,
+        IndexName=JOBS_AWAITING_DISPATCH_INDEX,
+        KeyConditionExpression="dispatch_pk = :queued",
+        ExpressionAttributeValues={":queued": {"S": AWAITING_DISPATCH}},
+    ),
+    "UpdateItem on a job": lambda db, s3, aws: db.update_item(
+        TableName=aws.jobs_table,
+        Key=SEED_JOB_KEY,
+        UpdateExpression="SET progress = :p",
+        ExpressionAttributeValues={":p": {"N": "100"}},
+    ),
+}
+SWEEPER_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
+    "GetItem": lambda db, s3, aws: db.get_item(TableName=aws.jobs_table, Key=SEED_JOB_KEY),
+    "Scan": lambda db, s3, aws: db.scan(TableName=aws.jobs_table),
+    "PutItem": lambda db, s3, aws: db.put_item(TableName=aws.jobs_table, Item=SEED_JOB_KEY),
+    "DeleteItem": lambda db, s3, aws: db.delete_item(TableName=aws.jobs_table, Key=SEED_JOB_KEY),
+    "GetObject": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key=SEED_AUDIO),
+}
 MATRIX = [
     ("GetGenerationFunction", GET_GENERATION_ALLOWED, GET_GENERATION_REFUSED),
     ("GetTrackFunction", GET_TRACK_ALLOWED, GET_TRACK_REFUSED),
     ("AuthorizerFunction", AUTHORIZER_ALLOWED, AUTHORIZER_REFUSED),
+    ("DispatchSweeperFunction", SWEEPER_ALLOWED, SWEEPER_REFUSED),
 ]
+
+
+def send_to(queue: str) -> Callable[[Any, LocalAws], object]:
+    return lambda sqs, aws: sqs.send_message(QueueUrl=aws.queue_urls[queue], MessageBody="{}")
+
+
+# The queues: create and the sweeper may send to the generation queue, nothing more; moto checks SQS calls against
+# the queue's ARN, so sending to the dead-letter queue is refused as on AWS.
+QUEUE_ALLOWED = {"SendMessage to the generation queue": send_to("GenerationQueue")}
+QUEUE_REFUSED: dict[str, Callable[[Any, LocalAws], object]] = {
+    "SendMessage to the dead-letter queue": send_to("GenerationDeadLetterQueue"),
+    "ReceiveMessage": lambda sqs, aws: sqs.receive_message(QueueUrl=aws.generation_queue_url),
+    "PurgeQueue": lambda sqs, aws: sqs.purge_queue(QueueUrl=aws.generation_queue_url),
+    "DeleteQueue": lambda sqs, aws: sqs.delete_queue(QueueUrl=aws.generation_queue_url),
+}
+QUEUE_SENDERS = ["CreateGenerationFunction", "DispatchSweeperFunction"]
 
 
 @pytest.mark.parametrize(
@@ -143,7 +181,45 @@ def test_a_function_may_make_the_calls_its_template_policy_allows_and_no_other(
         assert "AccessDenied" in refused(lambda: call(dynamodb, s3, aws))
 
 
-@pytest.mark.parametrize("function", ["GetGenerationFunction", "GetTrackFunction", "AuthorizerFunction"])
+@pytest.mark.parametrize(
+    ("function", "call", "allowed"),
+    [
+        pytest.param(function, call, allowed, id=f"{function}: {name}")
+        for function in QUEUE_SENDERS
+        for allowed, calls in ((True, QUEUE_ALLOWED), (False, QUEUE_REFUSED))
+        for name, call in calls.items()
+    ],
+)
+def test_only_create_and_the_sweeper_may_send_and_only_to_the_generation_queue(
+    aws: LocalAws, function: str, call: Callable[[Any, LocalAws], object], allowed: bool
+) -> None:
+    sqs = aws.client("sqs", aws.function_credentials[function])
+
+    if allowed:
+        call(sqs, aws)
+    else:
+        refused(lambda: call(sqs, aws))
+
+
+@pytest.mark.parametrize(
+    "function", ["GetGenerationFunction", "GetTrackFunction", "CancelGenerationFunction", "AuthorizerFunction"]
+)
+def test_the_other_functions_may_not_send(aws: LocalAws, function: str) -> None:
+    sqs = aws.client("sqs", aws.function_credentials[function])
+
+    refused(lambda: send_to("GenerationQueue")(sqs, aws))
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "GetGenerationFunction",
+        "GetTrackFunction",
+        "AuthorizerFunction",
+        "CreateGenerationFunction",
+        "DispatchSweeperFunction",
+    ],
+)
 def test_each_role_holds_the_policy_template_yaml_gives_its_function(aws: LocalAws, function: str) -> None:
     iam = aws.client("iam")
     role = f"{function}Role"

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from music_api.generations.store import DISPATCH_KEY
 from music_api.generations.stored import StoredJob, StoredTrack
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
 from music_local.emulator import REGION, LocalAws
@@ -167,6 +168,8 @@ def item_problems(item: dict[str, Any]) -> list[str]:
     }
     if not implied.get(status, False):
         problems.append(f"{status} at {progress} with {sorted(item)}")
+    if (DISPATCH_KEY in item) != (status == "queued"):  # the dispatch sweeper's index holds exactly the queued jobs
+        problems.append(f"{status} job {'in' if DISPATCH_KEY in item else 'not in'} the dispatch index")
     stamps = [item[name] for name in ("created_at", "started_at", "finished_at") if name in item]
     if stamps != sorted(stamps) or item["updated_at"] < stamps[-1] or item["version"] < 1:
         problems.append(f"timestamps or version out of order: {stamps}, {item['updated_at']}, {item['version']}")

@@ -12,6 +12,8 @@ from aws_lambda_powertools.metrics.provider import cold_start
 
 from authorizer.app import lambda_handler as authorizer_handler
 from cancel_generation.app import lambda_handler as cancel_handler
+from create_generation.app import lambda_handler as create_handler
+from dispatch_sweeper.app import lambda_handler as sweeper_handler
 from get_generation.app import lambda_handler
 from get_track.app import lambda_handler as track_handler
 from list_generations.app import lambda_handler as list_handler
@@ -215,3 +217,44 @@ def test_the_dashboards_searches_match_what_the_functions_emit(
     assert set(searches) == {"GenerationJobReturned", "ErrorReturned", "AuthorizerDecision"}
     for metric, schema in searches.items():
         assert emitted[metric] == schema, metric
+
+
+@pytest.mark.runs_as("CreateGenerationFunction")
+def test_a_send_that_fails_is_logged_by_its_reason_and_counted_as_its_alarm_reads_it(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    """The client gets its 202; the log says why, never where (no queue URL or ARN, no role)."""
+    aws.sqs.delete_queue(QueueUrl=aws.generation_queue_url)
+
+    response = create_handler(load_event("create_generation.json"), lambda_context)
+    text = output()
+    written = documents(text)
+
+    assert response["statusCode"] == 202
+    (warning,) = [document for document in written if document.get("level") == "WARNING"]
+    assert warning["message"] == "Generation job not sent to the queue; the sweeper will"
+    assert warning["reason"]
+    assert warning["job_id"] == json.loads(response["body"])["id"]
+    for never in (aws.generation_queue_url, aws.generation_queue, "arn:aws:sqs", "CreateGenerationFunctionRole"):
+        assert never not in text
+        assert never not in response["body"]
+    (failed,) = metric_lines(written, "GenerationDispatchFailed")
+    alarm = default_template().resource("GenerationDispatchFailureAlarm")["Properties"]
+    assert failed["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[d["Name"] for d in alarm["Dimensions"]]]
+    assert failed["service"] == alarm["Dimensions"][0]["Value"]
+
+
+@pytest.mark.runs_as("DispatchSweeperFunction")
+def test_each_sweep_counts_its_work_as_the_alarms_read_it(
+    aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    result = sweeper_handler(load_event("dispatch_sweep.json"), lambda_context)
+    written = documents(output())
+
+    (counts,) = [document for document in written if document.get("message") == "Dispatch sweep done"]
+    assert {name: counts[name] for name in result} == result
+    alarm = default_template().resource("UnscheduledJobsAlarm")["Properties"]
+    for metric in ("GenerationJobRedispatched", "GenerationJobUnscheduled", "GenerationRedispatchFailed"):
+        (line,) = metric_lines(written, metric)
+        dimensions = next(d["Dimensions"] for d in line["_aws"]["CloudWatchMetrics"] if d["Metrics"][0]["Name"])
+        assert dimensions == [[d["Name"] for d in alarm["Dimensions"]]], metric

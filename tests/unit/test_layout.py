@@ -24,60 +24,29 @@ def imported_modules(package: str) -> set[str]:
     return names
 
 
+PACKAGES = ("core", "generations", "access", "engines", "creation", "dispatch", "tracks")
+
+
+def all_but(*allowed: str) -> tuple[str, ...]:
+    """Every layer package but ``allowed`` (the package itself and what it builds on), the CLI and the local stack."""
+    return (*(f"music_api.{package}" for package in PACKAGES if package not in allowed), "music_admin", "music_local")
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        (
-            "core",
-            (
-                "music_api.generations",
-                "music_api.access",
-                "music_api.engines",
-                "music_api.creation",
-                "music_api.tracks",
-                "music_admin",
-                "music_local",
-            ),
-        ),
-        (
-            "generations",
-            (
-                "music_api.access",
-                "music_api.engines",
-                "music_api.creation",
-                "music_api.tracks",
-                "music_admin",
-                "music_local",
-            ),
-        ),
-        (
-            "access",
-            (
-                "music_api.generations",
-                "music_api.engines",
-                "music_api.creation",
-                "music_api.tracks",
-                "music_admin",
-                "music_local",
-            ),
-        ),
-        (
-            "engines",
-            (
-                "music_api.generations",
-                "music_api.access",
-                "music_api.creation",
-                "music_api.tracks",
-                "music_admin",
-                "music_local",
-            ),
-        ),
-        # Create builds on the job writer and the public job of generations/, on the catalogue of engines/, and on
-        # the track store of tracks/ (seed_track_id).
-        ("creation", ("music_api.access", "music_admin", "music_local")),
+        ("core", all_but("core")),
+        ("generations", all_but("core", "generations")),
+        ("access", all_but("core", "access")),
+        ("engines", all_but("core", "engines")),
+        # Create builds on the job writer and the public job of generations/, the catalogue of engines/, the track
+        # store of tracks/ (seed_track_id), and sends each new job's message through dispatch/.
+        ("creation", all_but("core", "creation", "generations", "engines", "tracks", "dispatch")),
+        # The sweeper reads its index and writes through the job writer; it knows no route.
+        ("dispatch", all_but("core", "dispatch", "generations")),
         # A track is what the job writer of generations/ wrote with its job: the track route reads it with
         # generations' stored model and key, and signs with generations' signer and settings (never the writer).
-        ("tracks", ("music_api.access", "music_api.engines", "music_api.creation", "music_admin", "music_local")),
+        ("tracks", all_but("core", "tracks", "generations")),
     ],
 )
 def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[str, ...]) -> None:
@@ -149,40 +118,26 @@ def _keyword(call: ast.Call, name: str) -> bool:
     return any(keyword.arg == name for keyword in call.keywords)
 
 
-# The functions that change jobs (create and cancel) load the writer; GET, the list and the rest never do.
-WRITING_FUNCTIONS = {"create_generation", "cancel_generation"}
+# The functions that change jobs (create, cancel, the dispatch sweeper) load the writer; GET, the list and the
+# rest never do.
+WRITING_FUNCTIONS = {"create_generation", "cancel_generation", "dispatch_sweeper"}
 
 
 @pytest.mark.parametrize(
     ("function", "own", "foreign"),
     [
+        ("get_generation", "music_api.generations", all_but("core", "generations")),
+        ("cancel_generation", "music_api.generations", all_but("core", "generations")),
+        ("list_generations", "music_api.generations", all_but("core", "generations")),
+        ("authorizer", "music_api.access", all_but("core", "access")),
+        ("list_engines", "music_api.engines", all_but("core", "engines")),
         (
-            "get_generation",
-            "music_api.generations",
-            ("music_api.access", "music_api.engines", "music_api.creation", "music_api.tracks"),
+            "create_generation",
+            "music_api.creation",
+            all_but("core", "creation", "generations", "engines", "tracks", "dispatch"),
         ),
-        (
-            "cancel_generation",
-            "music_api.generations",
-            ("music_api.access", "music_api.engines", "music_api.creation", "music_api.tracks"),
-        ),
-        (
-            "list_generations",
-            "music_api.generations",
-            ("music_api.access", "music_api.engines", "music_api.creation", "music_api.tracks"),
-        ),
-        (
-            "authorizer",
-            "music_api.access",
-            ("music_api.generations", "music_api.engines", "music_api.creation", "music_api.tracks"),
-        ),
-        (
-            "list_engines",
-            "music_api.engines",
-            ("music_api.generations", "music_api.access", "music_api.creation", "music_api.tracks"),
-        ),
-        ("create_generation", "music_api.creation", ("music_api.access",)),
-        ("get_track", "music_api.tracks", ("music_api.access", "music_api.engines", "music_api.creation")),
+        ("get_track", "music_api.tracks", all_but("core", "tracks", "generations")),
+        ("dispatch_sweeper", "music_api.dispatch", all_but("core", "dispatch", "generations")),
     ],
 )
 def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, foreign: tuple[str, ...]) -> None:

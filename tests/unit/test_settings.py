@@ -5,6 +5,8 @@ import pytest
 from pydantic import ValidationError
 
 from music_api.access.settings import AuthorizerSettings
+from music_api.core.aws import sqs_client
+from music_api.dispatch.settings import SweeperSettings
 from music_api.generations.settings import GenerationSettings, generation_settings
 
 
@@ -84,3 +86,23 @@ def test_the_get_endpoint_does_not_need_the_auth_table() -> None:
     settings = GenerationSettings.model_validate({"JOBS_TABLE_NAME": "jobs", "AUDIO_BUCKET_NAME": "audio"})
 
     assert settings.jobs_table_name == "jobs"
+
+
+def test_a_send_is_one_bounded_attempt_the_sweeper_stands_behind() -> None:
+    """Create answers 202 whether or not its send worked: a retry would only keep the client waiting."""
+    config = sqs_client().meta.config
+
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert config.connect_timeout + config.read_timeout <= 2
+
+
+def test_the_sweeper_needs_the_table_and_the_queue_and_waits_longer_than_its_grace() -> None:
+    names = {"JOBS_TABLE_NAME": "jobs", "GENERATION_QUEUE_URL": "https://sqs.example/queue"}
+
+    settings = SweeperSettings.model_validate(names)
+
+    assert (settings.grace_seconds, settings.max_wait_seconds, settings.max_jobs_per_sweep) == (120, 1800, 1000)
+    with pytest.raises(ValidationError, match="GENERATION_QUEUE_URL"):
+        SweeperSettings.model_validate({"JOBS_TABLE_NAME": "jobs"})
+    with pytest.raises(ValidationError, match="above DISPATCH_GRACE_SECONDS"):
+        SweeperSettings.model_validate(names | {"DISPATCH_GRACE_SECONDS": "600", "DISPATCH_MAX_WAIT_SECONDS": "600"})

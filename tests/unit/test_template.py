@@ -1,8 +1,10 @@
 """template.yaml keeps the promises the code relies on: route, runtime, least privilege, bounded time."""
 
+import copy
 import inspect
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,9 +15,18 @@ from music_api.core.errors import GATEWAY_RESPONSES
 from music_api.creation.settings import CreationSettings
 from music_api.engines.store import CATALOGUE_PARTITION
 from music_api.generations.settings import GenerationSettings
-from music_api.generations.store import owner_key, status_key, track_partition
+from music_api.generations.store import (
+    DISPATCH_KEY,
+    JOBS_AWAITING_DISPATCH_INDEX,
+    owner_key,
+    status_key,
+    track_partition,
+)
 from music_local.gateway import RESPONSE_TYPE_STATUS
-from music_local.template import UnsupportedTemplateError, default_template, local_template
+from music_local.invoke import function_for
+from music_local.scheduler import scheduled_event
+from music_local.template import Schedule, Template, UnsupportedTemplateError, default_template, local_template
+from tests.helpers.events import load_event
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -144,7 +155,16 @@ def test_the_track_partition_pattern_matches_track_keys_and_no_job_key() -> None
         assert not pattern.fullmatch(key), key
 
 
-def test_create_may_only_query_the_catalogue_put_job_items_read_tracks_and_keep_idempotency_records() -> None:
+# What create and the dispatch sweeper share: writes to job items only (never the catalogue), one message at a time.
+JOB_ITEMS_ONLY = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}}
+SEND_TO_THE_GENERATION_QUEUE = {
+    "Effect": "Allow",
+    "Action": "sqs:SendMessage",
+    "Resource": {"Fn::GetAtt": "GenerationQueue.Arn"},
+}
+
+
+def test_create_may_only_query_the_catalogue_read_tracks_put_job_items_keep_idempotency_records_and_send() -> None:
     properties = resource("CreateGenerationFunction")["Properties"]
     (policy,) = properties["Policies"]
     statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
@@ -162,8 +182,9 @@ def test_create_may_only_query_the_catalogue_put_job_items_read_tracks_and_keep_
             "Effect": "Allow",
             "Action": "dynamodb:PutItem",
             "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
-            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*"]}},
+            "Condition": JOB_ITEMS_ONLY,
         },
+        "SendToGenerationQueueOnly": SEND_TO_THE_GENERATION_QUEUE,
         # Exactly the calls Powertools' DynamoDB persistence layer makes.
         "IdempotencyRecordsOnly": {
             "Effect": "Allow",
@@ -171,13 +192,82 @@ def test_create_may_only_query_the_catalogue_put_job_items_read_tracks_and_keep_
             "Resource": {"Fn::GetAtt": "IdempotencyTable.Arn"},
         },
     }
+    assert event["Properties"]["Path"] == "/v1/music/{organization_id}/generations"
+    assert event["Properties"]["Method"] == "POST"
     assert properties["Environment"]["Variables"] == {
         "JOBS_TABLE_NAME": {"Ref": "JobsTable"},
+        "GENERATION_QUEUE_URL": {"Ref": "GenerationQueue"},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
         "IDEMPOTENCY_KEY_TTL_SECONDS": {"Ref": "IdempotencyKeyTtlSeconds"},
     }
-    assert event["Properties"]["Path"] == "/v1/music/{organization_id}/generations"
-    assert event["Properties"]["Method"] == "POST"
+
+
+def test_the_generation_queue_is_encrypted_and_redrives_to_a_dead_letter_queue_kept_14_days() -> None:
+    queue = resource("GenerationQueue")["Properties"]
+    dead_letters = resource("GenerationDeadLetterQueue")["Properties"]
+
+    assert queue["SqsManagedSseEnabled"] is dead_letters["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": "GenerationDeadLetterQueue.Arn"},
+        "maxReceiveCount": 5,
+    }
+    assert dead_letters["MessageRetentionPeriod"] == 14 * 86400
+    assert "RedrivePolicy" not in dead_letters
+    # A message outlives the longest wait the sweeper allows before it fails the job.
+    maximum_wait = template()["Parameters"]["DispatchMaxWaitSeconds"]["MaxValue"]
+    assert queue["MessageRetentionPeriod"] > maximum_wait
+    assert queue["ReceiveMessageWaitTimeSeconds"] == 20  # workers long-poll
+
+
+def test_the_dispatch_sweeper_runs_every_minute_one_at_a_time_with_least_privilege() -> None:
+    properties = resource("DispatchSweeperFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    statements = {statement.pop("Sid"): statement for statement in policy["Statement"]}
+    (event,) = properties["Events"].values()
+
+    assert event == {
+        "Type": "Schedule",
+        "Properties": {
+            "Schedule": "rate(1 minute)",
+            "Description": "The dispatch sweeper (docs/operations.md#generation-dispatch).",
+        },
+    }
+    assert properties["ReservedConcurrentExecutions"] == 1
+    assert statements == {
+        "QueryJobsAwaitingDispatchOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Sub": f"${{JobsTable.Arn}}/index/{JOBS_AWAITING_DISPATCH_INDEX}"},
+        },
+        "UpdateJobItemsOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:UpdateItem",
+            "Resource": {"Fn::GetAtt": "JobsTable.Arn"},
+            "Condition": JOB_ITEMS_ONLY,
+        },
+        "SendToGenerationQueueOnly": SEND_TO_THE_GENERATION_QUEUE,
+    }
+    assert set(properties["Environment"]["Variables"]) == {
+        "JOBS_TABLE_NAME",
+        "GENERATION_QUEUE_URL",
+        "DISPATCH_GRACE_SECONDS",
+        "DISPATCH_MAX_WAIT_SECONDS",
+    }
+
+
+def test_the_awaiting_dispatch_index_is_sparse_and_oldest_first() -> None:
+    table = resource("JobsTable")["Properties"]
+    (index,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == JOBS_AWAITING_DISPATCH_INDEX]
+
+    assert index["KeySchema"] == [
+        {"AttributeName": DISPATCH_KEY, "KeyType": "HASH"},
+        {"AttributeName": "created_key", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["id", "organization_id", "user_id", "created_at", "dispatched_at", "dispatch_count"],
+    }
+    assert {"AttributeName": DISPATCH_KEY, "AttributeType": "S"} in table["AttributeDefinitions"]
 
 
 @pytest.mark.parametrize("plan", ["Trial", "Standard", "Internal"])
@@ -491,9 +581,25 @@ def test_the_alarms_watch_the_signals_the_issue_names() -> None:
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     } <= watched
     assert alarms()["LatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
-    # The queue arrives with issue 13: its alarms exist once the queues are named.
-    assert alarms()["GenerationQueueAgeAlarm"]["Condition"] == "HasGenerationQueue"
-    assert alarms()["GenerationDeadLetterAlarm"]["Condition"] == "HasDeadLetterQueue"
+    # The queue alarms watch this stack's own queues.
+    for alarm, queue in (
+        ("GenerationQueueAgeAlarm", "GenerationQueue"),
+        ("GenerationDeadLetterAlarm", "GenerationDeadLetterQueue"),
+    ):
+        assert alarms()[alarm]["Properties"]["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": f"{queue}.QueueName"}}
+        ]
+    assert "Condition" not in alarms()["GenerationQueueAgeAlarm"]
+
+
+@pytest.mark.parametrize("alarm", ["GenerationDispatchFailureAlarm", "UnscheduledJobsAlarm"])
+def test_the_dispatch_alarms_count_the_functions_metrics_by_service_alone(alarm: str) -> None:
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    properties = alarms()[alarm]["Properties"]
+
+    assert properties["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert properties["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert properties["MetricName"] in {"GenerationDispatchFailed", "GenerationJobUnscheduled"}
 
 
 def test_the_authorizer_alarm_counts_failures_in_the_functions_own_namespace_and_service() -> None:
@@ -531,12 +637,11 @@ def dashboard_body(conditions: dict[str, bool]) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("queue", [False, True])
-def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status(queue: bool) -> None:
-    body = dashboard_body({"HasGenerationQueue": queue, "HasDeadLetterQueue": queue})
+def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status() -> None:
+    body = dashboard_body({})
     text = json.dumps(body)
 
-    assert len(body["widgets"]) == 10 + (2 if queue else 0)
+    assert len(body["widgets"]) == 13
     (alarm_widget,) = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
     unconditional = [name for name, alarm in alarms().items() if "Condition" not in alarm]
     assert alarm_widget["properties"]["alarms"] == [f"x-{name}.Arn" for name in unconditional]
@@ -547,7 +652,10 @@ def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status
     assert (
         search["expression"] == "SEARCH('{MusicApi,service,status} MetricName=\"GenerationJobReturned\"', 'Sum', 300)"
     )
-    assert ("ApproximateAgeOfOldestMessage" in text) is queue
+    for signal in ["ApproximateAgeOfOldestMessage", "GenerationDispatchFailed", "GenerationJobUnscheduled"]:
+        assert signal in text, signal
+    assert "x-GenerationQueue.QueueName" in text
+    assert "x-GenerationDeadLetterQueue.QueueName" in text
 
 
 def access_log_format() -> str:
@@ -606,3 +714,40 @@ def test_every_alarm_links_the_section_of_docs_operations_that_says_what_to_do()
         (anchor,) = re.findall(r"docs/operations\.md#(\S+)$", alarm["Properties"]["AlarmDescription"])
         assert anchor in headings, name
         assert f"`{name}`" in operations, name
+
+
+def test_the_local_stack_reads_the_sweepers_schedule_and_routes_its_events_to_it() -> None:
+    (schedule,) = local_template().schedules()
+
+    assert schedule == Schedule("DispatchSweeperFunction", "Sweep", 60)
+    assert function_for(scheduled_event(schedule, datetime.now(UTC))) == "DispatchSweeperFunction"
+    assert function_for(load_event("dispatch_sweep.json")) == "DispatchSweeperFunction"
+
+
+def test_a_schedule_the_local_stack_cannot_run_is_refused() -> None:
+    document = copy.deepcopy(template())
+    document["Resources"]["DispatchSweeperFunction"]["Properties"]["Events"]["Sweep"]["Properties"]["Schedule"] = (
+        "cron(0 12 * * ? *)"
+    )
+
+    with pytest.raises(UnsupportedTemplateError, match="rate"):
+        Template(document).schedules()
+
+
+def test_the_local_queues_are_the_templates_with_the_dead_letter_queue_first() -> None:
+    arns = {"GenerationDeadLetterQueue": "arn:aws:sqs:us-east-1:123456789012:dlq"}
+
+    arguments = local_template().create_queue_arguments("GenerationQueue", "generations", arns)
+
+    assert local_template().queues_in_creation_order() == ["GenerationDeadLetterQueue", "GenerationQueue"]
+    assert arguments["QueueName"] == "generations"
+    assert json.loads(arguments["Attributes"].pop("RedrivePolicy")) == {
+        "deadLetterTargetArn": arns["GenerationDeadLetterQueue"],
+        "maxReceiveCount": 5,
+    }
+    assert arguments["Attributes"] == {
+        "SqsManagedSseEnabled": "true",
+        "VisibilityTimeout": "900",
+        "MessageRetentionPeriod": "345600",
+        "ReceiveMessageWaitTimeSeconds": "20",
+    }

@@ -7,7 +7,7 @@ nothing needs ``importlib.reload``.
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -38,6 +38,15 @@ def _bounded_config() -> Config:
 @cache
 def dynamodb_client() -> "DynamoDBClient":
     return aws_session().client("dynamodb", config=_bounded_config())
+
+
+@cache
+def sqs_client() -> Any:
+    """One attempt per send (at most connect + read timeout, 2 s): the dispatch sweeper sends again whatever
+    fails, so a retry would only keep create's client waiting. Typed where it is used
+    (``music_api.dispatch.queue.QueueClient``): the calls we make, no stubs package."""
+    one_attempt = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return aws_session().client("sqs", config=_bounded_config().merge(one_attempt))
 
 
 # Bucket names S3 serves as <bucket>.s3.<region>...: botocore addresses any other name (dots, capitals) by path.

@@ -4,20 +4,21 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from music_api.core.answers import answered
-from music_api.core.aws import dynamodb_client
+from music_api.core.aws import dynamodb_client, sqs_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.creation.idempotency import create_once
 from music_api.creation.logic import CachedCatalogue, check_engine_rules, check_seed_track, create_job, new_job_id
 from music_api.creation.request import CreateGenerationRequest, parse_request
-from music_api.creation.settings import creation_settings
+from music_api.creation.settings import CreationSettings, creation_settings
+from music_api.dispatch.queue import DispatchError, GenerationQueue
 from music_api.engines.store import EngineCatalogue
 from music_api.generations.response import GenerationJob
-from music_api.generations.writer import JobWriter, LifecycleJob
+from music_api.generations.writer import JobRef, JobWriter, LifecycleJob
 from music_api.tracks.store import TrackRepository
 
 # A replay's answer is the first request's (status, body, Location); this header tells the two apart.
@@ -68,10 +69,25 @@ def _new_queued_job(request: CreateGenerationRequest) -> GenerationJob:
     check_seed_track(request, TrackRepository(client, settings.jobs_table_name))
     job = create_job(request, JobWriter(client, settings.jobs_table_name), new_job_id())
     logger.append_keys(job_id=job.id)
+    dispatch(job, settings)
     metrics.add_dimension(name="engine", value=engine.key)
     metrics.add_metric(name="GenerationJobCreated", unit=MetricUnit.Count, value=1)
     logger.info("Generation job created", extra={"engine": engine.key, "mode": job.mode})
     return queued_view(job)
+
+
+def dispatch(job: LifecycleJob, settings: CreationSettings) -> None:
+    """Hand the new job to the workers. A failed send is not the client's failure: the job is stored, and the
+    dispatch sweeper sends it once the grace has passed (docs/architecture.md#no-job-stays-queued)."""
+    try:
+        GenerationQueue(sqs_client(), settings.generation_queue_url).send(
+            JobRef(job.organization_id, job.user_id, job.id)
+        )
+    except DispatchError as error:
+        logger.warning("Generation job not sent to the queue; the sweeper will", extra={"reason": error.reason})
+        # Outside the request's metric set, which gets the engine dimension: the alarm counts {service} only.
+        with single_metric(name="GenerationDispatchFailed", unit=MetricUnit.Count, value=1):
+            pass  # written as the block ends
 
 
 def queued_view(job: LifecycleJob) -> GenerationJob:

@@ -11,6 +11,8 @@ from music_api.core.settings import AwsSettings
 
 class CreationSettings(AwsSettings):
     jobs_table_name: Annotated[str, Field(alias="JOBS_TABLE_NAME", min_length=3, max_length=255)]
+    # Where each new job's message goes (one per job, its key only); never shown to a client.
+    generation_queue_url: Annotated[str, Field(alias="GENERATION_QUEUE_URL", min_length=1, max_length=2048)]
     # How long a container trusts the catalogue it read: an operator's change reaches create within this.
     engine_cache_seconds: Annotated[float, Field(alias="ENGINE_CACHE_SECONDS", ge=0, le=300)] = 30
     # The first poll of a new job: as GET's Retry-After for a queued job.

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 # the LSI on the table's pk (one caller's jobs), and the GSI on ``status_pk`` (one caller's jobs in one status).
 JOBS_BY_CREATION_INDEX = "jobs_by_created"
 JOBS_BY_STATUS_INDEX = "jobs_by_status"
+# The dispatch sweeper's sparse index (docs/data-model.md, "Awaiting dispatch"): only queued jobs written by the job
+# writer carry ``dispatch_pk``, all under one value, sorted by ``created_key``, so a Query reads the oldest first.
+JOBS_AWAITING_DISPATCH_INDEX = "jobs_awaiting_dispatch"
+DISPATCH_KEY = "dispatch_pk"
+AWAITING_DISPATCH = "QUEUED"
 
 
 def owner_key(organization_id: str, user_id: str) -> str:

@@ -9,6 +9,10 @@ Generation workers and the local simulator write through this module; the GET fu
               queued | running --cancel--> cancelled
               queued --request_cancel--> cancelled (no worker has it yet: cancelled at once)
               running --request_cancel--> running with cancel_requested (the worker ends it at its next checkpoint)
+              queued --record_dispatch--> queued, one more message sent (the dispatch sweeper)
+
+A job is in the dispatch sweeper's index while it is queued: ``create`` sets its ``dispatch_pk`` and every write
+that changes the status removes it, in the same conditional write.
 
 Every operation is one conditional DynamoDB write; ``succeed`` is one transaction of two (the job's conditional
 update and its track's own item, created only if no item has its key), so a track exists if and only if its
@@ -35,7 +39,15 @@ from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
 from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import job_item, job_key, status_key, to_job, track_key
+from music_api.generations.store import (
+    AWAITING_DISPATCH,
+    DISPATCH_KEY,
+    job_item,
+    job_key,
+    status_key,
+    to_job,
+    track_key,
+)
 from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack, StoredTrackItem
 
 if TYPE_CHECKING:
@@ -59,6 +71,9 @@ class LifecycleJob(StoredJob):
     request: dict[str, Any] | None = None
     # Set by ``request_cancel`` on a running job: the worker calls ``cancel`` at its next checkpoint.
     cancel_requested: bool | None = None
+    # Set by ``record_dispatch``: when the dispatch sweeper last sent the job's message again, and how often it has.
+    dispatched_at: StoredTimestamp | None = None
+    dispatch_count: Annotated[int | None, StoredNumber, Field(ge=1)] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +142,7 @@ class _Step:
     writes: Mapping[str, Any]
     applied: Callable[[LifecycleJob], bool]
     stamps: tuple[str, ...] = ()  # timestamp attributes set to now, besides updated_at
+    counts: tuple[str, ...] = ()  # number attributes raised by one, besides version
     also: str | None = None  # an extra condition
 
 
@@ -169,7 +185,7 @@ class JobWriter:
         written, stored = self._conditional_write(
             lambda: self._client.put_item(
                 TableName=self._table_name,
-                Item=job_item(values),
+                Item=job_item(values) | {DISPATCH_KEY: {"S": AWAITING_DISPATCH}},
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -309,6 +325,22 @@ class JobWriter:
             ),
         )
 
+    def record_dispatch(self, ref: JobRef) -> JobWrite:
+        """queued -> queued: the dispatch sweeper sent the job's message again; records ``dispatched_at`` and
+        raises ``dispatch_count``, from which it knows when the next one is due. Not a repeat when applied twice:
+        each call is one more message."""
+        return self._apply(
+            ref,
+            _Step(
+                "record_dispatch",
+                sources=("queued",),
+                writes={},
+                stamps=("dispatched_at",),
+                counts=("dispatch_count",),
+                applied=lambda job: False,
+            ),
+        )
+
     # --- one conditional UpdateItem (succeed: in one transaction with the track's PutItem) -----------------
 
     def _apply(self, ref: JobRef, step: _Step, *, track: StoredTrack | None = None) -> JobWrite:
@@ -319,20 +351,26 @@ class JobWriter:
         writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), now)
         for name, value in writes.items():
             _check_field(name, value)
+        removals = []
         if "status" in writes:  # the job moves to its new status's partition of the list's status index
             writes["status_pk"] = status_key(ref.organization_id, ref.user_id, writes["status"])
-        names = {f"#{name}": name for name in [*writes, "status", "version"]}
+            removals.append(DISPATCH_KEY)  # no step leads into queued: the job leaves the sweeper's index
+        counts = ("version", *step.counts)
+        names = {f"#{name}": name for name in [*writes, *removals, *counts, "status"]}
         values = to_item({f":{name}": value for name, value in writes.items()})
         values |= to_item({f":from_{status}": status for status in step.sources} | {":zero": 0, ":one": 1})
         assignments = [f"#{name} = :{name}" for name in writes]
-        assignments.append("#version = if_not_exists(#version, :zero) + :one")
+        assignments += [f"#{name} = if_not_exists(#{name}, :zero) + :one" for name in counts]
+        update = "SET " + ", ".join(assignments)
+        if removals:
+            update += " REMOVE " + ", ".join(f"#{name}" for name in removals)
         condition = f"#status IN ({', '.join(f':from_{status}' for status in step.sources)})"
         if step.also:
             condition = f"{condition} AND {step.also}"
-        update: UpdateTypeDef = {
+        request: UpdateTypeDef = {
             "TableName": self._table_name,
             "Key": job_key(ref.organization_id, ref.user_id, ref.job_id),
-            "UpdateExpression": "SET " + ", ".join(assignments),
+            "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -340,10 +378,10 @@ class JobWriter:
         }
         if track is None:
             written, item = self._conditional_write(
-                lambda: self._client.update_item(**update, ReturnValues="ALL_NEW").get("Attributes", {})
+                lambda: self._client.update_item(**request, ReturnValues="ALL_NEW").get("Attributes", {})
             )
         else:
-            written, item = self._with_track_item(update, track_item(ref, track, now))
+            written, item = self._with_track_item(request, track_item(ref, track, now))
         if written:
             return JobWrite(self._job(item, ref), changed=True)
         if not item:
