@@ -79,9 +79,17 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
             f"  demo key: {key}",
             "",
             "Try it:",
-            f"  export FREDDY_API_KEY={key}",
+            f"  export FREDDY_API_KEY={key} FREDDY_BASE_URL={url}",
             f'  curl "{url}/v1/music/{organization_id}/generations/{job_id}" -H "X-API-Key: $FREDDY_API_KEY"',
         ]
+        engine = next((engine for engine in stack.fixtures.content.engines if engine.enabled), None)
+        if engine is not None:
+            lines += [
+                "Generate a new track (the simulator runs it; README.md, 'Trying it locally'):",
+                f"  .venv/bin/freddy-music generate {organization_id} --engine {engine.key} "
+                f'--prompt "slow lo-fi piano, rain on the window" '
+                f"--duration {min(30, engine.max_duration_seconds)} --output new-track.mp3",
+            ]
     simulated = stack.fixtures.simulated_request()
     if simulated is not None:
         key, organization_id, job_id = simulated

@@ -57,8 +57,9 @@ SUBMITTED_REFUSAL_REASON = "The simulated engine refused this request."
 # What a submitted job's success plays: the demo MP3, under the track's own key.
 DEMO_AUDIO = Path(__file__).resolve().parents[1] / "audio" / "late-night-study.mp3"
 DEMO_AUDIO_SECONDS = 119.4
-# A job created through the API: how long it runs once received, and the longest audio it gets.
-CREATED_RUNNING_SECONDS: Final = 4.0
+# A job created through the API: how long it runs once received (long enough for a client polling at GET's
+# running Retry-After of 2 s to see its progress rise), and the longest audio it gets.
+CREATED_RUNNING_SECONDS: Final = 10.0
 MAX_CREATED_AUDIO_SECONDS: Final = 600
 CREATED_UNTITLED: Final = "Untitled"
 # How many created jobs it runs at once, as a worker with a few engines would: the rest wait on the queue.

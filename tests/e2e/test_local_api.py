@@ -1,7 +1,9 @@
 """End to end over HTTP: client -> local API Gateway -> authorizer -> handler -> moto -> presigned download."""
 
 import json
+import shlex
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +40,30 @@ def test_the_banner_shows_the_demo_key_and_a_ready_curl(local_api: LaunchedApi) 
     assert f"demo key: {ALICE_KEY}" in banner
     assert f"export FREDDY_API_KEY={ALICE_KEY}" in banner
     assert f'curl "{local_api.url}{job_path(ORG, SEED_JOB_ID)}" -H "X-API-Key: $FREDDY_API_KEY"' in banner
+
+
+def test_the_banners_generate_command_makes_a_new_track(local_api: LaunchedApi, tmp_path: Path) -> None:
+    """The README's first run: ``make run``, then the one ``generate`` line its banner prints, as printed."""
+    lines = "".join(local_api.output).splitlines()
+    exports = dict(
+        assignment.split("=", 1) for assignment in next(line for line in lines if "export " in line).split()[1:]
+    )
+    generate = shlex.split(next(line for line in lines if "freddy-music generate" in line))
+
+    assert generate[0] == ".venv/bin/freddy-music"
+    finished = subprocess.run(  # noqa: S603 - the banner's own command line, against loopback
+        [sys.executable, "-m", "freddy_music", *generate[1:]],
+        env={"PATH": "/usr/bin:/bin", **exports},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert (finished.returncode, finished.stderr) == (0, ""), finished.stdout
+    assert " succeeded 100%" in finished.stdout
+    assert mp3.duration_seconds((tmp_path / "new-track.mp3").read_bytes()) == pytest.approx(30, abs=0.5)
 
 
 def test_the_seed_job_comes_back_in_the_contracts_shape(local_api: LaunchedApi) -> None:
