@@ -8,7 +8,7 @@ back through GET)."""
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -285,6 +285,28 @@ def test_when_the_queue_never_comes_back_the_job_fails_after_the_maximum_wait(
     assert (body["status"], body["error_message"]) == ("failed", UNSCHEDULED_MESSAGE)
     assert job["id"] not in awaiting_dispatch(aws)
     assert sweep(aws, born + 2 * MAX_WAIT) == SweepResult()
+
+
+def test_a_job_a_worker_starts_while_the_sweep_runs_is_not_failed(
+    aws: LocalAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweeper read the job from its index when it was still queued past the maximum wait; a worker starts it
+    before the sweeper's write: the job keeps running (the worker's), counted as moved on."""
+    ref = job_ref("mgen_latestarter01")
+    create_at(aws, ref, START)
+    read_index = AwaitingDispatch.created_by
+
+    def a_worker_starts_it_after_the_read(self: AwaitingDispatch, moment: datetime, limit: int) -> Iterator[Any]:
+        jobs = list(read_index(self, moment, limit))
+        JobWriter(aws.dynamodb, aws.jobs_table).start(ref)
+        return iter(jobs)
+
+    monkeypatch.setattr(AwaitingDispatch, "created_by", a_worker_starts_it_after_the_read)
+
+    assert sweep(aws, START + MAX_WAIT) == SweepResult(moved_on=1)
+    item = stored_item(aws, ref)
+    assert item is not None
+    assert (item["status"], item.get("error_message")) == ("running", None)
 
 
 def test_a_lost_message_is_sent_again_after_the_grace_then_ever_less_often(aws: LocalAws) -> None:

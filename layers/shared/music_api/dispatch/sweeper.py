@@ -4,7 +4,8 @@ Create sends one message per job right after writing it; a send can fail, a mess
 land in the dead-letter queue, and a worker can drop one. Every minute the sweeper reads the jobs still queued
 past the grace from the sparse index ``jobs_awaiting_dispatch`` (oldest first) and, for each:
 
-- queued longer than the maximum wait since creation: ``fail`` with ``UNSCHEDULED_MESSAGE`` (a user may read it);
+- queued longer than the maximum wait since creation: ``fail_unscheduled`` with ``UNSCHEDULED_MESSAGE`` (a user
+  may read it);
 - else, when its next message is due: sends it again and records that (``record_dispatch``). The first re-send is
   due ``grace`` after creation, each next one after twice the previous interval (grace x 2^count since the last),
   so a queue that is merely slow gets a few duplicates per job, not one a minute.
@@ -145,7 +146,7 @@ class Sweeper:
         due: list[JobRef] = []
         for job in self._awaiting.created_by(now - policy.grace, policy.max_jobs):
             if now - job.created_at >= policy.max_wait:
-                if self._still_queued(result, self._writer.fail, job.ref, UNSCHEDULED_MESSAGE):
+                if self._still_queued(result, self._writer.fail_unscheduled, job.ref, UNSCHEDULED_MESSAGE):
                     result.unscheduled += 1
                     logger.warning("Generation job never started: failed", extra={"job_id": job.id})
             elif job.next_dispatch(policy.grace) <= now:

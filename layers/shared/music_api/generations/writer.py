@@ -266,6 +266,21 @@ class JobWriter:
             ),
         )
 
+    def fail_unscheduled(self, ref: JobRef, error_message: str) -> JobWrite:
+        """queued -> failed: the dispatch sweeper's end for a job no worker started in time. Never a running job:
+        a worker that took it after the sweeper read its index keeps it."""
+        _require_text("error_message", error_message)
+        return self._apply(
+            ref,
+            _Step(
+                "fail_unscheduled",
+                sources=("queued",),
+                writes={"status": "failed", "error_message": error_message},
+                stamps=("finished_at",),
+                applied=lambda job: job.status == "failed" and job.error_message == error_message,
+            ),
+        )
+
     def cancel(self, ref: JobRef) -> JobWrite:
         """queued | running -> cancelled; progress stays where it was."""
         return self._apply(
