@@ -243,6 +243,60 @@ def test_a_failed_first_attempt_leaves_the_key_free(aws: LocalAws, lambda_contex
     assert job_ids(aws) - before == {retried[2]["id"]}
 
 
+def lose_the_record_after_the_job_write(aws: LocalAws) -> None:
+    """The first attempt writes its job, then cannot mark its record completed (the table throttles the update):
+    it answers 503 and its in-progress record lives until the invocation's deadline, which the test skips to by
+    deleting the record."""
+    failed: list[bool] = []
+
+    def throttle(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == aws.idempotency_table and not failed:
+            failed.append(True)
+            error = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+            raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
+
+    dynamodb_client().meta.events.register("provide-client-params.dynamodb.UpdateItem", throttle)
+
+
+def test_a_retry_after_the_record_was_lost_answers_the_first_attempts_job(
+    aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    """The job's id follows from the caller and the key: the retry finds the job its first attempt wrote, and
+    creates no second one."""
+    before = job_ids(aws)
+    lose_the_record_after_the_job_write(aws)
+
+    failed = create(lambda_context, VALID)
+    (first_job,) = job_ids(aws) - before
+    for record in idempotency_records(aws):
+        aws.dynamodb.delete_item(TableName=aws.idempotency_table, Key={"id": record["id"]})
+    retried = create(lambda_context, VALID)
+
+    assert (failed[0], failed[2]["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert (retried[0], retried[2]["id"], retried[2]["status"]) == (202, first_job, "queued")
+    assert job_ids(aws) - before == {first_job}
+    assert create(lambda_context, VALID)[2]["id"] == first_job  # and now the record answers: a replay
+
+
+def test_after_the_record_was_lost_another_body_with_the_key_is_still_refused(
+    aws: LocalAws, lambda_context: LambdaContext
+) -> None:
+    before = job_ids(aws)
+    lose_the_record_after_the_job_write(aws)
+    create(lambda_context, VALID)
+    for record in idempotency_records(aws):
+        aws.dynamodb.delete_item(TableName=aws.idempotency_table, Key={"id": record["id"]})
+
+    status, _, answer = create(lambda_context, {**VALID, "duration_seconds": 90})
+
+    assert (status, answer["error"]["code"], answer["error"]["details"]["field"]) == (
+        409,
+        "IDEMPOTENCY_KEY_REUSED",
+        "Idempotency-Key",
+    )
+    assert len(job_ids(aws) - before) == 1
+
+
 def test_an_unavailable_idempotency_table_is_a_503_and_creates_nothing(
     aws: LocalAws, lambda_context: LambdaContext
 ) -> None:

@@ -12,7 +12,7 @@ from music_api.core.aws import dynamodb_client, sqs_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.creation.idempotency import create_once
-from music_api.creation.logic import CachedCatalogue, check_engine_rules, check_seed_track, create_job, new_job_id
+from music_api.creation.logic import CachedCatalogue, check_engine_rules, check_seed_track, create_job
 from music_api.creation.request import CreateGenerationRequest, parse_request
 from music_api.creation.settings import CreationSettings, creation_settings
 from music_api.dispatch.queue import DispatchError, GenerationQueue
@@ -67,9 +67,15 @@ def _new_queued_job(request: CreateGenerationRequest) -> GenerationJob:
     engines = engine_cache().engines(EngineCatalogue(client, settings.jobs_table_name))
     engine = check_engine_rules(request, engines)
     check_seed_track(request, TrackRepository(client, settings.jobs_table_name))
-    job = create_job(request, JobWriter(client, settings.jobs_table_name), new_job_id())
+    written = create_job(request, JobWriter(client, settings.jobs_table_name))
+    job = written.job
     logger.append_keys(job_id=job.id)
-    dispatch(job, settings)
+    if job.status == "queued":  # an earlier attempt's job may still wait for a message that attempt never sent
+        dispatch(job, settings)
+    if not written.changed:
+        logger.info("Generation job of an earlier attempt with this idempotency key answered")
+        metrics.add_metric(name="GenerationCreateRepeated", unit=MetricUnit.Count, value=1)
+        return queued_view(job)
     metrics.add_dimension(name="engine", value=engine.key)
     metrics.add_metric(name="GenerationJobCreated", unit=MetricUnit.Count, value=1)
     logger.info("Generation job created", extra={"engine": engine.key, "mode": job.mode})
@@ -91,7 +97,7 @@ def dispatch(job: LifecycleJob, settings: CreationSettings) -> None:
 
 
 def queued_view(job: LifecycleJob) -> GenerationJob:
-    """A new job as GET shows it while queued: no track, no URL."""
+    """The job as create answers it (new: queued): no track, no URL; GET mints those."""
     return GenerationJob(
         **job.model_dump(include={"id", "status", "progress", "engine", "mode", "created_at"}),
         result_track_id=None,

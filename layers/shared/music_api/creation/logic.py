@@ -1,14 +1,16 @@
 """Create a job: the engine catalogue's rules, then one conditional write through the job writer."""
 
+import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass, field
 
-from music_api.core.errors import GenerationNotAllowedError
+from music_api.core.errors import GenerationNotAllowedError, IdempotencyKeyReusedError
 from music_api.creation.request import CreateGenerationRequest
 from music_api.engines.models import StoredEngine
 from music_api.engines.store import EngineCatalogue
-from music_api.generations.writer import JobRef, JobWriter, LifecycleJob, NewJob
+from music_api.generations.writer import JobConflictError, JobRef, JobWrite, JobWriter, NewJob
 from music_api.tracks.store import TrackRepository
 
 
@@ -29,9 +31,17 @@ class CachedCatalogue:
         return self._engines
 
 
-def new_job_id() -> str:
-    """``mgen_`` + 16 random hex digits: within the id format, never repeated in practice."""
-    return f"mgen_{secrets.token_hex(8)}"
+def job_id_for(request: CreateGenerationRequest) -> str:
+    """``mgen_`` + 16 hex digits: random without an idempotency key; with one, derived from the caller and the key.
+
+    The idempotency record is written after the job: when that write fails (or the step raises after the job
+    write), the record is gone or expires and the client's retry runs the create again. A derived id makes that
+    retry find the job its first attempt wrote (the writer answers a repeat) instead of writing a second one."""
+    key = request.idempotency_key
+    if key is None:
+        return f"mgen_{secrets.token_hex(8)}"
+    scope = json.dumps([request.organization_id, request.caller.user_id, key.value])
+    return f"mgen_{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
 
 
 def check_engine_rules(request: CreateGenerationRequest, engines: dict[str, StoredEngine]) -> StoredEngine:
@@ -61,9 +71,16 @@ def check_seed_track(request: CreateGenerationRequest, tracks: TrackRepository) 
         raise GenerationNotAllowedError("seed_track_id", "is not a track of yours in this organization")
 
 
-def create_job(request: CreateGenerationRequest, writer: JobWriter, job_id: str) -> LifecycleJob:
-    """The queued job, with the generation request stored on it for the worker (never returned by GET)."""
+def create_job(request: CreateGenerationRequest, writer: JobWriter) -> JobWrite:
+    """The queued job, with the generation request stored on it for the worker (never returned by GET); for a key
+    whose job already exists (a retry past a lost idempotency record), that job as it is now (``changed`` false),
+    or 409 when it was created from another body."""
     body = request.body
-    ref = JobRef(request.organization_id, request.caller.user_id, job_id)
+    ref = JobRef(request.organization_id, request.caller.user_id, job_id_for(request))
     stored_request = body.model_dump(exclude={"idempotency_key"}, exclude_none=True)
-    return writer.create(NewJob(ref, engine=body.engine, mode=body.mode), stored_request).job
+    try:
+        return writer.create(NewJob(ref, engine=body.engine, mode=body.mode), stored_request)
+    except JobConflictError:
+        if request.idempotency_key is None:
+            raise
+        raise IdempotencyKeyReusedError(request.idempotency_key.field) from None
