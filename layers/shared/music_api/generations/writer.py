@@ -254,27 +254,20 @@ class JobWriter:
 
     def fail(self, ref: JobRef, error_message: str) -> JobWrite:
         """queued | running -> failed, with a message a user may read (it is returned as is)."""
-        _require_text("error_message", error_message)
-        return self._apply(
-            ref,
-            _Step(
-                "fail",
-                sources=("queued", "running"),
-                writes={"status": "failed", "error_message": error_message},
-                stamps=("finished_at",),
-                applied=lambda job: job.status == "failed" and job.error_message == error_message,
-            ),
-        )
+        return self._fail(ref, error_message, "fail", ("queued", "running"))
 
     def fail_unscheduled(self, ref: JobRef, error_message: str) -> JobWrite:
         """queued -> failed: the dispatch sweeper's end for a job no worker started in time. Never a running job:
         a worker that took it after the sweeper read its index keeps it."""
+        return self._fail(ref, error_message, "fail_unscheduled", ("queued",))
+
+    def _fail(self, ref: JobRef, error_message: str, operation: str, sources: tuple[JobStatus, ...]) -> JobWrite:
         _require_text("error_message", error_message)
         return self._apply(
             ref,
             _Step(
-                "fail_unscheduled",
-                sources=("queued",),
+                operation,
+                sources=sources,
                 writes={"status": "failed", "error_message": error_message},
                 stamps=("finished_at",),
                 applied=lambda job: job.status == "failed" and job.error_message == error_message,
