@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from music_api.access.models import StoredApiKey
-from music_api.core.dynamodb import from_item, store_errors
+from music_api.core.dynamodb import consistent_item, from_item
 from music_api.core.errors import InternalError
 
 if TYPE_CHECKING:
@@ -35,9 +35,7 @@ class ApiKeyStore:
     def get_api_key(self, digest: str) -> StoredApiKey | None:
         """The key stored under ``digest``, with its user's organizations; strongly consistent, so a
         revocation or a membership change is seen at once."""
-        with store_errors(STORE):
-            response = self._client.get_item(TableName=self._table_name, Key=api_key_key(digest), ConsistentRead=True)
-        item = response.get("Item")
+        item = consistent_item(self._client, self._table_name, api_key_key(digest), STORE)
         if item is None:
             return None
         try:

@@ -59,6 +59,14 @@ def _decimals(value: Any) -> Any:
     return value
 
 
+def consistent_item(client: Any, table_name: str, key: Mapping[str, Any], store: str) -> Mapping[str, Any] | None:
+    """One strongly consistent GetItem: the item, or ``None`` when there is none; failures as ``store_errors``."""
+    with store_errors(store):
+        response = client.get_item(TableName=table_name, Key=key, ConsistentRead=True)
+    item: Mapping[str, Any] | None = response.get("Item")
+    return item
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 

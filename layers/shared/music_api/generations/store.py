@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from music_api.core.dynamodb import from_item, store_errors, to_item
+from music_api.core.dynamodb import consistent_item, from_item, to_item
 from music_api.generations.stored import CorruptJobError, StoredJob, StoredJobSummary
 
 if TYPE_CHECKING:
@@ -86,13 +86,7 @@ class JobRepository:
 
         Strongly consistent: a poller must never see a status go backwards between two reads.
         """
-        with store_errors("Job store"):
-            response = self._client.get_item(
-                TableName=self._table_name,
-                Key=job_key(organization_id, user_id, job_id),
-                ConsistentRead=True,
-            )
-        item = response.get("Item")
+        item = consistent_item(self._client, self._table_name, job_key(organization_id, user_id, job_id), "Job store")
         if item is None:
             return None
         return to_job(item, organization_id, user_id, job_id, StoredJob)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from music_api.core.dynamodb import from_item, store_errors
+from music_api.core.dynamodb import consistent_item, from_item
 from music_api.core.errors import InternalError
 from music_api.generations.store import track_key
 from music_api.generations.stored import StoredTrackItem
@@ -32,13 +32,8 @@ class TrackRepository:
 
         Strongly consistent: the track is written with its job's success, and a client that has just seen the
         job succeed must find the track."""
-        with store_errors("Track store"):
-            response = self._client.get_item(
-                TableName=self._table_name,
-                Key=track_key(organization_id, user_id, track_id),
-                ConsistentRead=True,
-            )
-        item = response.get("Item")
+        key = track_key(organization_id, user_id, track_id)
+        item = consistent_item(self._client, self._table_name, key, "Track store")
         if item is None:
             return None
         return to_track(item, organization_id, user_id, track_id)
