@@ -245,8 +245,7 @@ def test_a_failed_first_attempt_leaves_the_key_free(aws: LocalAws, lambda_contex
 
 def lose_the_record_after_the_job_write(aws: LocalAws) -> None:
     """The first attempt writes its job, then cannot mark its record completed (the table throttles the update):
-    it answers 503 and its in-progress record lives until the invocation's deadline, which the test skips to by
-    deleting the record."""
+    it answers 503 and its in-progress record lives until the invocation's deadline."""
     failed: list[bool] = []
 
     def throttle(params: dict[str, Any], **_: Any) -> None:
@@ -256,6 +255,12 @@ def lose_the_record_after_the_job_write(aws: LocalAws) -> None:
             raise ClientError(error, "UpdateItem")  # type: ignore[arg-type]
 
     dynamodb_client().meta.events.register("provide-client-params.dynamodb.UpdateItem", throttle)
+
+
+def let_the_in_progress_record_expire(aws: LocalAws) -> None:
+    """What the invocation's deadline does to the record the first attempt left in progress: it stops answering."""
+    for record in idempotency_records(aws):
+        aws.dynamodb.delete_item(TableName=aws.idempotency_table, Key={"id": record["id"]})
 
 
 def test_a_retry_after_the_record_was_lost_answers_the_first_attempts_job(
@@ -268,8 +273,7 @@ def test_a_retry_after_the_record_was_lost_answers_the_first_attempts_job(
 
     failed = create(lambda_context, VALID)
     (first_job,) = job_ids(aws) - before
-    for record in idempotency_records(aws):
-        aws.dynamodb.delete_item(TableName=aws.idempotency_table, Key={"id": record["id"]})
+    let_the_in_progress_record_expire(aws)
     retried = create(lambda_context, VALID)
 
     assert (failed[0], failed[2]["error"]["code"]) == (503, "SERVICE_UNAVAILABLE")
@@ -284,8 +288,7 @@ def test_after_the_record_was_lost_another_body_with_the_key_is_still_refused(
     before = job_ids(aws)
     lose_the_record_after_the_job_write(aws)
     create(lambda_context, VALID)
-    for record in idempotency_records(aws):
-        aws.dynamodb.delete_item(TableName=aws.idempotency_table, Key={"id": record["id"]})
+    let_the_in_progress_record_expire(aws)
 
     status, _, answer = create(lambda_context, {**VALID, "duration_seconds": 90})
 
