@@ -68,14 +68,9 @@ def create_once(
     idempotent = idempotent_create()
     # The in-progress record expires with this invocation: a container that dies mid-create frees the key then.
     idempotent.config.register_lambda_context(context)
-    scope = {
-        "organization_id": request.organization_id,
-        "user_id": request.caller.user_id,
-        "idempotency_key": key.value,
-    }
     body = request.body.model_dump(mode="json", exclude={"idempotency_key"})
     try:
-        result = idempotent.run_once(request={"scope": scope, "body": body}, create=create)
+        result = idempotent.run_once(request={"scope": request.idempotency_scope(key), "body": body}, create=create)
     except IdempotencyAlreadyInProgressError:
         raise IdempotencyKeyInUseError(key.field) from None
     except IdempotencyValidationError:

@@ -40,7 +40,7 @@ def job_id_for(request: CreateGenerationRequest) -> str:
     key = request.idempotency_key
     if key is None:
         return f"mgen_{secrets.token_hex(8)}"
-    scope = json.dumps([request.organization_id, request.caller.user_id, key.value])
+    scope = json.dumps(request.idempotency_scope(key), sort_keys=True)
     return f"mgen_{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
 
 

@@ -61,6 +61,10 @@ class CreateGenerationRequest:
     path: str  # the request's path as the client sent it (stage included), for Location
     idempotency_key: IdempotencyKey | None = None  # the header's, else the body's; None: every request creates
 
+    def idempotency_scope(self, key: IdempotencyKey) -> dict[str, str]:
+        """What one idempotency key stands for: the caller's (organization, the authorizer's user) and the key."""
+        return {"organization_id": self.organization_id, "user_id": self.caller.user_id, "idempotency_key": key.value}
+
 
 def parse_request(event: Mapping[str, Any]) -> CreateGenerationRequest:
     """Caller, organization (401/400/403), then content type (415), the Idempotency-Key header, JSON (400),
