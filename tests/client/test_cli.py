@@ -97,7 +97,7 @@ def test_each_ending_has_its_exit_code_and_says_why_on_stderr(
 ) -> None:
     server.script(JOB_PATH, answer)
 
-    code = main([command, ORG, JOB, *(["--timeout", "1"] if command == "watch" else [])])
+    code = main(["--max-retries", "0", command, ORG, JOB, *(["--timeout", "1"] if command == "watch" else [])])
 
     _, err = capsys.readouterr()
     assert code == expected

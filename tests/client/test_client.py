@@ -13,6 +13,7 @@ from freddy_music import (
     AuthenticationError,
     Client,
     ConfigurationError,
+    GenerationJob,
     NotFoundError,
     RateLimitedError,
     ServiceUnavailableError,
@@ -24,10 +25,22 @@ from tests.helpers.client import API_KEY, JOB, JOB_PATH, ORG, Flavour, envelope,
 from tests.helpers.scripted_server import Answer, ScriptedServer
 
 
+def collected(flavour: Flavour, jobs: Any) -> Any:
+    """Every job of a listing: iterated, or with ``async for`` on the async client (a coroutine to await)."""
+    if flavour.name == "sync":
+        return list(jobs)
+
+    async def collect() -> list[Any]:
+        return [job async for job in jobs]
+
+    return collect()
+
+
 @pytest.fixture(autouse=True)
 def no_settings_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FREDDY_API_KEY", raising=False)
     monkeypatch.delenv("FREDDY_BASE_URL", raising=False)
+    monkeypatch.delenv("FREDDY_ORGANIZATION_ID", raising=False)
 
 
 def test_settings_come_from_the_environment(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,21 +196,23 @@ def test_an_error_that_is_not_the_envelope_still_has_its_status_and_trace(
     server.script(JOB_PATH, Answer(502, page, {"Content-Type": "text/html", "X-Request-Id": "req_from_header"}))
 
     with pytest.raises(ServiceUnavailableError) as raised:
-        flavour.get_job()
+        flavour.call(lambda client: client.generations.get(ORG, JOB), max_retries=0)
 
     error = raised.value
     assert (error.status, error.code, error.trace_id) == (502, "HTTP_502", "req_from_header")
     assert error.message == "<html><body> <h1>502 Bad Gateway</h1> </body></html>"
     assert error.system_message is None
     assert error.details == {}
-    assert len(server.received) == 1, "a plain get does not retry"
+    assert error.request_id == "req_from_header"
+    assert error.headers["Content-Type"] == "text/html"
+    assert len(server.received) == 1, "max_retries=0: no retry"
 
 
 def test_a_429_carries_its_retry_after(flavour: Flavour, server: ScriptedServer) -> None:
     server.script(JOB_PATH, Answer(429, envelope(429, "RATE_LIMIT_EXCEEDED", "rate_limit_error"), {"Retry-After": "7"}))
 
     with pytest.raises(RateLimitedError) as raised:
-        flavour.get_job()
+        flavour.call(lambda client: client.generations.get(ORG, JOB), max_retries=0)
 
     assert raised.value.retry_after == 7
 
@@ -227,7 +242,7 @@ def test_an_api_that_cannot_be_reached_is_a_connection_error(flavour_name: str) 
     unreachable = Flavour(flavour_name, f"http://127.0.0.1:{closed_port}")
 
     with pytest.raises(APIConnectionError, match=f"GET {JOB_PATH}"):
-        unreachable.get_job()
+        unreachable.call(lambda client: client.generations.get(ORG, JOB), max_retries=0)
 
 
 def test_cancel_posts_no_body_and_returns_the_job_as_it_is_now(flavour: Flavour, server: ScriptedServer) -> None:
@@ -247,23 +262,16 @@ def test_cancel_of_a_missing_job_raises_not_found(flavour: Flavour, server: Scri
         flavour.call(lambda client: client.generations.cancel(ORG, JOB))
 
 
-def test_list_pages_until_a_short_page(flavour: Flavour, server: ScriptedServer) -> None:
+def test_list_yields_jobs_page_after_page_until_a_short_page(flavour: Flavour, server: ScriptedServer) -> None:
     base = f"/v1/music/{ORG}/generations"
     full = {"jobs": [job_body("queued", 0), job_body("running", 5)], "limit": 2, "offset": 0}
     short = {"jobs": [job_body("failed", 9)], "limit": 2, "offset": 2}
     server.script(base, Answer(200, full), Answer(200, short))
 
-    async def collect_async(client: Any) -> list[list[Any]]:
-        return [page async for page in client.generations.list(ORG, status="queued", limit=2)]
+    jobs = flavour.call(lambda client: collected(flavour, client.generations.list(ORG, status="queued", limit=2)))
 
-    def collect(client: Any) -> Any:
-        if flavour.name == "sync":
-            return list(client.generations.list(ORG, status="queued", limit=2))
-        return collect_async(client)
-
-    pages = flavour.call(collect)
-
-    assert [[job.status for job in page] for page in pages] == [["queued", "running"], ["failed"]]
+    assert [job.status for job in jobs] == ["queued", "running", "failed"]
+    assert all(isinstance(job, GenerationJob) for job in jobs)
     assert [request.path for request in server.received] == [
         f"{base}?limit=2&offset=0&status=queued",
         f"{base}?limit=2&offset=2&status=queued",

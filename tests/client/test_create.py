@@ -16,12 +16,13 @@ from freddy_music import (
     ServiceUnavailableError,
     ValidationError,
 )
-from freddy_music._flows import MAX_CREATE_ATTEMPTS
+from freddy_music._flows import DEFAULT_MAX_RETRIES
 from freddy_music.models import JobStatus
 from tests.helpers.client import JOB, ORG, Flavour, VirtualTime, envelope, job_body
 from tests.helpers.scripted_server import Answer, Received, ScriptedServer
 
 GENERATIONS_PATH = f"/v1/music/{ORG}/generations"
+MAX_CREATE_ATTEMPTS = 1 + DEFAULT_MAX_RETRIES
 # The API's rule for a key (docs/api-reference.md): what every key the client makes must match.
 KEY_FORMAT = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 CREATED = Answer(202, job_body("queued", 0), {"Location": f"generations/{JOB}", "Retry-After": "5"})

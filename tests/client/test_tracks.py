@@ -163,9 +163,10 @@ class TestTheCommand:
 
         code = main(["track", ORG, TRACK, "--output", str(output), *options])
 
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
         assert code == ExitCode.SUCCEEDED
-        assert out.splitlines()[-1] == f"saved {output} ({len(AUDIO):,} bytes)"
+        assert json.loads(out) == track_body(server.url), "standard output is the JSON alone: it stays parseable"
+        assert err == f"saved {output} ({len(AUDIO):,} bytes)\n"
         assert output.read_bytes() == AUDIO
 
     def test_a_missing_track_exits_not_found(self, server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,20 +1,20 @@
-"""How to create a job, wait for it and download its audio, as decisions without I/O.
+"""How to call the API, wait for a job and download its audio, as decisions without I/O.
 
-Each flow is a generator: it yields a step (create or fetch the job, pause, save the audio) and is sent the step's
-outcome, which is its result or the :class:`FreddyMusicError` it raised. The sync and the async client perform the
-steps, so both follow exactly the same rules.
+Each flow is a generator: it yields a step (send a request, pause, save the audio, tell the caller) and is sent the
+step's outcome, which is its result or the :class:`FreddyMusicError` it raised. The sync and the async client
+perform the steps, so both follow exactly the same rules.
 """
 
 import random
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import httpx
 
 from freddy_music._files import PartialFile
-from freddy_music._http import retry_after_seconds
+from freddy_music._http import IDEMPOTENCY_KEY_HEADER, generations_path, job_path, retry_after_seconds, track_path
 from freddy_music.errors import (
     APIConnectionError,
     APIError,
@@ -32,53 +32,42 @@ from freddy_music.models import GenerationJob, JobStatus, MusicTrack, organizati
 
 DEFAULT_WAIT_TIMEOUT_SECONDS = 600.0
 DEFAULT_POLL_INTERVAL_FLOOR_SECONDS = 1.0
-# Retries of 429, 5xx and unreachable: 1 s, 2 s, 4 s, … up to 30 s, each between half and all of that (jitter),
-# and never sooner than the answer's Retry-After.
+# A request is tried again at most this often after it failed in a way worth retrying.
+DEFAULT_MAX_RETRIES = 4
+# The pause after the n-th failure in a row: between half and all of min(30 s, start * 2^(n-1)) ("equal jitter"),
+# where start is 1 s, or twice the answer's Retry-After when it has one, so the first retry after a 429 with
+# `Retry-After: h` comes between h and 2h, the next between 2h and 4h, and so on; never sooner than h. A static
+# `Retry-After: 1` on a budget that refills every 10 s thus spreads five attempts over at least 15 s.
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
 # A request sent just before the deadline still gets this long to answer.
 MIN_REQUEST_TIMEOUT_SECONDS = 0.05
-# A playback URL this close to its expiry is treated as expired: the download would start too late.
+# A signed URL this close to its expiry is renewed before it is used: a download that starts within this margin of
+# the expiry could reach the storage after it (latency, the storage's clock and ours differing by a second or two).
 URL_EXPIRY_MARGIN = timedelta(seconds=5)
-
-# A create is tried this often in all before its last failure is raised.
-MAX_CREATE_ATTEMPTS = 5
 
 RETRYABLE = (RateLimitedError, ServiceUnavailableError, APIConnectionError)
 # Safe for a POST only because every attempt carries the same idempotency key: an attempt whose answer was lost
 # (or a 5xx after the job was written) is answered, when tried again, with the job the first attempt created.
 # An in-use key means the first attempt is still being processed: its answer comes to the retry.
-RETRYABLE_CREATE = (*RETRYABLE, IdempotencyKeyInUseError)
+RETRYABLE_WITH_KEY = (*RETRYABLE, IdempotencyKeyInUseError)
 
 
 @dataclass(frozen=True)
-class CreateJob:
-    """POST ``body`` to the organization's generations with the ``Idempotency-Key`` header."""
+class Send:
+    """Send a request to the API; the outcome is :class:`Answered`, or the error the answer means."""
 
-    organization_id: str
-    body: dict[str, Any]
-    idempotency_key: str
-
-
-@dataclass(frozen=True)
-class FetchJob:
-    organization_id: str
-    job_id: str
-    timeout: float | None  # seconds for this request; None: the client's own timeout
+    method: str
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None  # seconds for this request; None: the client's own timeout
 
 
 @dataclass(frozen=True)
-class FetchTrack:
-    """Fetch the track again (for fresh URLs); the outcome is the :class:`MusicTrack`."""
-
-    organization_id: str
-    track_id: str
-
-
-@dataclass(frozen=True)
-class FetchedJob:
-    job: GenerationJob
-    retry_after: float | None
+class Answered:
+    response: httpx.Response
+    body: Any  # the decoded JSON
 
 
 @dataclass(frozen=True)
@@ -94,16 +83,31 @@ class SaveAudio:
     audio: PartialFile
 
 
-Step = CreateJob | FetchJob | FetchTrack | Pause | SaveAudio
-Outcome = FetchedJob | MusicTrack | int | FreddyMusicError | None
+@dataclass(frozen=True)
+class Notify:
+    """Call ``callback(job)`` (awaiting what it returns, on the async client); the outcome is None."""
+
+    callback: Callable[[GenerationJob], object]
+    job: GenerationJob
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int
+    rng: random.Random
+
+
+Step = Send | Pause | SaveAudio | Notify
+Outcome = Answered | int | FreddyMusicError | None
 T = TypeVar("T")
 Signed = TypeVar("Signed", GenerationJob, MusicTrack)
+Steps = Generator[Step, Outcome, T]
 
 
 class Flow(Generic[T]):
     """A flow, advanced one step at a time by a client."""
 
-    def __init__(self, steps: Generator[Step, Outcome, T]) -> None:
+    def __init__(self, steps: Steps[T]) -> None:
         self._steps = steps
         self._result: tuple[T] | None = None
 
@@ -123,8 +127,58 @@ class Flow(Generic[T]):
         return self._result[0]
 
 
-def fetched_job(response: httpx.Response, body: object, organization_id: str) -> FetchedJob:
-    return FetchedJob(GenerationJob.from_api(body, organization_id), retry_after_seconds(response.headers))
+def request_flow(
+    send: Send, *, policy: RetryPolicy, retryable: tuple[type[FreddyMusicError], ...] = RETRYABLE
+) -> Steps[Answered]:
+    """Send the request until it is answered, retrying a ``retryable`` failure at most ``policy.max_retries``
+    times after :func:`retry_pause`. Any other error, the last failure, and a failure whose pause would exceed
+    the cap (a Retry-After over ``BACKOFF_CAP_SECONDS``: nobody waits minutes inside one call) are raised."""
+    failures = 0
+    while True:
+        outcome = yield send
+        if isinstance(outcome, Answered):
+            return outcome
+        failures += 1
+        if not isinstance(outcome, retryable) or failures > policy.max_retries:
+            raise unexpected(outcome)
+        pause = retry_pause(outcome, failures, policy.rng)
+        if pause > BACKOFF_CAP_SECONDS:
+            raise outcome
+        yield Pause(pause)
+
+
+def parsed_flow(
+    send: Send,
+    parse: Callable[[Answered], T],
+    *,
+    policy: RetryPolicy,
+    retryable: tuple[type[FreddyMusicError], ...] = RETRYABLE,
+) -> Steps[T]:
+    """:func:`request_flow`, its answer read by ``parse``."""
+    return parse((yield from request_flow(send, policy=policy, retryable=retryable)))
+
+
+def fetch_job_flow(organization_id: str, job_id: str, *, policy: RetryPolicy) -> Steps[GenerationJob]:
+    return parsed_flow(
+        Send("GET", job_path(organization_id, job_id)),
+        lambda answered: GenerationJob.from_api(answered.body, organization_id, answered.response),
+        policy=policy,
+    )
+
+
+def create_flow(
+    organization_id: str, body: dict[str, Any], *, idempotency_key: str, policy: RetryPolicy
+) -> Steps[GenerationJob]:
+    """Create the job: the same request, with the same key, until it is answered or has been retried
+    ``policy.max_retries`` times. 429, 5xx, no answer and a key still in use are retried; any other error, a reused
+    key among them, is raised at once."""
+    send = Send("POST", generations_path(organization_id), json=body, headers={IDEMPOTENCY_KEY_HEADER: idempotency_key})
+    return parsed_flow(
+        send,
+        lambda answered: GenerationJob.from_api(answered.body, organization_id, answered.response),
+        policy=policy,
+        retryable=RETRYABLE_WITH_KEY,
+    )
 
 
 def wait_flow(  # noqa: PLR0913 - keyword-only, passed through from wait()
@@ -137,12 +191,13 @@ def wait_flow(  # noqa: PLR0913 - keyword-only, passed through from wait()
     request_timeout: float,
     clock: Callable[[], float],
     rng: random.Random,
-) -> Generator[Step, Outcome, GenerationJob]:
+) -> Steps[GenerationJob]:
     """Poll until the job ends or ``timeout`` seconds have passed.
 
-    The pause after an answer is its Retry-After, never less than ``poll_interval_floor``; after a 429, a 5xx or
-    no answer, a jittered exponential backoff, never less than that answer's Retry-After. A pause that would end
-    after the deadline is not taken: the wait ends at once with :class:`WaitTimeoutError`.
+    The pause after an answer is its Retry-After; after a 429, a 5xx or no answer, :func:`retry_pause`. No pause is
+    shorter than ``poll_interval_floor``, retries included: the floor is the caller's bound on how often this wait
+    asks. Failures are retried until the deadline (the deadline is this flow's budget, not a count). A pause that
+    would end after the deadline is not taken: the wait ends at once with :class:`WaitTimeoutError`.
     """
     if timeout <= 0:
         raise ValueError("timeout must be positive")
@@ -154,20 +209,22 @@ def wait_flow(  # noqa: PLR0913 - keyword-only, passed through from wait()
     last_seen: tuple[str, int] | None = None
     while True:
         remaining = deadline - clock()
-        outcome = yield FetchJob(
-            organization_id, job_id, timeout=max(min(request_timeout, remaining), MIN_REQUEST_TIMEOUT_SECONDS)
+        outcome = yield Send(
+            "GET",
+            job_path(organization_id, job_id),
+            timeout=max(min(request_timeout, remaining), MIN_REQUEST_TIMEOUT_SECONDS),
         )
         last_error: FreddyMusicError | None = None
-        if isinstance(outcome, FetchedJob):
+        if isinstance(outcome, Answered):
             failures = 0
-            last_job = outcome.job
+            last_job = GenerationJob.from_api(outcome.body, organization_id, outcome.response)
             if (last_job.status, last_job.progress) != last_seen:
                 last_seen = (last_job.status, last_job.progress)
                 if on_update is not None:
-                    on_update(last_job)
+                    yield Notify(on_update, last_job)
             if ended(last_job):
                 return last_job
-            delay = max(poll_interval_floor, outcome.retry_after or 0.0)
+            delay = max(poll_interval_floor, retry_after_seconds(outcome.response.headers) or 0.0)
         elif isinstance(outcome, RETRYABLE):
             failures += 1
             last_error = outcome
@@ -195,34 +252,14 @@ def ended(job: GenerationJob) -> bool:
     return False
 
 
-def create_flow(
-    organization_id: str, body: dict[str, Any], *, idempotency_key: str, rng: random.Random
-) -> Generator[Step, Outcome, GenerationJob]:
-    """Create the job: the same request, with the same key, until it is answered or has failed
-    ``MAX_CREATE_ATTEMPTS`` times. 429, 5xx, no answer and a key still in use are retried after the backoff (never
-    sooner than the answer's Retry-After); any other error, a reused key among them, is raised at once."""
-    failures = 0
-    while True:
-        outcome = yield CreateJob(organization_id, body, idempotency_key)
-        if isinstance(outcome, FetchedJob):
-            return outcome.job
-        failures += 1
-        if not isinstance(outcome, RETRYABLE_CREATE) or failures >= MAX_CREATE_ATTEMPTS:
-            raise unexpected(outcome)
-        yield Pause(retry_pause(outcome, failures, rng))
-
-
 def retry_pause(error: FreddyMusicError, failures: int, rng: random.Random) -> float:
-    """The pause before trying again after ``failures`` failures in a row, the last being ``error``: the
-    backoff, and never sooner than the answer's Retry-After."""
-    server_hint = error.retry_after if isinstance(error, APIError) else None
-    return max(backoff_seconds(failures, rng), server_hint or 0.0)
-
-
-def backoff_seconds(failures: int, rng: random.Random) -> float:
-    """The pause after ``failures`` failed attempts in a row: exponential, capped, with 'equal jitter'."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (failures - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    """The pause before trying again after ``failures`` failures in a row, the last being ``error``: exponential
+    from the answer's Retry-After (else from 1 s), capped, with 'equal jitter', and never sooner than the
+    Retry-After itself (which alone may exceed the cap)."""
+    hint = (error.retry_after if isinstance(error, APIError) else None) or 0.0
+    start = 2 * hint if hint else BACKOFF_BASE_SECONDS
+    ceiling = min(BACKOFF_CAP_SECONDS, start * 2.0 ** (failures - 1))
+    return max(hint, ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 def _timeout_message(
@@ -237,8 +274,8 @@ def _timeout_message(
 
 
 def download_flow(
-    job: GenerationJob, audio: PartialFile, *, now: Callable[[], datetime]
-) -> Generator[Step, Outcome, GenerationJob]:
+    job: GenerationJob, audio: PartialFile, *, now: Callable[[], datetime], policy: RetryPolicy
+) -> Steps[GenerationJob]:
     """Save the job's audio into ``audio``. An expired URL (by ``playback_url_expires_at``, or a 403 from the
     storage) is replaced once by fetching the job again. Returns the job whose URL worked."""
     return (
@@ -247,7 +284,7 @@ def download_flow(
             audio,
             now=now,
             url_of=lambda job: job.playback_url,
-            fetch_again=_fetch_again,
+            fetch_again=lambda job: _fetch_again(job, policy),
             no_url=lambda job: f"job {job.id} has no playback URL (status {job.status})",
             label=f"job {job.id}",
         )
@@ -255,8 +292,8 @@ def download_flow(
 
 
 def track_download_flow(
-    track: MusicTrack, audio: PartialFile, *, stem: str | None, now: Callable[[], datetime]
-) -> Generator[Step, Outcome, MusicTrack]:
+    track: MusicTrack, audio: PartialFile, *, stem: str | None, now: Callable[[], datetime], policy: RetryPolicy
+) -> Steps[MusicTrack]:
     """Save the track's master (or the stem named ``stem``) into ``audio``, with the same rules as a job's
     download: an expired URL is replaced once by fetching the track again. Returns the track whose URL worked."""
     return (
@@ -265,7 +302,7 @@ def track_download_flow(
             audio,
             now=now,
             url_of=lambda track: track.playback_url if stem is None else track.stem_urls.get(stem),
-            fetch_again=_fetch_track_again,
+            fetch_again=lambda track: _fetch_track_again(track, policy),
             no_url=lambda track: (
                 f"track {track.id} has no stem {stem!r} (it has: {', '.join(track.stem_urls) or 'none'})"
             ),
@@ -280,10 +317,10 @@ def _signed_download(  # noqa: PLR0913 - keyword-only, what differs between a jo
     *,
     now: Callable[[], datetime],
     url_of: Callable[[Signed], str | None],
-    fetch_again: Callable[[Signed], Generator[Step, Outcome, Signed]],
+    fetch_again: Callable[[Signed], Steps[Signed]],
     no_url: Callable[[Signed], str],
     label: str,
-) -> Generator[Step, Outcome, Signed]:
+) -> Steps[Signed]:
     refreshed = False
     if item.playback_url_expires_at is not None and item.playback_url_expires_at - URL_EXPIRY_MARGIN <= now():
         item = yield from fetch_again(item)
@@ -304,30 +341,32 @@ def _signed_download(  # noqa: PLR0913 - keyword-only, what differs between a jo
         raise DownloadError(f"the storage answered HTTP {status} for the audio of {label}", status=status)
 
 
-def _fetch_again(job: GenerationJob) -> Generator[Step, Outcome, GenerationJob]:
+def _fetch_again(job: GenerationJob, policy: RetryPolicy) -> Steps[GenerationJob]:
     organization_id = organization_of(job)
     if organization_id is None:
         raise DownloadError(
             f"the playback URL of job {job.id} has expired, and the job was not read through a client, "
             "so it cannot be fetched again for a new one"
         )
-    outcome = yield FetchJob(organization_id, job.id, timeout=None)
-    if not isinstance(outcome, FetchedJob):
-        raise unexpected(outcome)
-    return outcome.job
+    return (yield from fetch_job_flow(organization_id, job.id, policy=policy))
 
 
-def _fetch_track_again(track: MusicTrack) -> Generator[Step, Outcome, MusicTrack]:
+def _fetch_track_again(track: MusicTrack, policy: RetryPolicy) -> Steps[MusicTrack]:
     organization_id = organization_of(track)
     if organization_id is None:
         raise DownloadError(
             f"the URLs of track {track.id} have expired, and the track was not read through a client, "
-            "so it cannot be fetched again for new ones"
+            "so they cannot be fetched again for new ones"
         )
-    outcome = yield FetchTrack(organization_id, track.id)
-    if not isinstance(outcome, MusicTrack):
-        raise unexpected(outcome)
-    return outcome
+    return (yield from fetch_track_flow(organization_id, track.id, policy=policy))
+
+
+def fetch_track_flow(organization_id: str, track_id: str, *, policy: RetryPolicy) -> Steps[MusicTrack]:
+    return parsed_flow(
+        Send("GET", track_path(organization_id, track_id)),
+        lambda answered: MusicTrack.from_api(answered.body, organization_id, answered.response),
+        policy=policy,
+    )
 
 
 def unexpected(outcome: Outcome) -> Exception:

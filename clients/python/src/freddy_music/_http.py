@@ -18,6 +18,7 @@ from freddy_music.errors import (
     APIConnectionError,
     APIError,
     ConfigurationError,
+    MissingAPIKeyError,
     UnexpectedResponseError,
     error_class,
 )
@@ -25,6 +26,7 @@ from freddy_music.errors import (
 DEFAULT_BASE_URL = "https://api.aitronos.com"
 API_KEY_VARIABLE = "FREDDY_API_KEY"
 BASE_URL_VARIABLE = "FREDDY_BASE_URL"
+ORGANIZATION_VARIABLE = "FREDDY_ORGANIZATION_ID"
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
 USER_AGENT = f"freddy-music/{__version__}"
 # Sent with every request; the API key goes only to the API, never to the storage a playback URL points at.
@@ -36,8 +38,12 @@ _ERROR_TEXT_LIMIT = 200
 def resolve_api_key(api_key: str | None) -> str:
     key = api_key if api_key is not None else os.environ.get(API_KEY_VARIABLE, "")
     if not key:
-        raise ConfigurationError(f"no API key: set {API_KEY_VARIABLE}, or pass one to the client")
+        raise MissingAPIKeyError(f"no API key: set {API_KEY_VARIABLE}, or pass one to the client (api_key=...)")
     return key
+
+
+def resolve_organization(organization_id: str | None) -> str | None:
+    return organization_id or os.environ.get(ORGANIZATION_VARIABLE) or None
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -69,6 +75,10 @@ def job_path(organization_id: str, job_id: str) -> str:
 def track_path(organization_id: str, track_id: str) -> str:
     """The track's path, each id escaped so that it stays one path segment whatever it holds."""
     return f"/v1/music/{quote(organization_id, safe='')}/tracks/{quote(track_id, safe='')}"
+
+
+def engines_path(organization_id: str) -> str:
+    return f"/v1/music/{quote(organization_id, safe='')}/engines"
 
 
 def cancel_path(organization_id: str, job_id: str) -> str:
@@ -129,6 +139,7 @@ def api_error(response: httpx.Response) -> APIError:
             message=_start_of(response.text) or response.reason_phrase,
             trace_id=response.headers.get("X-Request-Id"),
             retry_after=retry_after,
+            headers=response.headers,
         )
     code = str(envelope.get("code") or f"HTTP_{status}")
     details = envelope.get("details")
@@ -142,6 +153,7 @@ def api_error(response: httpx.Response) -> APIError:
         trace_id=_text_or_none(envelope.get("trace_id")) or response.headers.get("X-Request-Id"),
         timestamp=_text_or_none(envelope.get("timestamp")),
         retry_after=retry_after,
+        headers=response.headers,
     )
 
 

@@ -1,11 +1,11 @@
 """``freddy-music``: create a generation job or get one, watch it to its end with a progress bar and save its
-audio; get a track and save its master or a stem.
+audio; get a track and save its master or a stem; list jobs and engines.
 
 The exit status says how it ended (:class:`ExitCode`, also in the client's README), so scripts can branch on it.
+Text that came from the server is written through :mod:`freddy_music._terminal`: shown, never obeyed.
 """
 
 import argparse
-import json
 import re
 import shlex
 import sys
@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Self, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from freddy_music._flows import DEFAULT_WAIT_TIMEOUT_SECONDS
-from freddy_music._http import cancel_path, job_path, list_path, track_path
+from freddy_music._flows import DEFAULT_MAX_RETRIES, DEFAULT_WAIT_TIMEOUT_SECONDS
+from freddy_music._http import API_KEY_VARIABLE, engines_path, job_path, list_path, track_path
+from freddy_music._terminal import printable, printable_json
 from freddy_music._version import __version__
 from freddy_music.client import Client
 from freddy_music.errors import (
@@ -27,6 +29,7 @@ from freddy_music.errors import (
     JobCancelledError,
     JobFailedError,
     JobRefusedError,
+    MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     WaitTimeoutError,
@@ -61,7 +64,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODE_MEANINGS = {
     ExitCode.SUCCEEDED: "done: the job succeeded (watch, generate), or the answer was printed (get, list, cancel,"
-    " track)",
+    " track, engines)",
     ExitCode.ERROR: "any other error: API (400, 409, 422, 429, 5xx...), network, storage, unexpected answer",
     ExitCode.USAGE: "bad arguments, or no API key",
     ExitCode.FAILED: "the job failed",
@@ -97,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "track" and arguments.stem is not None and arguments.output is None:
         parser.error("--stem names what --output saves: give --output FILE too")
     try:
-        with Client(api_key=arguments.api_key, base_url=arguments.base_url) as client:
+        with Client(
+            api_key=arguments.api_key, base_url=arguments.base_url, max_retries=arguments.max_retries
+        ) as client:
             if arguments.command == "get":
                 _print_json(client.get(job_path(arguments.organization_id, arguments.job_id)))
             elif arguments.command == "list":
@@ -106,15 +111,20 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 _print_json(client.get(path))
             elif arguments.command == "cancel":
-                _print_json(client.post(cancel_path(arguments.organization_id, arguments.job_id)))
+                _print_json(_answer_of(client.generations.cancel(arguments.organization_id, arguments.job_id)))
+            elif arguments.command == "engines":
+                _print_json(client.get(engines_path(arguments.organization_id)))
             elif arguments.command == "generate":
                 _generate(client, arguments)
             elif arguments.command == "track":
                 _track(client, arguments)
             else:
                 _watch(client, arguments)
+    except MissingAPIKeyError:
+        print(f"freddy-music: no API key: set {API_KEY_VARIABLE}, or pass --api-key", file=sys.stderr)
+        return ExitCode.USAGE
     except FreddyMusicError as error:
-        print(f"freddy-music: {error}", file=sys.stderr)
+        print(f"freddy-music: {printable(str(error))}", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print("freddy-music: interrupted", file=sys.stderr)
@@ -133,6 +143,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--api-key", help="default: $FREDDY_API_KEY, which is safer: other users can see arguments")
     parser.add_argument("--base-url", help="default: $FREDDY_BASE_URL, else https://api.aitronos.com")
+    parser.add_argument(
+        "--max-retries",
+        type=_whole_number,
+        default=DEFAULT_MAX_RETRIES,
+        metavar="N",
+        help=f"retry a request that failed with 429, 5xx or no answer at most N times (default {DEFAULT_MAX_RETRIES})",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     generate = commands.add_parser(
         "generate",
@@ -161,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     track.add_argument("track_id", metavar="TRACK")
     track.add_argument("--output", "-o", metavar="FILE", help="save the master audio (or --stem's) here")
     track.add_argument("--stem", metavar="NAME", help="save this stem (a key of stem_urls) instead of the master")
+    engines = commands.add_parser("engines", help="print the engines of the catalogue a job may name, as JSON")
+    engines.add_argument("organization_id", metavar="ORG")
     generate.add_argument("organization_id", metavar="ORG")
     generate.add_argument("--engine", required=True, help="an engine key of the catalogue, e.g. studio")
     generate.add_argument("--prompt", required=True, help="genre, mood, instruments, structure")
@@ -189,6 +208,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _whole_number(text: str) -> int:
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}")
+    return int(text)
+
+
 def _positive_whole_seconds(text: str) -> int:
     if not text.isdecimal() or int(text) == 0:
         raise argparse.ArgumentTypeError(f"expected a whole number of seconds above 0, not {text!r}")
@@ -206,8 +231,13 @@ def _positive_seconds(text: str) -> float:
 
 
 def _print_json(answer: object) -> None:
-    # The answer as it came, unknown fields included.
-    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    # The answer as it came, unknown fields included; characters that are not printable as JSON escapes.
+    print(printable_json(answer))
+
+
+def _answer_of(job: GenerationJob) -> object:
+    """The JSON of the answer the job was read from (a job of the client always has one)."""
+    return job.model_dump(mode="json") if job.response is None else job.response.json()
 
 
 def _watch(client: Client, arguments: argparse.Namespace) -> None:
@@ -251,7 +281,7 @@ def _follow(client: Client, organization_id: str, job_id: str, timeout: float) -
 
 def _save(client: Client, job: GenerationJob, output: Path) -> None:
     saved = client.download(job, output)
-    print(f"saved {saved} ({saved.stat().st_size:,} bytes)")
+    print(_saved(saved))
 
 
 def _new_file_for(job: GenerationJob) -> Path:
@@ -278,9 +308,10 @@ def _offer_to_cancel(client: Client, organization_id: str, job_id: str) -> None:
         print(f"job {job_id} goes on; to cancel it later: {command}", file=sys.stderr)
         return
     try:
-        job = client.generations.cancel(organization_id, job_id)
+        # Once: somebody is waiting for this answer, and the message says how to try again.
+        job = client.with_options(max_retries=0).generations.cancel(organization_id, job_id)
     except FreddyMusicError as error:
-        print(f"freddy-music: the cancel failed: {error}; to try again: {command}", file=sys.stderr)
+        print(f"freddy-music: the cancel failed: {printable(str(error))}; to try again: {command}", file=sys.stderr)
         return
     print(_state(job), flush=True)
     if not job.is_terminal:
@@ -305,23 +336,27 @@ def _track(client: Client, arguments: argparse.Namespace) -> None:
     if arguments.output:
         track = MusicTrack.from_api(answer, arguments.organization_id)
         saved = client.tracks.download(track, arguments.output, stem=arguments.stem)
-        print(f"saved {saved} ({saved.stat().st_size:,} bytes)")
+        print(_saved(saved), file=sys.stderr)  # standard output is the JSON, which must stay parseable
+
+
+def _saved(path: Path) -> str:
+    return f"saved {printable(str(path))} ({path.stat().st_size:,} bytes)"
 
 
 def _summary(job: GenerationJob) -> str:
     track = job.track
     if track is None:
-        return f"{job.id} succeeded: track {job.result_track_id}"
+        return printable(f"{job.id} succeeded: track {job.result_track_id}")
     minutes, seconds = divmod(round(track.measured_duration_seconds), 60)
     kind = "instrumental" if track.instrumental else "with vocals"
-    return (
-        f"{track.title} ({track.id})\n"
-        f"  {minutes}:{seconds:02d}, {track.mime_type}, licence {track.licence_class}, {kind}, engine {track.engine}"
+    details = (
+        f"{minutes}:{seconds:02d}, {track.mime_type}, licence {track.licence_class}, {kind}, engine {track.engine}"
     )
+    return f"{printable(f'{track.title} ({track.id})')}\n  {printable(details)}"
 
 
 def _state(job: GenerationJob) -> str:
-    return f"{job.id} {job.status} {job.progress}%"
+    return printable(f"{job.id} {job.status} {job.progress}%")
 
 
 class _Lines:
@@ -353,10 +388,11 @@ class _Bar:
             TimeElapsedColumn(),
             console=Console(file=out),
         )
-        self._task = self._progress.add_task(job_id, total=100, status="waiting")
+        # Columns are rich markup: the server's text is escaped twice, as a terminal's and as markup.
+        self._task = self._progress.add_task(escape(printable(job_id)), total=100, status="waiting")
 
     def show(self, job: GenerationJob) -> None:
-        self._progress.update(self._task, completed=job.progress, status=str(job.status))
+        self._progress.update(self._task, completed=job.progress, status=escape(printable(str(job.status))))
 
     def __enter__(self) -> Self:
         self._progress.start()

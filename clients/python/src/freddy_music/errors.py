@@ -5,6 +5,7 @@ the contract's error envelope. A job that ends in a state other than ``succeeded
 subclass carrying the job.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,6 +18,10 @@ class FreddyMusicError(Exception):
 
 class ConfigurationError(FreddyMusicError):
     """The client cannot be used as configured (for example: no API key)."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """No API key was given, and ``$FREDDY_API_KEY`` is not set."""
 
 
 class APIConnectionError(FreddyMusicError):
@@ -32,6 +37,7 @@ class APIError(FreddyMusicError):
 
     A body that is not the envelope (a proxy's HTML page, say) still gives ``status``; ``code`` is then
     ``HTTP_<status>`` and ``message`` the start of the body. ``trace_id`` falls back to the ``X-Request-Id`` header.
+    ``headers`` are the answer's HTTP headers.
     """
 
     def __init__(  # noqa: PLR0913 - one keyword-only argument per field of the envelope
@@ -46,6 +52,7 @@ class APIError(FreddyMusicError):
         trace_id: str | None = None,
         timestamp: str | None = None,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -56,7 +63,13 @@ class APIError(FreddyMusicError):
         self.trace_id = trace_id
         self.timestamp = timestamp
         self.retry_after = retry_after  # seconds, from the Retry-After header
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
         super().__init__(str(self))
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``X-Request-Id`` (else the envelope's ``trace_id``, which is the same id)."""
+        return self.headers.get("X-Request-Id") or self.trace_id
 
     def __str__(self) -> str:
         text = f"HTTP {self.status} {self.code}: {self.message}"
