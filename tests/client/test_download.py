@@ -1,11 +1,15 @@
 """download: the audio lands whole or not at all, and an expired playback URL is replaced once."""
 
+import os
+import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from freddy_music import DownloadError, GenerationJob
-from tests.helpers.client import AUDIO, JOB_PATH, Flavour, job_answer, job_body
+from freddy_music._flows import URL_EXPIRY_MARGIN
+from tests.helpers.client import AUDIO, JOB, JOB_PATH, ORG, Flavour, job_answer, job_body
 from tests.helpers.scripted_server import Answer, ScriptedServer
 
 OLD = "/storage/audio.mp3"  # the playback URL of the job the caller holds
@@ -126,3 +130,42 @@ def test_a_job_that_has_not_succeeded_has_nothing_to_download(
         flavour.download(job, tmp_path / "track.mp3")
 
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(("seconds_left", "renewed"), [(2, True), (URL_EXPIRY_MARGIN.total_seconds() + 30, False)])
+def test_a_url_about_to_expire_is_renewed_before_it_is_used(
+    flavour: Flavour, server: ScriptedServer, tmp_path: Path, seconds_left: float, renewed: bool
+) -> None:
+    expires_at = (datetime.now(UTC) + timedelta(seconds=seconds_left)).isoformat()
+    job = succeeded_job(flavour, server, expires_at=expires_at)
+    server.script(OLD, Answer(200, AUDIO))
+    server.script(NEW, Answer(200, AUDIO))
+
+    flavour.download(job, tmp_path / "track.mp3")
+
+    assert URL_EXPIRY_MARGIN == timedelta(seconds=5), "the margin the README documents"
+    assert len(server.requests_to(OLD)) == (0 if renewed else 1)
+    assert len(server.requests_to(JOB_PATH)) == (2 if renewed else 1)
+
+
+def test_a_saved_file_follows_the_umask_like_any_program_output(
+    flavour: Flavour, server: ScriptedServer, tmp_path: Path
+) -> None:
+    job = succeeded_job(flavour, server)
+    server.script(OLD, Answer(200, AUDIO))
+    previous = os.umask(0o022)
+    try:
+        saved = flavour.download(job, tmp_path / "track.mp3")
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o644, "readable by a web server running as another user"
+
+
+def test_a_job_id_is_fetched_then_downloaded(flavour: Flavour, server: ScriptedServer, tmp_path: Path) -> None:
+    server.script(JOB_PATH, job_answer("succeeded", 100, playback_url=f"{server.url}{OLD}?sig=1"))
+    server.script(OLD, Answer(200, AUDIO))
+
+    flavour.call(lambda client: client.download(JOB, tmp_path / "track.mp3", organization_id=ORG))
+
+    assert (tmp_path / "track.mp3").read_bytes() == AUDIO

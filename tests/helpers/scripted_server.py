@@ -1,7 +1,8 @@
 """A loopback HTTP server whose answers a test scripts, and which records every request it receives.
 
-Each path has a list of answers given in turn; the last one repeats. A request for an unscripted path is answered
-599 and recorded, and the fixture fails the test for it.
+Each path has a list of answers given in turn; the last one repeats. An answer may also be a function of the
+server's clock, for a server whose answer depends on when it is asked (a rate budget that refills). A request for an
+unscripted path is answered 599 and recorded, and the fixture fails the test for it.
 """
 
 import json
@@ -30,6 +31,9 @@ class Answer:
         return json.dumps(self.body).encode(), "application/json"
 
 
+Scripted = Answer | Callable[[float], Answer]  # an answer, or the answer at a time of the server's clock
+
+
 @dataclass(frozen=True)
 class Received:
     at: float  # on the server's clock
@@ -43,7 +47,7 @@ class ScriptedServer:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.received: list[Received] = []
-        self._scripts: dict[str, list[Answer]] = {}
+        self._scripts: dict[str, list[Scripted]] = {}
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -56,7 +60,7 @@ class ScriptedServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def script(self, path: str, *answers: Answer) -> None:
+    def script(self, path: str, *answers: Scripted) -> None:
         """Answer requests for ``path`` (query string ignored) with ``answers`` in turn; the last one repeats."""
         with self._lock:
             self._scripts[path] = list(answers)
@@ -75,7 +79,8 @@ class ScriptedServer:
             answers = self._scripts.get(urlsplit(path).path)
             if not answers:
                 return Answer(599, {"unscripted": path})
-            return answers.pop(0) if len(answers) > 1 else answers[0]
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            return answer if isinstance(answer, Answer) else answer(self.clock())
 
     def wait_for_release(self) -> None:
         self._released.wait(STALL_LIMIT_SECONDS)
