@@ -15,6 +15,10 @@ from tests.helpers.client import API_KEY, AUDIO, JOB, JOB_PATH, ORG, envelope, j
 from tests.helpers.scripted_server import Answer, ScriptedServer
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What server text must never bring to a terminal: C0 (but the lines' own newlines), DEL, C1, and the format
+# characters that reorder or hide text (bidi overrides and isolates, zero-width characters).
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+HOSTILE = "Night\x1b[31mDrive\x1b]0;pwned\x07\x9b2J\u202eevil\x00"
 
 
 @pytest.fixture(autouse=True)
@@ -105,13 +109,63 @@ def test_each_ending_has_its_exit_code_and_says_why_on_stderr(
     assert message in err
 
 
-def test_without_an_api_key_it_is_a_usage_error(
+def test_without_an_api_key_it_is_a_usage_error_naming_both_ways_to_give_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("FREDDY_API_KEY")
 
     assert main(["get", ORG, JOB]) == ExitCode.USAGE
-    assert "FREDDY_API_KEY" in capsys.readouterr().err
+    assert capsys.readouterr().err == "freddy-music: no API key: set FREDDY_API_KEY, or pass --api-key\n"
+
+
+def test_engines_prints_the_catalogue_as_it_came(server: ScriptedServer, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"engines": [{"key": "studio", "max_duration_seconds": 300, "a_future_field": True}]}
+    server.script(f"/v1/music/{ORG}/engines", Answer(200, body))
+
+    assert main(["engines", ORG]) == ExitCode.SUCCEEDED
+    assert json.loads(capsys.readouterr().out) == body
+
+
+def test_server_text_never_reaches_the_output_as_control_characters(
+    server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    succeeded = job_body("succeeded", 100, playback_url=f"{server.url}/storage/audio.mp3?sig=1")
+    succeeded["track"]["title"] = HOSTILE
+    server.script(JOB_PATH, Answer(200, job_body(HOSTILE, 10) | {"id": JOB}), Answer(200, succeeded))
+    server.script("/storage/audio.mp3", Answer(200, AUDIO))
+
+    code = main(["watch", ORG, JOB, "--output", str(tmp_path / "a.mp3")])
+
+    out, err = capsys.readouterr()
+    assert code == ExitCode.SUCCEEDED
+    assert not UNSAFE.search(out + err)
+    assert "Night\\x1b[31mDrive\\x1b]0;pwned\\x07\\x9b2J\\u202eevil\\x00" in out, "shown, escaped"
+
+
+def test_an_error_message_from_the_server_is_shown_inert(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = envelope(400, "VALIDATION_ERROR", "client_error", field=HOSTILE)
+    body["error"]["message"] = HOSTILE
+    server.script(JOB_PATH, Answer(400, body))
+
+    assert main(["get", ORG, JOB]) == ExitCode.ERROR
+    out, err = capsys.readouterr()
+    assert not UNSAFE.search(out + err.removesuffix("\n"))
+    assert "\\u202eevil" in err
+
+
+def test_printed_json_escapes_what_is_not_printable_and_stays_the_same_json(
+    server: ScriptedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = job_body("running", 42, error_message=HOSTILE, note="caf\u00e9 \u266b")
+    server.script(JOB_PATH, Answer(200, body))
+
+    assert main(["get", ORG, JOB]) == ExitCode.SUCCEEDED
+    out = capsys.readouterr().out
+    assert not UNSAFE.search(out.replace("\n", ""))
+    assert json.loads(out) == body
+    assert "caf\u00e9 \u266b" in out, "printable text stays as it is"
 
 
 @pytest.mark.parametrize(
@@ -154,6 +208,26 @@ def test_a_terminal_gets_a_live_progress_bar(server: ScriptedServer) -> None:
     assert re.search(r"running\s.*42%", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text))
     assert "100%" in text
     assert "Late Night Study (mtrack_7c1a9e2f4b8d)" in text
+
+
+def test_a_terminal_never_gets_the_servers_escape_sequences(server: ScriptedServer) -> None:
+    server.script(JOB_PATH, Answer(200, job_body(f"[blink]{HOSTILE}", 42)), Answer(200, job_body("succeeded", 100)))
+    controller, terminal = pty.openpty()
+    environment = os.environ | {"COLUMNS": "200", "TERM": "xterm"}
+    process = subprocess.Popen(  # noqa: S603 - our own command, on loopback
+        [sys.executable, "-m", "freddy_music", "watch", ORG, JOB], stdout=terminal, stderr=terminal, env=environment
+    )
+    os.close(terminal)
+    shown = b""
+    while chunk := _read(controller):
+        shown += chunk
+    os.close(controller)
+
+    assert process.wait(timeout=30) == 0
+    text = shown.decode()
+    assert "\x1b[" in text, "the bar's own sequences"
+    for injected in ("\x1b[31m", "\x1b]0;", "\x07", "\x9b", "\u202e", "\x00"):
+        assert injected not in text
 
 
 def _read(controller: int) -> bytes:

@@ -3,14 +3,14 @@
 from freddy_music import Client
 
 client = Client()  # $FREDDY_API_KEY, and $FREDDY_BASE_URL or the public API
-job = client.generations.create("org_abc123", engine="studio", prompt="calm piano", duration_seconds=30)
-job = client.generations.wait("org_abc123", job.id, timeout=300)
-client.download(job, "track.mp3")
+job = client.generations.create_and_wait(
+    "org_abc123", engine="studio", prompt="calm piano", duration_seconds=30, timeout=300, output="track.mp3"
+)
 """
 
 from freddy_music._version import __version__
-from freddy_music.async_client import AsyncClient, AsyncGenerations, AsyncTracks
-from freddy_music.client import Client, Generations, Tracks
+from freddy_music.async_client import AsyncClient, AsyncEngines, AsyncGenerations, AsyncJobListing, AsyncTracks
+from freddy_music.client import Client, Engines, Generations, Tracks
 from freddy_music.errors import (
     APIConnectionError,
     APIError,
@@ -25,6 +25,7 @@ from freddy_music.errors import (
     JobError,
     JobFailedError,
     JobRefusedError,
+    MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -33,21 +34,26 @@ from freddy_music.errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from freddy_music.models import GenerationJob, JobStatus, MusicTrack, Track
+from freddy_music.models import Engine, GenerationJob, GenerationJobPage, JobStatus, MusicTrack, Track
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "AsyncClient",
+    "AsyncEngines",
     "AsyncGenerations",
+    "AsyncJobListing",
     "AsyncTracks",
     "AuthenticationError",
     "Client",
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
+    "Engine",
+    "Engines",
     "FreddyMusicError",
     "GenerationJob",
+    "GenerationJobPage",
     "Generations",
     "IdempotencyKeyInUseError",
     "IdempotencyKeyReusedError",
@@ -56,6 +62,7 @@ __all__ = [
     "JobFailedError",
     "JobRefusedError",
     "JobStatus",
+    "MissingAPIKeyError",
     "MusicTrack",
     "NotFoundError",
     "PermissionDeniedError",
