@@ -143,7 +143,7 @@ def test_a_url_about_to_expire_is_renewed_before_it_is_used(
 
     flavour.download(job, tmp_path / "track.mp3")
 
-    assert URL_EXPIRY_MARGIN == timedelta(seconds=5), "the margin the README documents"
+    assert timedelta(seconds=5) == URL_EXPIRY_MARGIN, "the margin the README documents"
     assert len(server.requests_to(OLD)) == (0 if renewed else 1)
     assert len(server.requests_to(JOB_PATH)) == (2 if renewed else 1)
 
