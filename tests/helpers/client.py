@@ -158,12 +158,13 @@ class Flavour:
         return saved
 
 
-def run_as_alice(command: list[str], base_url: str) -> str:
+def run_as_alice(command: list[str], base_url: str, cwd: Path | None = None) -> str:
     """Run a command as a user of the API would: the demo key and the base URL in the environment (nothing else
-    of ours); it must succeed. Returns what it printed."""
+    of ours), in ``cwd`` if given; it must succeed. Returns what it printed."""
     environment = {name: value for name, value in os.environ.items() if not name.startswith("FREDDY_")}
     finished = subprocess.run(  # noqa: S603 - commands the tests choose, against loopback
         command,
+        cwd=cwd,
         env=environment | {"FREDDY_API_KEY": API_KEY, "FREDDY_BASE_URL": base_url},
         capture_output=True,
         text=True,
