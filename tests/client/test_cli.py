@@ -189,10 +189,10 @@ def test_the_exit_codes_are_distinct_and_documented() -> None:
         assert f"| {code.value} | {meaning} |" in readme
 
 
-def test_a_terminal_gets_a_live_progress_bar(server: ScriptedServer) -> None:
-    server.script(JOB_PATH, job_answer("running", 42, "1"), job_answer("succeeded", 100))
+def watched_on_a_terminal(columns: int) -> str:
+    """What ``freddy-music watch`` shows on a terminal ``columns`` wide (it must succeed)."""
     controller, terminal = pty.openpty()
-    environment = os.environ | {"COLUMNS": "100", "TERM": "xterm"}
+    environment = os.environ | {"COLUMNS": str(columns), "TERM": "xterm"}
     process = subprocess.Popen(  # noqa: S603 - our own command, on loopback
         [sys.executable, "-m", "freddy_music", "watch", ORG, JOB], stdout=terminal, stderr=terminal, env=environment
     )
@@ -201,9 +201,15 @@ def test_a_terminal_gets_a_live_progress_bar(server: ScriptedServer) -> None:
     while chunk := _read(controller):
         shown += chunk
     os.close(controller)
-
     assert process.wait(timeout=30) == 0
-    text = shown.decode()
+    return shown.decode()
+
+
+def test_a_terminal_gets_a_live_progress_bar(server: ScriptedServer) -> None:
+    server.script(JOB_PATH, job_answer("running", 42, "1"), job_answer("succeeded", 100))
+
+    text = watched_on_a_terminal(100)
+
     assert "\x1b[" in text, "styled and redrawn in place"
     assert re.search(r"running\s.*42%", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text))
     assert "100%" in text
@@ -212,19 +218,9 @@ def test_a_terminal_gets_a_live_progress_bar(server: ScriptedServer) -> None:
 
 def test_a_terminal_never_gets_the_servers_escape_sequences(server: ScriptedServer) -> None:
     server.script(JOB_PATH, Answer(200, job_body(f"[blink]{HOSTILE}", 42)), Answer(200, job_body("succeeded", 100)))
-    controller, terminal = pty.openpty()
-    environment = os.environ | {"COLUMNS": "200", "TERM": "xterm"}
-    process = subprocess.Popen(  # noqa: S603 - our own command, on loopback
-        [sys.executable, "-m", "freddy_music", "watch", ORG, JOB], stdout=terminal, stderr=terminal, env=environment
-    )
-    os.close(terminal)
-    shown = b""
-    while chunk := _read(controller):
-        shown += chunk
-    os.close(controller)
 
-    assert process.wait(timeout=30) == 0
-    text = shown.decode()
+    text = watched_on_a_terminal(200)
+
     assert "\x1b[" in text, "the bar's own sequences"
     for injected in ("\x1b[31m", "\x1b]0;", "\x07", "\x9b", "\u202e", "\x00"):
         assert injected not in text

@@ -114,17 +114,16 @@ class BaseClient:
         self, method: str, path: str, *, json: Any = None, idempotency_key: str | None = None
     ) -> flows.Flow[Any]:
         # A GET is always safe to repeat; a POST only when its idempotency key makes the API answer a repeat with
-        # the first answer.
+        # the first answer (then a key still in use is worth waiting for, as in a create).
+        headers = {} if idempotency_key is None else {IDEMPOTENCY_KEY_HEADER: idempotency_key}
+        send = flows.Send(method, path, json=json, headers=headers)
         if method == "GET":
-            send, policy = flows.Send(method, path, json=json), self._policy
+            steps = flows.parsed_flow(send, _body, policy=self._policy)
         elif idempotency_key is not None:
-            send = flows.Send(method, path, json=json, headers={IDEMPOTENCY_KEY_HEADER: idempotency_key})
-            policy = self._policy
+            steps = flows.parsed_flow(send, _body, policy=self._policy, retryable=flows.RETRYABLE_WITH_KEY)
         else:
-            send, policy = flows.Send(method, path, json=json), flows.RetryPolicy(0, self._rng)
-        return flows.Flow(
-            flows.parsed_flow(send, lambda answered: answered.body, policy=policy, retryable=flows.RETRYABLE_WITH_KEY)
-        )
+            steps = flows.parsed_flow(send, _body, policy=flows.RetryPolicy(0, self._rng))
+        return flows.Flow(steps)
 
     def _create_flow(
         self, organization_id: str | None, body: dict[str, Any], idempotency_key: str | None
@@ -215,6 +214,10 @@ class BaseClient:
                 f"no time left to wait for the job within {timeout:g} s", timeout=timeout, last_job=None
             )
         return remaining
+
+
+def _body(answered: flows.Answered) -> Any:
+    return answered.body
 
 
 class CreationFields(TypedDict, total=False):
