@@ -4,7 +4,7 @@ the one gain that brings it to -14 LUFS, limits the peaks to -1 dBFS and encodes
 goes. Rendering is about a tenth of the cost, so two passes are cheaper than holding an hour of audio in memory.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -20,7 +20,7 @@ from music_api.worker.engine import (
     Progress,
 )
 from music_api.worker.synth import mp3
-from music_api.worker.synth.limiter import Limiter
+from music_api.worker.synth.limiter import Limiter, Parts
 from music_api.worker.synth.loudness import KWeighting, LoudnessMeter
 from music_api.worker.synth.plan import SAMPLE_RATE, Palette, Plan, make_plan
 from music_api.worker.synth.render import STEMS, Renderer
@@ -82,7 +82,7 @@ class SynthEngine:
         plan = make_plan(request, settings.palette)
         checkpoints = _Checkpoints(progress, plan.samples)
         checkpoints.passed(0, measuring=True)
-        loudness, sounding = _measure(plan, checkpoints)
+        loudness, sounding = measure(plan, checkpoints)
         if not np.isfinite(loudness):
             raise PermanentEngineError("The engine rendered silence; please submit the generation again.")
         gain = 10 ** ((TARGET_LUFS - loudness) / 20)
@@ -90,15 +90,27 @@ class SynthEngine:
         return _encode(plan, gain, stems, settings.bitrate_kbps, checkpoints)
 
 
-def _measure(plan: Plan, checkpoints: _Checkpoints) -> tuple[float, list[bool]]:
+def measure(plan: Plan, checkpoints: "_Checkpoints | None" = None) -> tuple[float, list[bool]]:
     """The master's integrated loudness as rendered, and which stems make any sound at all."""
     meter = LoudnessMeter(SAMPLE_RATE)
     sounding = [False] * len(STEMS)
     for start, parts in Renderer(plan).chunks():
         meter.add(parts.sum(axis=0))
         sounding = [heard or bool(np.any(part)) for heard, part in zip(sounding, parts, strict=True)]
-        checkpoints.passed(start + parts.shape[1], measuring=True)
+        if checkpoints is not None:
+            checkpoints.passed(start + parts.shape[1], measuring=True)
     return meter.integrated(), sounding
+
+
+def mastered(plan: Plan, gain: float) -> Iterator[tuple[int, Parts]]:
+    """The plan rendered again, at ``gain`` and through the limiter: (first sample, the four stems) in order; the
+    master is their sum."""
+    limiter = Limiter(CEILING, len(STEMS))
+    emitted = 0
+    for start, parts in Renderer(plan).chunks():
+        ready = limiter.process(parts * gain, final=start + parts.shape[1] == plan.samples)
+        yield emitted, ready
+        emitted += ready.shape[1]
 
 
 def _encode(plan: Plan, gain: float, stems: list[str], bitrate: int, checkpoints: _Checkpoints) -> GeneratedTrack:
@@ -107,9 +119,7 @@ def _encode(plan: Plan, gain: float, stems: list[str], bitrate: int, checkpoints
     encoders = {name: mp3.Encoder(SAMPLE_RATE, bitrate) for name in names}
     meters = {name: LoudnessMeter(SAMPLE_RATE) for name in names}
     weighting = KWeighting(SAMPLE_RATE)
-    limiter = Limiter(CEILING, len(STEMS))
-    for start, parts in Renderer(plan).chunks():
-        ready = limiter.process(parts * gain, final=start + parts.shape[1] == plan.samples)
+    for start, ready in mastered(plan, gain):
         master = ready.sum(axis=0)
         encoders["master"].encode(master)
         for name, index in zip(stems, chosen, strict=True):
@@ -121,7 +131,7 @@ def _encode(plan: Plan, gain: float, stems: list[str], bitrate: int, checkpoints
                 meters[name].add_weighted(weighted[index])
         else:
             meters["master"].add(master)
-        checkpoints.passed(start + parts.shape[1], measuring=False)
+        checkpoints.passed(start + ready.shape[1], measuring=False)
     files = {name: _audio_file(encoders[name].finish(), meters[name].integrated()) for name in names}
     return GeneratedTrack(master=files.pop("master"), stems=files)
 

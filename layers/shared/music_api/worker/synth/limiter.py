@@ -35,7 +35,8 @@ def _moving_mean(values: npt.NDArray[np.float64], half: int) -> npt.NDArray[np.f
 def gain_curve(master: npt.NDArray[np.float64], ceiling: float) -> npt.NDArray[np.float64]:
     peaks = np.abs(master).max(axis=1)
     needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
-    return _moving_mean(_running_min(needed, WINDOW // 2), WINDOW // 2)
+    smooth = _moving_mean(_running_min(needed, WINDOW // 2), WINDOW // 2)
+    return np.asarray(np.minimum(smooth, needed))  # the running sums' rounding (1e-12) must not let a peak through
 
 
 class Limiter:

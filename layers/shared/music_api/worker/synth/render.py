@@ -328,7 +328,14 @@ class Renderer:
     def _harmony(self, section: Section, bar: int, degree: int, level: float) -> Iterator[Note]:
         notes = self._voicing(section, degree)
         beat = 60 / self.plan.tempo_bpm
-        if self.harmony in ("pad", "strings") or self.plan.mode == "focus":
+        if self.plan.mode == "focus" and self.harmony not in ("pad", "strings"):
+            # A struck chord would swell and die away every two bars: an even arpeggio, one note a beat, instead.
+            for count in range(BEATS_PER_BAR):
+                note = notes[(bar * BEATS_PER_BAR + count) % len(notes)]
+                sound = (self.harmony, note, round(2 * beat, 3))
+                yield Note(HARMONY, self._at(bar, count), sound, level * 0.8, 0.3 * (-1) ** count)
+            return
+        if self.harmony in ("pad", "strings"):
             bars_per_chord = 2 if self.plan.mode == "focus" else 1
             if bar % bars_per_chord:
                 return
