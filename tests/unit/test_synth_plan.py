@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from music_api.worker.engine import GenerationRequest
 from music_api.worker.synth import mp3
-from music_api.worker.synth.plan import PALETTE_TRAITS, SAMPLE_RATE, frames_for, make_plan, seed_of
+from music_api.worker.synth.plan import PALETTE_TRAITS, SAMPLE_RATE, explicit_key, frames_for, make_plan, seed_of
 
 REQUEST = GenerationRequest(
     job_id="job-1", engine="studio", prompt="music", duration_seconds=120, instrumental=False, mode="creation"
@@ -40,6 +40,9 @@ def test_mood_words_choose_the_scale_and_an_explicit_key_or_tempo_wins() -> None
     explicit = make_plan(replace(REQUEST, prompt="happy song in F# minor at 97 bpm"), None)
     assert (explicit.key, explicit.scale, explicit.tempo_bpm) == ("F# minor", "minor", 97.0)
     assert make_plan(replace(REQUEST, prompt="ballad in the key of Bb"), None).key.startswith("A# ")
+    assert make_plan(replace(REQUEST, prompt="sad, in the key of c#"), None).key == "C# minor"
+    assert explicit_key("a walk in a park") is None  # English, not a key: the seed chooses
+    assert explicit_key("f sharp major") == (6, "major")
 
 
 def test_drum_words_and_the_instrumental_flag() -> None:

@@ -62,7 +62,8 @@ DRUM_WORDS: Final[dict[str, bool]] = {
 }
 NOTE_NAMES: Final = ("c", "c#", "d", "d#", "e", "f", "f#", "g", "g#", "a", "a#", "b")
 _FLATS: Final = {"db": "c#", "eb": "d#", "gb": "f#", "ab": "g#", "bb": "a#"}
-_KEY: Final = re.compile(r"\b(?:key of |in )([a-g])(#|b|♯|♭| sharp| flat)?(?: (major|minor|maj|min))?\b")
+# "key of Eb", "key of C# minor", "A minor", "f sharp major": a bare "in a" is English, not a key.
+_KEY: Final = re.compile(r"\bkey of ([a-g])(#|b|♯|♭| sharp| flat)?(?: (major|minor))?(?![\w#♯♭])")
 _NAMED_KEY: Final = re.compile(r"\b([a-g])(#|b|♯|♭| sharp| flat)? (major|minor)\b")
 _TEMPO: Final = re.compile(r"\b(\d{2,3}) ?bpm\b")
 MIN_TEMPO: Final = 50
@@ -184,7 +185,7 @@ def _first[T](table: dict[str, T], texts: list[str]) -> T | None:
     return None
 
 
-def _explicit_key(text: str) -> tuple[int, Scale | None] | None:
+def explicit_key(text: str) -> tuple[int, Scale | None] | None:
     match = _KEY.search(text) or _NAMED_KEY.search(text)
     if match is None:
         return None
@@ -195,7 +196,7 @@ def _explicit_key(text: str) -> tuple[int, Scale | None] | None:
     if name in ("cb", "fb", "e#", "b#"):
         return None
     quality = match.group(3)
-    scale: Scale | None = None if quality is None else ("minor" if quality.startswith("min") else "major")
+    scale: Scale | None = None if quality is None else ("minor" if quality == "minor" else "major")
     return NOTE_NAMES.index(name), scale
 
 
@@ -223,7 +224,7 @@ def make_plan(request: GenerationRequest, palette: Palette | None) -> Plan:
     else:
         position = (max(-2, energy) + 2) / 4
         tempo = round(slowest + (fastest - slowest) * position + chance.uniform(-3, 3), 1)
-    key = _explicit_key(" ".join(texts).lower())
+    key = explicit_key(" ".join(texts).lower())
     scale = (key[1] if key else None) or _first(SCALE_WORDS, texts) or default_scale
     tonic = key[0] if key else chance.randrange(12)
     drums = _first(DRUM_WORDS, texts)
