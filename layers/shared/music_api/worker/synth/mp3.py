@@ -39,7 +39,9 @@ class Encoder:
 
     def finish(self) -> bytes:
         self._out += self._lame.flush()
-        return bytes(self._out)
+        data = bytes(self._out)
+        self._out = bytearray()  # one copy of an hour's file (72 MB at 160 kbit/s) at a time, not two
+        return data
 
 
 @dataclass(frozen=True)
