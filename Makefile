@@ -28,7 +28,7 @@ PY_SOURCES := layers/shared local admin functions tests scripts benchmarks $(CLI
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install system-tools lint template-lint api-lint pytest test build run invoke load bench demo-audio \
+.PHONY: help install system-tools lint template-lint api-lint pytest test build run invoke load bench bench-engine demo-audio \
 	openapi docs browser node lock clean
 
 help: ## List the targets
@@ -123,6 +123,9 @@ load: $(VENV)/.installed ## Bounded load on the local API: 20 pollers, 5000 requ
 
 bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/bench.py
+
+bench-engine: $(VENV)/.installed ## The built-in synthesizer: audio seconds per CPU second and peak memory (30 s, 300 s)
+	$(BIN)/python benchmarks/bench_engine.py
 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.yaml from the response models
 	$(BIN)/python scripts/generate_openapi.py
