@@ -4,7 +4,7 @@ source mapping reads it), filtered by the event's ``FilterCriteria``, in batches
 
 A batch that raises is invoked again, up to the event's ``MaximumRetryAttempts``; then its shard and sequence
 range go to the ``OnFailure`` destination queue, as Lambda records them, and the runner moves on. Not emulated:
-bisecting a failing batch, several shards (moto keeps one per table), the batching window.
+bisecting a failing batch, several shards (moto keeps one per table), the batching window, a start at LATEST.
 """
 
 import json
@@ -30,7 +30,6 @@ class StreamSource:
     function: str  # logical id
     table: str  # the table's logical id
     batch_size: int
-    starting_position: str
     max_retries: int
     filters: tuple[Mapping[str, Any], ...]
     on_failure_queue: str | None  # logical id of an SQS on-failure destination
@@ -44,15 +43,16 @@ def stream_sources(template: Template) -> list[StreamSource]:
                 continue
             properties = event["Properties"]
             table, _, attribute = str(properties["Stream"].get("Fn::GetAtt", "")).partition(".")
-            if attribute != "StreamArn":
-                raise UnsupportedTemplateError(f"{function}: only a table's StreamArn, not {properties['Stream']}")
+            if attribute != "StreamArn" or properties["StartingPosition"] != "TRIM_HORIZON":
+                raise UnsupportedTemplateError(
+                    f"{function}: only a table's StreamArn from TRIM_HORIZON, not {properties}"
+                )
             destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
             sources.append(
                 StreamSource(
                     function=function,
                     table=table,
                     batch_size=int(properties.get("BatchSize", 100)),
-                    starting_position=str(properties["StartingPosition"]),
                     max_retries=int(properties.get("MaximumRetryAttempts", -1)),
                     filters=tuple(
                         json.loads(entry["Pattern"])
@@ -142,17 +142,24 @@ class StreamRunner:
         streams = self._aws.client("dynamodbstreams", credentials)
         stream_arn = self._aws.arns[f"{source.table}.StreamArn"]
         shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard, ShardIteratorType=source.starting_position
-        )["ShardIterator"]
+        after: str | None = None  # the last record read
         while not self._stopping.wait(self._poll_seconds):
             try:
+                # A fresh iterator every poll: moto's transactions replace the table (and its stream) with a
+                # copy, and an iterator taken before one never sees a record written after it.
+                position = (
+                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                    if after
+                    else {"ShardIteratorType": "TRIM_HORIZON"}
+                )
+                iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, **position)["ShardIterator"]
                 answer = streams.get_records(ShardIterator=iterator)
             except Exception as error:  # noqa: BLE001 - Lambda's poller keeps polling too
                 print(f"streams: {source.function} cannot read ({type(error).__name__})", file=sys.stderr, flush=True)
                 continue
-            iterator = answer.get("NextShardIterator") or iterator
             records = [lambda_record(record, stream_arn) for record in answer.get("Records", [])]
+            if records:
+                after = records[-1]["dynamodb"]["SequenceNumber"]
             wanted = [
                 record for record in records if not source.filters or any(matches(f, record) for f in source.filters)
             ]

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from music_api.core.clock import to_utc_z
 from music_api.core.dynamodb import from_item
 from music_api.generations.logic import webhook_view
 from music_api.generations.store import to_job
@@ -55,7 +56,7 @@ def event_body(event_type: EventType, job: LifecycleJob) -> str:
     short-lived playback URL (the receiver GETs the job for a fresh one)."""
     payload = {
         "type": event_type,
-        "timestamp": job.finished_at or job.updated_at or job.created_at,
+        "timestamp": to_utc_z(job.finished_at or job.updated_at or job.created_at),
         "data": webhook_view(job).model_dump(mode="json"),
     }
     return json.dumps(payload, separators=(",", ":"))

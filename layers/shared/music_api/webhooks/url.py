@@ -94,8 +94,8 @@ def forbidden_reason(address: IpAddress, *, loopback_allowed: bool = False) -> s
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),  # 169.254.169.254, the instance metadata service, is here
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
     ):
         if matches:
             return reason
