@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from music_admin.webhook_secrets import WebhookSecrets
 from music_api.generations.writer import JobRef, JobWriter, NewJob
 from music_api.webhooks.events import event_id
-from music_api.webhooks.store import WebhookStore, gone_key
+from music_api.webhooks.store import gone_key
 from music_local.emulator import LocalAws
 from tests.helpers.jobs import a_track, job_ref, job_writer
 from tests.helpers.scripted_server import Answer, ScriptedServer
@@ -28,7 +29,7 @@ def receiver() -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def secret(aws: LocalAws) -> str:
-    return WebhookStore(aws.dynamodb, aws.auth_table).create_secret(ORG)
+    return WebhookSecrets(aws.dynamodb, aws.auth_table).create_secret(ORG)
 
 
 def created(writer: JobWriter, job_id: str, webhook_url: str | None) -> JobRef:
@@ -114,7 +115,7 @@ def test_a_receiver_answering_410_gets_no_more_events(aws: LocalAws, receiver: S
 
 def test_during_a_rotation_both_secrets_sign(aws: LocalAws, receiver: ScriptedServer, secret: str) -> None:
     receiver.script(HOOK, Answer(200))
-    rotated = WebhookStore(aws.dynamodb, aws.auth_table).rotate_secret(ORG, timedelta(hours=1))
+    rotated = WebhookSecrets(aws.dynamodb, aws.auth_table).rotate_secret(ORG, timedelta(hours=1))
     writer = job_writer(aws)
     with webhook_pipeline(aws):
         writer.cancel(created(writer, "mgen_rotated0000001", receiver.url + HOOK))

@@ -199,6 +199,7 @@ def test_create_may_only_query_the_catalogue_read_tracks_put_job_items_keep_idem
         "GENERATION_QUEUE_URL": {"Ref": "GenerationQueue"},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
         "IDEMPOTENCY_KEY_TTL_SECONDS": {"Ref": "IdempotencyKeyTtlSeconds"},
+        "API_KEY_ENVIRONMENT": {"Ref": "ApiKeyEnvironment"},  # which webhook URLs the stage takes
     }
 
 
@@ -739,7 +740,13 @@ def test_the_local_queues_are_the_templates_with_the_dead_letter_queue_first() -
 
     arguments = local_template().create_queue_arguments("GenerationQueue", "generations", arns)
 
-    assert local_template().queues_in_creation_order() == ["GenerationDeadLetterQueue", "GenerationQueue"]
+    assert local_template().queues_in_creation_order() == [
+        "GenerationDeadLetterQueue",
+        "WebhookDeadLetterQueue",
+        "WebhookStreamFailureQueue",
+        "GenerationQueue",
+        "WebhookQueue",
+    ]
     assert arguments["QueueName"] == "generations"
     assert json.loads(arguments["Attributes"].pop("RedrivePolicy")) == {
         "deadLetterTargetArn": arns["GenerationDeadLetterQueue"],

@@ -1,4 +1,5 @@
-"""Signing secrets and gone endpoints, in the auth table (docs/data-model.md#webhook-items).
+"""Signing secrets and gone endpoints, in the auth table (docs/data-model.md#webhook-items); the operator
+CLI creates and rotates the secrets (music_admin.webhook_secrets).
 
 ``pk = WEBHOOK#<organization_id>, sk = SECRET``: the organization's ``whsec_`` secret, and during a rotation the
 previous one with the moment it stops signing. ``pk = WEBHOOK_GONE#<organization_id>, sk = URL#<sha256>``: an
@@ -8,12 +9,11 @@ role reads both and writes the second only (``dynamodb:LeadingKeys``): it cannot
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.dynamodb import consistent_item, store_errors
-from music_api.webhooks.signing import new_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,35 +59,3 @@ class WebhookStore:
         }
         with store_errors(STORE):
             self._client.put_item(TableName=self._table_name, Item=item)
-
-    def create_secret(self, organization_id: str) -> str:
-        """The operator's first secret for an organization; an existing one is kept (rotate replaces it)."""
-        secret = new_secret()
-        with store_errors(STORE):
-            self._client.put_item(
-                TableName=self._table_name,
-                Item=secret_key(organization_id) | {"secret": {"S": secret}, "created_at": {"S": self._now()}},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        return secret
-
-    def rotate_secret(self, organization_id: str, overlap: timedelta) -> str:
-        """A new current secret; the old one keeps signing (beside it) for ``overlap``, while receivers switch."""
-        secret = new_secret()
-        with store_errors(STORE):
-            self._client.update_item(
-                TableName=self._table_name,
-                Key=secret_key(organization_id),
-                UpdateExpression="SET previous_secret = secret, secret = :secret, previous_until = :until, "
-                "rotated_at = :now",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={
-                    ":secret": {"S": secret},
-                    ":until": {"S": to_utc_z(self._clock() + overlap)},
-                    ":now": {"S": self._now()},
-                },
-            )
-        return secret
-
-    def _now(self) -> str:
-        return to_utc_z(self._clock())
