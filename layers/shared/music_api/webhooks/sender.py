@@ -71,7 +71,8 @@ def post(
         else _PinnedHttp(target, address, timeout_seconds)
     )
     # A receiver that trickles bytes would keep each read under the socket timeout: cut the whole attempt.
-    deadline = threading.Timer(timeout_seconds, _abort, args=(connection,))
+    cut = threading.Event()
+    deadline = threading.Timer(timeout_seconds, _abort, args=(connection, cut))
     deadline.start()
     try:
         connection.putrequest("POST", target.target, skip_host=True, skip_accept_encoding=True)
@@ -88,13 +89,14 @@ def post(
         response.read(MAX_RESPONSE_BYTES)  # never more; the rest is dropped with the connection
         return Answer(response.status)
     except (OSError, http.client.HTTPException, ValueError) as error:
-        return Answer(None, "timeout" if isinstance(error, TimeoutError) else type(error).__name__)
+        return Answer(None, "timeout" if cut.is_set() or isinstance(error, TimeoutError) else type(error).__name__)
     finally:
         deadline.cancel()
         connection.close()
 
 
-def _abort(connection: http.client.HTTPConnection) -> None:
+def _abort(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    cut.set()
     sock = connection.sock
     if sock is not None:
         with contextlib.suppress(OSError):  # already closed: nothing to cut
