@@ -34,6 +34,7 @@ from freddy_music.errors import (
     WaitTimeoutError,
 )
 from freddy_music.models import GenerationJob, JobStatus, MusicTrack, Track
+from freddy_music.webhooks import WebhookVerificationError, verify
 
 __all__ = [
     "APIConnectionError",
@@ -66,5 +67,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "WaitTimeoutError",
+    "WebhookVerificationError",
     "__version__",
+    "verify",
 ]
