@@ -5,6 +5,7 @@ stream and queue event sources."""
 from dataclasses import dataclass
 from pathlib import Path
 
+from music_admin.webhook_secrets import WebhookSecrets
 from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
@@ -60,6 +61,7 @@ class LocalStack:
     scheduler: Scheduler
     streams: StreamRunner
     queues: QueuePoller
+    webhook_secrets: dict[str, str]  # organization id -> its whsec_ secret, made at start (the banner prints one)
 
     def stop(self) -> None:
         self.queues.stop()
@@ -86,6 +88,8 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         functions = local_functions(template, aws, log_level)
         gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))  # reads the plans when first used
         load_fixtures(fixtures, aws)
+        secrets = WebhookSecrets(aws.dynamodb, aws.auth_table)
+        webhook_secrets = {org.id: secrets.create_secret(org.id) for org in fixtures.content.organizations}
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()
         scheduler = Scheduler(template.schedules(), functions)
@@ -94,7 +98,9 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         streams.start()
         queues = QueuePoller(queue_sources(template), functions, aws)
         queues.start()
-        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, queues)
+        return LocalStack(
+            moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, queues, webhook_secrets
+        )
     except BaseException:
         moto.stop()
         raise
