@@ -47,7 +47,19 @@ class CreateGenerationBody(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)] | None = None
     idempotency_key: Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN, max_length=128)] | None = None
     # Where the job's terminal event is delivered (music_api.webhooks); its rules are checked after parsing.
-    webhook_url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH)] | None = None
+    webhook_url: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=MAX_URL_LENGTH,
+                json_schema_extra={"format": "uri"},
+                description="Where the job's end is posted (webhooks: generationEnded). https with a public host "
+                "on a live stage; no user name or password, no fragment. Never returned.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ and the event's id, derived from the job and its terminal status, is the same ho
 """
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
@@ -15,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from music_api.core.clock import to_utc_z
 from music_api.core.dynamodb import from_item
+from music_api.core.envelope import RESPONSE, UtcTimestamp
 from music_api.generations.logic import webhook_view
+from music_api.generations.response import WebhookGenerationJob
 from music_api.generations.store import to_job
 from music_api.generations.stored import JobStatus
 from music_api.generations.writer import TERMINAL_STATUSES, LifecycleJob
@@ -29,6 +30,17 @@ EVENT_TYPES: Final[dict[JobStatus, EventType]] = {
     "refused": "generation.refused",
 }
 EVENT_ID_PATTERN: Final = r"^evt_[0-9a-f]{32}$"
+
+
+class WebhookEvent(BaseModel):
+    """What a receiver gets: the Standard Webhooks envelope around the job as GET shows it, without the
+    short-lived playback URL (GET the job for a fresh one)."""
+
+    model_config = RESPONSE
+
+    type: Annotated[EventType, Field(description="generation.<the job's terminal status>")]
+    timestamp: Annotated[UtcTimestamp, Field(description="When the job ended.")]
+    data: WebhookGenerationJob
 
 
 class WebhookMessage(BaseModel):
@@ -52,14 +64,9 @@ def event_id(organization_id: str, user_id: str, job_id: str, status: JobStatus)
 
 
 def event_body(event_type: EventType, job: LifecycleJob) -> str:
-    """The Standard Webhooks envelope: the type, when it happened, and the job as GET shows it without the
-    short-lived playback URL (the receiver GETs the job for a fresh one)."""
-    payload = {
-        "type": event_type,
-        "timestamp": to_utc_z(job.finished_at or job.updated_at or job.created_at),
-        "data": webhook_view(job).model_dump(mode="json"),
-    }
-    return json.dumps(payload, separators=(",", ":"))
+    """The event's JSON: serialized once, so that every attempt sends (and signs) the same bytes."""
+    moment = job.finished_at or job.updated_at or job.created_at
+    return WebhookEvent(type=event_type, timestamp=to_utc_z(moment), data=webhook_view(job)).model_dump_json()
 
 
 def transition_message(record: Mapping[str, Any]) -> WebhookMessage | None:
