@@ -7,11 +7,11 @@ deleted comes back when its visibility timeout ends (the function may have chang
 """
 
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from music_local.background import EventSourceThreads
 from music_local.emulator import ACCOUNT_ID, REGION, LocalAws
 from music_local.gateway import LocalFunction
 from music_local.template import Template, UnsupportedTemplateError
@@ -68,26 +68,12 @@ def lambda_event(messages: Sequence[Mapping[str, Any]], queue_name: str) -> dict
     }
 
 
-class QueuePoller:
+class QueuePoller(EventSourceThreads[QueueSource]):
     """One background thread per queue source; ``stop`` waits for an invocation under way."""
 
     def __init__(self, sources: Sequence[QueueSource], functions: Mapping[str, LocalFunction], aws: LocalAws) -> None:
-        self._stopping = threading.Event()
+        super().__init__(sources, functions)
         self._aws = aws
-        self._threads = [
-            threading.Thread(target=self._run, args=(source, functions[source.function]), daemon=True)
-            for source in sources
-        ]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
 
     def _run(self, source: QueueSource, function: LocalFunction) -> None:
         sqs = self._aws.client("sqs", self._aws.function_credentials[source.function])

@@ -9,13 +9,13 @@ bisecting a failing batch, several shards (moto keeps one per table), the batchi
 
 import json
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from music_local.background import EventSourceThreads
 from music_local.emulator import REGION, Credentials, LocalAws
 from music_local.gateway import LocalFunction
 from music_local.template import Template, UnsupportedTemplateError
@@ -108,7 +108,7 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
     }
 
 
-class StreamRunner:
+class StreamRunner(EventSourceThreads[StreamSource]):
     """One background thread per stream source; ``stop`` waits for an invocation under way."""
 
     def __init__(
@@ -119,23 +119,9 @@ class StreamRunner:
         *,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        self._stopping = threading.Event()
+        super().__init__(sources, functions)
         self._aws = aws
         self._poll_seconds = poll_seconds
-        self._threads = [
-            threading.Thread(target=self._run, args=(source, functions[source.function]), daemon=True)
-            for source in sources
-        ]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
 
     def _run(self, source: StreamSource, function: LocalFunction) -> None:
         credentials = self._aws.function_credentials[source.function]
