@@ -912,7 +912,7 @@ def error_body_schema(generated: dict[str, Any]) -> dict[str, Any]:
 def schemas() -> dict[str, Any]:
     """The response models' JSON Schemas (serialization mode), their ``$defs`` lifted into components."""
     collected: dict[str, Any] = {}
-    models = {operation.success_model for operation in OPERATIONS} | {ErrorResponse, WebhookEvent}
+    models: set[type[BaseModel]] = {operation.success_model for operation in OPERATIONS} | {ErrorResponse, WebhookEvent}
     requests = {operation.request_model for operation in OPERATIONS if operation.request_model is not None}
     for model in sorted(models | requests, key=lambda model: model.__name__):
         mode: Literal["validation", "serialization"] = "validation" if model in requests else "serialization"

@@ -24,7 +24,7 @@ class RetryPolicy:
         """The wait in whole seconds (SQS's unit): half the nominal delay plus a random part of the other half,
         so that receivers that failed together are not all tried again in the same second."""
         nominal = self.nominal_delay(attempt)
-        jittered = nominal / 2 + (rng or random).uniform(0, nominal / 2)  # nosec B311 - not a secret
+        jittered = nominal / 2 + (rng or random).uniform(0, nominal / 2)  # jitter, not a secret # nosec B311
         return min(MAX_VISIBILITY_SECONDS, math.ceil(jittered))
 
     def next_delay(self, attempt: int, age_seconds: float, rng: random.Random | None = None) -> int | None:

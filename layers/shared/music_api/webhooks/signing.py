@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Final
 
-SECRET_PREFIX: Final = "whsec_"  # noqa: S105 # nosec B105 - the specification's prefix, not a secret
+SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the specification's prefix, not a secret # nosec B105
 SECRET_BYTES: Final = 32  # 256 bits, the HMAC-SHA256 block's worth of key material the specification suggests
 
 
