@@ -124,3 +124,22 @@ def test_during_a_rotation_both_secrets_sign(aws: LocalAws, receiver: ScriptedSe
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     verified(request, secret)
     verified(request, rotated)
+
+
+def test_an_event_that_cannot_be_delivered_is_dead_lettered_with_its_reason(
+    aws: LocalAws, receiver: ScriptedServer
+) -> None:
+    writer = job_writer(aws)  # no signing secret for the organization: nothing may be sent unsigned
+    dead_letters = aws.queue_urls["WebhookDeadLetterQueue"]
+    with webhook_pipeline(aws):
+        writer.cancel(created(writer, "mgen_unsigned000001", receiver.url + HOOK))
+        wait_for(lambda: queue_empty(aws) and _visible(aws, dead_letters) == 1)
+    (message,) = aws.sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageAttributes"]["reason"]["StringValue"] == "no signing secret"
+    assert json.loads(message["Body"])["type"] == "generation.cancelled"
+    assert receiver.received == []
+
+
+def _visible(aws: LocalAws, queue_url: str) -> int:
+    attributes = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
