@@ -7,12 +7,13 @@ import pytest
 from pydantic import ValidationError
 
 from music_admin.webhook_secrets import WebhookSecrets
-from music_api.webhooks.delivery import Deliverer
+from music_api.webhooks.delivery import Deliverer, handle_batch
 from music_api.webhooks.events import WebhookMessage, event_id
 from music_api.webhooks.retry import RetryPolicy
 from music_api.webhooks.settings import DeliverySettings
 from music_api.webhooks.store import WebhookStore
 from music_local.emulator import LocalAws
+from music_local.sqs_poller import lambda_event
 from tests.helpers.scripted_server import Answer, ScriptedServer
 from tests.helpers.seed import ALICE, ORG
 from tests.helpers.webhooks import verified
@@ -162,4 +163,19 @@ def test_without_a_signing_secret_nothing_is_sent(aws: LocalAws, receiver: Scrip
     outcome = deliverer(aws, LOCAL).attempt(message(receiver.url + HOOK), 1, 0)
 
     assert (outcome.result, outcome.reason) == ("dead_lettered", "no signing secret")
+    assert receiver.received == []
+
+
+def test_a_failing_store_or_queue_call_fails_its_message_only(aws: LocalAws, receiver: ScriptedServer) -> None:
+    """The auth table out of reach is a retry of that message; a visibility change SQS refuses leaves the message
+    to come back on its own. Neither fails the batch, whose other messages would be delivered again."""
+    queue = aws.queue_urls["WebhookQueue"]
+    aws.sqs.send_message(QueueUrl=queue, MessageBody=message(receiver.url + HOOK).model_dump_json())
+    received = aws.sqs.receive_message(QueueUrl=queue, MessageSystemAttributeNames=["All"])["Messages"]
+    event = lambda_event([*received, received[0] | {"MessageId": "m-2", "ReceiptHandle": "not-a-receipt"}], "q")
+    unreachable = Deliverer(WebhookStore(aws.dynamodb, "no-such-table"), LOCAL.url_policy(), RetryPolicy())
+
+    answer = handle_batch(event, unreachable, aws.sqs, queue, aws.queue_urls["WebhookDeadLetterQueue"])
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": received[0]["MessageId"]}, {"itemIdentifier": "m-2"}]}
     assert receiver.received == []

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from music_api.core.errors import ApiError
 from music_api.core.observability import logger, metrics
 from music_api.webhooks.events import WebhookMessage
 from music_api.webhooks.retry import RetryPolicy
@@ -66,9 +68,9 @@ class Deliverer:
         signing_secrets = self.store.signing_secrets(message.organization_id)
         if not signing_secrets:
             return Outcome("dead_lettered", "no signing secret")
-        return self._after(message, self._send(message, target, signing_secrets), attempt, age_seconds)
+        return self.judge(message, self._send(message, target, signing_secrets), attempt, age_seconds)
 
-    def _after(self, message: WebhookMessage, answer: Answer, attempt: int, age_seconds: float) -> Outcome:
+    def judge(self, message: WebhookMessage, answer: Answer, attempt: int, age_seconds: float) -> Outcome:
         """What the receiver's answer means: delivered, gone (recorded), or another attempt if the window allows."""
         if answer.acknowledged:
             return Outcome("delivered", str(answer.status))
@@ -116,19 +118,34 @@ def handle_batch(
         metrics.add_metric(
             name=f"WebhookDelivery{outcome.result.title().replace('_', '')}", unit=MetricUnit.Count, value=1
         )
+        if not _tell_queue(record, outcome, queue, queue_url, dead_letter_queue_url):
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def _tell_queue(
+    record: Mapping[str, Any], outcome: Outcome, queue: DeliveryQueueClient, queue_url: str, dead_letter_url: str
+) -> bool:
+    """Whether the message is done with (deleted by the event source). A retry waits its delay; a dead letter is
+    sent on first. A queue call that fails leaves the message to come back after the visibility timeout, so
+    nothing is lost and the batch's other messages are not delivered again."""
+    try:
         if outcome.result == "retry":
             queue.change_message_visibility(
                 QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=outcome.delay_seconds
             )
-            failures.append({"itemIdentifier": record["messageId"]})
-        elif outcome.result == "dead_lettered":
+            return False
+        if outcome.result == "dead_lettered":
             logger.error("Webhook event dead-lettered", extra=_log_fields(record, outcome))
             queue.send_message(
-                QueueUrl=dead_letter_queue_url,
+                QueueUrl=dead_letter_url,
                 MessageBody=record["body"],
                 MessageAttributes={"reason": {"DataType": "String", "StringValue": outcome.reason[:256]}},
             )
-    return {"batchItemFailures": failures}
+    except (BotoCoreError, ClientError) as error:
+        logger.warning("Webhook queue call failed", extra={"reason": type(error).__name__, "result": outcome.result})
+        return False
+    return True
 
 
 def _attempt(deliverer: Deliverer, record: Mapping[str, Any]) -> Outcome:
@@ -139,7 +156,11 @@ def _attempt(deliverer: Deliverer, record: Mapping[str, Any]) -> Outcome:
     attributes = record.get("attributes") or {}
     attempt = int(attributes.get("ApproximateReceiveCount", 1))
     sent_at = int(attributes.get("SentTimestamp", time.time() * 1000)) / 1000
-    return deliverer.attempt(message, attempt, time.time() - sent_at)
+    age = time.time() - sent_at
+    try:
+        return deliverer.attempt(message, attempt, age)
+    except ApiError as error:  # the auth table out of reach: this message alone is tried again later
+        return deliverer.judge(message, Answer(None, type(error).__name__), attempt, age)
 
 
 def _log_fields(record: Mapping[str, Any], outcome: Outcome) -> dict[str, Any]:
