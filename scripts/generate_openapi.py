@@ -68,6 +68,7 @@ from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, 
 from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
 from music_api.tracks.response import Track
+from music_api.webhooks.events import WebhookEvent
 from music_local.template import default_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -911,7 +912,7 @@ def error_body_schema(generated: dict[str, Any]) -> dict[str, Any]:
 def schemas() -> dict[str, Any]:
     """The response models' JSON Schemas (serialization mode), their ``$defs`` lifted into components."""
     collected: dict[str, Any] = {}
-    models = {operation.success_model for operation in OPERATIONS} | {ErrorResponse}
+    models: set[type[BaseModel]] = {operation.success_model for operation in OPERATIONS} | {ErrorResponse, WebhookEvent}
     requests = {operation.request_model for operation in OPERATIONS if operation.request_model is not None}
     for model in sorted(models | requests, key=lambda model: model.__name__):
         mode: Literal["validation", "serialization"] = "validation" if model in requests else "serialization"
@@ -922,6 +923,75 @@ def schemas() -> dict[str, Any]:
         collected[model.__name__] = schema
     collected["ErrorBody"] = error_body_schema(collected["ErrorBody"])
     return dict(sorted(_with_integer_formats(collected).items()))
+
+
+def webhooks() -> dict[str, Any]:
+    """What the API posts to a job's ``webhook_url`` when the job ends (music_api.webhooks)."""
+
+    def header(name: str, description: str, schema: dict[str, Any], example: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "description": description,
+            "schema": schema,
+            "example": example,
+        }
+
+    return {
+        "generationEnded": {
+            "post": {
+                "operationId": "generationEnded",
+                "summary": "A job ended: one event per terminal transition, sent to the job's webhook_url",
+                "description": (
+                    "Sent once the job is `succeeded`, `failed`, `cancelled` or `refused`, at least once, from a "
+                    "queue (never inside an API request), signed by the Standard Webhooks specification with the "
+                    "organization's `whsec_` secret (the operator creates and rotates it; during a rotation two "
+                    "signatures, space-separated). Verify it before trusting it (the Python client's "
+                    "`freddy_music.webhooks.verify`), and deduplicate on `webhook-id`: a retry keeps it.\n\n"
+                    "A 2xx within 10 seconds acknowledges. Anything else, a timeout or a redirect (never followed) "
+                    "is retried with exponential backoff and jitter (about 10 s, 20 s, 40 s, ... up to 3 hours "
+                    "apart) for 24 hours. 410 stops every later event to that URL. On a live stage the URL must be "
+                    "`https` and resolve to public addresses only, checked again at every attempt. The event "
+                    "carries no `playback_url`: GET the job for a freshly signed one."
+                ),
+                "tags": ["Generations"],
+                "security": [],
+                "parameters": [
+                    header(
+                        "webhook-id",
+                        "The event's id, the same on every retry.",
+                        {"type": "string", "pattern": "^evt_[0-9a-f]{32}$", "maxLength": 36},
+                        "evt_5f1c0a9e2b7d4c3e8a6f0b1d2c3e4f5a",
+                    ),
+                    header(
+                        "webhook-timestamp",
+                        "When this attempt was signed, in seconds since the epoch.",
+                        {"type": "string", "pattern": "^[0-9]{1,12}$", "maxLength": 12},
+                        "1782642600",
+                    ),
+                    header(
+                        "webhook-signature",
+                        "v1,<base64 HMAC-SHA256 of id.timestamp.body>; two during a rotation, space-separated.",
+                        {
+                            "type": "string",
+                            "pattern": "^v1,[A-Za-z0-9+/=]{44}( v1,[A-Za-z0-9+/=]{44})?$",
+                            "maxLength": 97,
+                        },
+                        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+                    ),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="WebhookEvent")}}},
+                },
+                "responses": {
+                    "204": {"description": "Any 2xx within 10 seconds acknowledges the event."},
+                    "410": {"description": "Gone: the API sends nothing more to this URL."},
+                },
+            }
+        }
+    }
 
 
 def description() -> str:
@@ -969,6 +1039,7 @@ def build_document() -> dict[str, Any]:
         "security": [{"ApiKey": []}],
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths(),
+        "webhooks": webhooks(),
         "components": {
             "securitySchemes": {
                 "ApiKey": {

@@ -27,6 +27,7 @@ from music_admin.auth_store import AdminError, AuthRepository
 from music_admin.engines import EngineAdmin
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys, UsagePlans, parse_plan_ids
+from music_admin.webhook_secrets import WebhookSecrets
 from music_api.access.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
@@ -182,7 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_engine_commands(commands)
+    _add_webhook_commands(commands)
     return parser
+
+
+def _add_webhook_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    secret = commands.add_parser("webhook-secret", help="an organization's webhook signing secret").add_subparsers(
+        dest="action", required=True
+    )
+    secret.add_parser("create", help="create the organization's whsec_ secret; prints it once").add_argument(
+        "--org", required=True, type=_organization
+    )
+    rotate = secret.add_parser("rotate", help="a new secret; the old one keeps signing beside it for the overlap")
+    rotate.add_argument("--org", required=True, type=_organization)
+    rotate.add_argument("--overlap-hours", type=int, choices=range(0, 169), default=24, metavar="0-168")
 
 
 def _add_engine_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -292,6 +306,26 @@ def _run(args: argparse.Namespace, repository: AuthRepository, stack: _Stack) ->
             print(f"removed {args.user} from {args.org}", file=sys.stderr)
 
 
+def _run_webhook_secret(args: argparse.Namespace, store: WebhookSecrets) -> None:
+    """The secret on stdout, once: the organization configures its receiver with it (docs/operations.md#webhooks)."""
+    existing = store.signing_secrets(args.org)
+    if args.action == "create":
+        if existing:
+            raise UsageError(f"{args.org} already has a webhook secret: rotate it")
+        print(f"created the webhook signing secret of {args.org}; this is the only time it is shown:", file=sys.stderr)
+        print(store.create_secret(args.org))
+        return
+    if not existing:
+        raise UsageError(f"{args.org} has no webhook secret yet: create one")
+    secret = store.rotate_secret(args.org, timedelta(hours=args.overlap_hours))
+    print(
+        f"rotated the webhook signing secret of {args.org}; the previous one signs beside it for "
+        f"{args.overlap_hours} h. This is the only time the new one is shown:",
+        file=sys.stderr,
+    )
+    print(secret)
+
+
 def _submit_job(args: argparse.Namespace, writer: JobWriter) -> None:
     ref = JobRef(args.org, args.user, new_id("mgen_"))
     job, simulation = submission(ref, title=args.title, outcome=args.outcome, running_seconds=args.seconds)
@@ -394,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _submit_job(args, JobWriter(client, stack.table_name(JOBS_TABLE)))
         elif args.command == "engine":
             _run_engine(args, EngineAdmin(client, stack.table_name(JOBS_TABLE)))
+        elif args.command == "webhook-secret":
+            _run_webhook_secret(args, WebhookSecrets(client, stack.table_name()))
         else:
             _run(args, AuthRepository(client, stack.table_name()), stack)
     except UsageError as error:

@@ -90,6 +90,16 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
                 f'--prompt "slow lo-fi piano, rain on the window" '
                 f"--duration {min(30, engine.max_duration_seconds)} --output new-track.mp3",
             ]
+        secret = stack.webhook_secrets.get(organization_id)
+        if secret is not None and engine is not None:
+            lines += [
+                "Be told when it ends (a webhook to a loopback receiver; README.md, 'Webhooks'):",
+                f"  .venv/bin/python scripts/webhook_receiver.py --port 8765 --secret {secret}",
+                f'  curl -X POST "{url}/v1/music/{organization_id}/generations" -H "X-API-Key: $FREDDY_API_KEY" '
+                f'-H "Content-Type: application/json" -d \'{{"engine": "{engine.key}", "prompt": "rain on a tin roof", '
+                f'"duration_seconds": {min(30, engine.max_duration_seconds)}, '
+                '"webhook_url": "http://127.0.0.1:8765/"}\'',
+            ]
     simulated = stack.fixtures.simulated_request()
     if simulated is not None:
         key, organization_id, job_id = simulated

@@ -216,6 +216,10 @@ class LocalAws:
     idempotency_table: str = "music-idempotency"
     generation_queue: str = "music-generations"
     dead_letter_queue: str = "music-generations-dlq"
+    webhook_queue: str = "music-webhooks"
+    webhook_dead_letter_queue: str = "music-webhooks-dlq"
+    webhook_stream_failure_queue: str = "music-webhooks-stream-failures"
+    jobs_stream_arn: str = field(init=False, default="")  # once the jobs table exists
     administrator: Credentials = field(init=False)
     function_credentials: dict[str, Credentials] = field(init=False, default_factory=dict)
     dynamodb: "DynamoDBClient" = field(init=False)
@@ -251,7 +255,13 @@ class LocalAws:
     @property
     def queue_names(self) -> dict[str, str]:
         """Template logical id -> local queue name."""
-        return {"GenerationQueue": self.generation_queue, "GenerationDeadLetterQueue": self.dead_letter_queue}
+        return {
+            "GenerationQueue": self.generation_queue,
+            "GenerationDeadLetterQueue": self.dead_letter_queue,
+            "WebhookQueue": self.webhook_queue,
+            "WebhookDeadLetterQueue": self.webhook_dead_letter_queue,
+            "WebhookStreamFailureQueue": self.webhook_stream_failure_queue,
+        }
 
     @property
     def names(self) -> dict[str, str]:
@@ -272,6 +282,7 @@ class LocalAws:
             "AuthTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.auth_table}",
             "IdempotencyTable": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{self.idempotency_table}",
             "AudioBucket": f"arn:aws:s3:::{self.bucket}",
+            "JobsTable.StreamArn": self.jobs_stream_arn,
         } | {logical_id: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}" for logical_id, name in self.queue_names.items()}
 
     @property
@@ -289,7 +300,8 @@ class LocalAws:
     def create_resources(self, template: Template) -> None:
         """The tables, queues and usage plans as template.yaml defines them, the audio bucket, and each function's
         execution role with the policy template.yaml gives it; then IAM is enforced."""
-        self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
+        jobs = self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
+        self.jobs_stream_arn = jobs["TableDescription"].get("LatestStreamArn", "")
         self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
         self.dynamodb.create_table(**template.create_table_arguments("IdempotencyTable", self.idempotency_table))
         self.s3.create_bucket(Bucket=self.bucket)

@@ -3,12 +3,11 @@ scheduled event, on its template rate divided by ``LOCAL_SPEEDUP`` (the dispatch
 runs every 10 s), so that what it does shows within seconds of ``make run``."""
 
 import sys
-import threading
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from music_local.background import EventSourceThreads
 from music_local.emulator import ACCOUNT_ID, REGION
 from music_local.gateway import LocalFunction
 from music_local.template import Schedule
@@ -31,25 +30,8 @@ def scheduled_event(schedule: Schedule, moment: datetime) -> dict[str, Any]:
     }
 
 
-class Scheduler:
+class Scheduler(EventSourceThreads[Schedule]):
     """One background thread per schedule; ``stop`` waits for invocations under way."""
-
-    def __init__(self, schedules: list[Schedule], functions: Mapping[str, LocalFunction]) -> None:
-        self._stopping = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._run, args=(schedule, functions[schedule.function]), daemon=True)
-            for schedule in schedules
-        ]
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
 
     def _run(self, schedule: Schedule, function: LocalFunction) -> None:
         while not self._stopping.wait(schedule.period_seconds / LOCAL_SPEEDUP):

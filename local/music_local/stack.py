@@ -1,15 +1,19 @@
 """The whole local stack in one object: moto server, tables, bucket, queues and usage plans, fixtures, functions,
-gateway, the generation simulator that runs the simulated and the created jobs, and the functions' schedules."""
+gateway, the generation simulator that runs the simulated and the created jobs, and the functions' schedules,
+stream and queue event sources."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from music_admin.webhook_secrets import WebhookSecrets
 from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.metering import UsagePlanMeter
 from music_local.scheduler import Scheduler
 from music_local.simulator import DEMO_AUDIO, Simulator
+from music_local.sqs_poller import QueuePoller, queue_sources
+from music_local.streams import StreamRunner, stream_sources
 from music_local.template import Template, local_template
 
 # moto answers slower than DynamoDB, and shares its machine (and, under make run, its process) with everything
@@ -19,7 +23,9 @@ LOCAL_READ_TIMEOUT_SECONDS = "5"
 
 def function_environment(template: Template, aws: LocalAws, function: str, log_level: str) -> dict[str, str]:
     """What one function's execution environment holds: its template variables, the emulator, the local read
-    timeout and the credentials of its own execution role. Metrics stay on, EMF lines on stdout as in Lambda:
+    timeout and the credentials of its own execution role; on a test stage, webhooks may go to a loopback
+    receiver (never on AWS, where loopback is the Lambda runtime's own). Metrics stay on, EMF lines on stdout
+    as in Lambda:
     Powertools with POWERTOOLS_METRICS_DISABLED never clears its metric set, so dimensions would pile up across
     invocations."""
     return (
@@ -32,6 +38,7 @@ def function_environment(template: Template, aws: LocalAws, function: str, log_l
             "AWS_READ_TIMEOUT_SECONDS": LOCAL_READ_TIMEOUT_SECONDS,
         }
         | aws.function_credentials[function].environment()
+        | ({"WEBHOOK_LOOPBACK_ALLOWED": "true"} if template.parameter_value("ApiKeyEnvironment") == "test" else {})
     )
 
 
@@ -52,8 +59,13 @@ class LocalStack:
     gateway: LocalGateway
     simulator: Simulator
     scheduler: Scheduler
+    streams: StreamRunner
+    queues: QueuePoller
+    webhook_secrets: dict[str, str]  # organization id -> its whsec_ secret, made at start (the banner prints one)
 
     def stop(self) -> None:
+        self.queues.stop()
+        self.streams.stop()
         self.scheduler.stop()
         self.simulator.stop()
         self.moto.stop()
@@ -76,11 +88,19 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         functions = local_functions(template, aws, log_level)
         gateway = LocalGateway(template, functions, UsagePlanMeter(aws.apigateway))  # reads the plans when first used
         load_fixtures(fixtures, aws)
+        secrets = WebhookSecrets(aws.dynamodb, aws.auth_table)
+        webhook_secrets = {org.id: secrets.create_secret(org.id) for org in fixtures.content.organizations}
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()
         scheduler = Scheduler(template.schedules(), functions)
         scheduler.start()
-        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler)
+        streams = StreamRunner(stream_sources(template), functions, aws)
+        streams.start()
+        queues = QueuePoller(queue_sources(template), functions, aws)
+        queues.start()
+        return LocalStack(
+            moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, queues, webhook_secrets
+        )
     except BaseException:
         moto.stop()
         raise

@@ -172,6 +172,8 @@ class Template:
         for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
             if index_kind in properties:
                 arguments[index_kind] = properties[index_kind]
+        if "StreamSpecification" in properties:
+            arguments["StreamSpecification"] = {"StreamEnabled": True} | properties["StreamSpecification"]
         return arguments
 
     def queues_in_creation_order(self) -> list[str]:
@@ -363,10 +365,12 @@ def _with_arns(value: Any, arns: Mapping[str, str]) -> Any:
 
 
 def _arn(attribute: str, arns: Mapping[str, str]) -> str:
+    """``X.Arn`` is ``arns["X"]``; another ARN attribute (a table's ``X.StreamArn``) is ``arns["X.StreamArn"]``."""
     logical_id, _, name = attribute.partition(".")
-    if name != "Arn" or logical_id not in arns:
+    key = logical_id if name == "Arn" else attribute
+    if not name.endswith("Arn") or key not in arns:
         raise UnsupportedTemplateError(f"the local stack cannot resolve {attribute!r}")
-    return arns[logical_id]
+    return arns[key]
 
 
 # The local stack is a test stage: it accepts frd_test_ keys only, so the demo keys can never open live data.

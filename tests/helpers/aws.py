@@ -15,6 +15,7 @@ from music_api.creation.settings import creation_settings
 from music_api.dispatch.settings import sweeper_settings
 from music_api.engines.settings import engine_settings
 from music_api.generations.settings import generation_settings
+from music_api.webhooks.settings import delivery_settings, trigger_settings
 from music_local.emulator import REGION, LocalAws
 
 __all__ = [
@@ -46,6 +47,8 @@ def reset_aws() -> None:
         engine_settings,
         creation_settings,
         sweeper_settings,
+        trigger_settings,
+        delivery_settings,
         engine_cache,
         idempotent_create,
         aws_session,

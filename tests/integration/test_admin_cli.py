@@ -18,6 +18,7 @@ from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment, digest_of, key_id_of, parse_key
 from music_api.access.store import api_key_key
+from music_api.webhooks.store import WebhookStore
 from music_local.emulator import LocalAws
 from music_local.template import default_template
 from tests.helpers.seed import ALICE, ALICE_KEY, CAROL, DAVE, ORG, OTHER_ORG
@@ -458,3 +459,19 @@ def test_plans_are_listed_with_their_limits(aws: LocalAws, capsys: pytest.Captur
         assert (float(rate), int(burst)) == (limits[name].throttle.rate, limits[name].throttle.burst)  # type: ignore[union-attr]
     trial = next(row for row in rows if row[0] == "trial")
     assert " ".join(trial[3:6]) == f"{limits['trial'].quota.limit} per {limits['trial'].quota.period}"  # type: ignore[union-attr]
+
+
+def test_a_webhook_secret_is_printed_once_and_rotation_keeps_the_old_one_signing(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, first, _ = admin(capsys, "webhook-secret", "create", "--org", ORG)
+    assert code == 0
+    assert first.strip().startswith("whsec_")
+    with pytest.raises(SystemExit):  # a second create is refused
+        admin(capsys, "webhook-secret", "create", "--org", ORG)
+    code, second, err = admin(capsys, "webhook-secret", "rotate", "--org", ORG, "--overlap-hours", "2")
+    assert code == 0
+    assert "2 h" in err
+    assert WebhookStore(aws.dynamodb, aws.auth_table).signing_secrets(ORG) == [second.strip(), first.strip()]
+    with pytest.raises(SystemExit):  # nothing to rotate
+        admin(capsys, "webhook-secret", "rotate", "--org", OTHER_ORG)

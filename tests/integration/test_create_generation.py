@@ -172,3 +172,55 @@ def test_the_catalogue_is_cached_per_container_for_its_ttl(
     monkeypatch.setenv("ENGINE_CACHE_SECONDS", "0")
     reset_aws()
     assert create(lambda_context, VALID)[0] == 422
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://hooks.example.com/music", "must use https"),
+        ("https://user:secret@hooks.example.com/music", "must not carry a user name or password"),
+        ("https://169.254.169.254/latest/meta-data", "must not point at a link-local address"),
+        ("https://[::ffff:10.0.0.1]/hook", "must not point at a private address"),
+        ("https://localhost:8443/hook", "must not point at a loopback address"),
+        ("https://hooks.example.com/" + "x" * 2100, "at most 2048 characters"),
+    ],
+)
+def test_a_live_stage_refuses_webhook_urls_it_would_never_deliver_to(
+    aws: LocalAws, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch, url: str, reason: str
+) -> None:
+    monkeypatch.setenv("API_KEY_ENVIRONMENT", "live")
+    reset_aws()
+
+    status, _, answer = create(lambda_context, {**VALID, "webhook_url": url})
+
+    assert status == 400
+    assert answer["error"]["details"]["field"] == "webhook_url"
+    assert reason in answer["error"]["details"]["reason"]
+    assert "secret" not in json.dumps(answer)
+
+
+def test_a_webhook_url_is_stored_with_the_request_and_never_returned(
+    aws: LocalAws, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_KEY_ENVIRONMENT", "live")
+    reset_aws()
+    url = "https://hooks.example.com/music?token=abc"
+
+    status, _, job = create(lambda_context, {**VALID, "webhook_url": url})
+
+    assert status == 202
+    assert url not in json.dumps(job)
+    read = get_handler(generation_event(ORG, job["id"]), lambda_context)
+    assert "hooks.example.com" not in read["body"]
+    item = aws.dynamodb.get_item(TableName=aws.jobs_table, Key=job_key(ORG, ALICE, job["id"]))["Item"]
+    assert item["request"]["M"]["webhook_url"] == {"S": url}
+
+
+def test_only_the_local_stack_takes_a_loopback_receiver(
+    aws: LocalAws, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {**VALID, "webhook_url": "http://127.0.0.1:8765/hook"}
+    assert create(lambda_context, body)[0] == 400  # a test stage on AWS: http, but never loopback
+    monkeypatch.setenv("WEBHOOK_LOOPBACK_ALLOWED", "true")  # what the local stack sets
+    reset_aws()
+    assert create(lambda_context, body)[0] == 202

@@ -218,6 +218,8 @@ def test_the_other_functions_may_not_send(aws: LocalAws, function: str) -> None:
         "AuthorizerFunction",
         "CreateGenerationFunction",
         "DispatchSweeperFunction",
+        "WebhookTriggerFunction",
+        "WebhookDeliveryFunction",
     ],
 )
 def test_each_role_holds_the_policy_template_yaml_gives_its_function(aws: LocalAws, function: str) -> None:
@@ -330,3 +332,89 @@ class TestWhatMotoDoesNotCheck:
         s3 = aws.client("s3", aws.function_credentials["AuthorizerFunction"])
 
         assert "AccessDenied" in refused(lambda: s3.get_object(Bucket=aws.bucket, Key=SEED_AUDIO))
+
+
+# The webhook functions: the trigger reads the jobs stream and sends to the webhook queue; delivery consumes that
+# queue, dead-letters, reads webhook items of the auth table and records gone endpoints. moto checks SQS calls by
+# the queue's ARN (DynamoDB's only by action: the LeadingKeys conditions are checked in test_template.py).
+def webhook_calls(aws: LocalAws) -> dict[str, dict[str, Callable[[], object]]]:
+    trigger = aws.function_credentials["WebhookTriggerFunction"]
+    delivery = aws.function_credentials["WebhookDeliveryFunction"]
+    trigger_sqs, delivery_sqs = aws.client("sqs", trigger), aws.client("sqs", delivery)
+    streams, delivery_db = aws.client("dynamodbstreams", trigger), aws.client("dynamodb", delivery)
+    queue, dead = aws.queue_urls["WebhookQueue"], aws.queue_urls["WebhookDeadLetterQueue"]
+    gone_item = {"pk": {"S": f"WEBHOOK_GONE#{ORG}"}, "sk": {"S": "URL#x"}}
+    return {
+        "allowed": {
+            "trigger: DescribeStream": lambda: streams.describe_stream(StreamArn=aws.jobs_stream_arn),
+            "trigger: SendMessage to the webhook queue": lambda: trigger_sqs.send_message(
+                QueueUrl=queue, MessageBody="{}"
+            ),
+            "delivery: ReceiveMessage": lambda: delivery_sqs.receive_message(QueueUrl=queue),
+            "delivery: SendMessage to the webhook dead-letter queue": lambda: delivery_sqs.send_message(
+                QueueUrl=dead, MessageBody="{}"
+            ),
+            "delivery: PutItem (a gone endpoint)": lambda: delivery_db.put_item(
+                TableName=aws.auth_table, Item=gone_item
+            ),
+        },
+        "refused": {
+            "trigger: SendMessage to the generation queue": lambda: trigger_sqs.send_message(
+                QueueUrl=aws.generation_queue_url, MessageBody="{}"
+            ),
+            "trigger: ReceiveMessage": lambda: trigger_sqs.receive_message(QueueUrl=queue),
+            "delivery: SendMessage to the webhook queue": lambda: delivery_sqs.send_message(
+                QueueUrl=queue, MessageBody="{}"
+            ),
+            "delivery: SendMessage to the generation queue": lambda: delivery_sqs.send_message(
+                QueueUrl=aws.generation_queue_url, MessageBody="{}"
+            ),
+            "delivery: Query": lambda: delivery_db.query(
+                TableName=aws.auth_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"WEBHOOK#{ORG}"}},
+            ),
+            "delivery: UpdateItem": lambda: delivery_db.update_item(
+                TableName=aws.auth_table,
+                Key=gone_item,
+                UpdateExpression="SET x = :x",
+                ExpressionAttributeValues={":x": {"S": "y"}},
+            ),
+            "delivery: Scan": lambda: delivery_db.scan(TableName=aws.auth_table),
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        (name, True)
+        for name in (
+            "trigger: DescribeStream",
+            "trigger: SendMessage to the webhook queue",
+            "delivery: ReceiveMessage",
+            "delivery: SendMessage to the webhook dead-letter queue",
+            "delivery: PutItem (a gone endpoint)",
+        )
+    ]
+    + [
+        (name, False)
+        for name in (
+            "trigger: SendMessage to the generation queue",
+            "trigger: ReceiveMessage",
+            "delivery: SendMessage to the webhook queue",
+            "delivery: SendMessage to the generation queue",
+            "delivery: Query",
+            "delivery: UpdateItem",
+            "delivery: Scan",
+        )
+    ],
+)
+def test_the_webhook_functions_may_make_only_the_calls_their_policies_allow(
+    aws: LocalAws, name: str, allowed: bool
+) -> None:
+    calls = webhook_calls(aws)
+    if allowed:
+        calls["allowed"][name]()
+    else:
+        refused(calls["refused"][name])

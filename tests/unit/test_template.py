@@ -25,6 +25,7 @@ from music_api.generations.store import (
 from music_local.gateway import RESPONSE_TYPE_STATUS
 from music_local.invoke import function_for
 from music_local.scheduler import scheduled_event
+from music_local.streams import matches, stream_sources
 from music_local.template import Schedule, Template, UnsupportedTemplateError, default_template, local_template
 from tests.helpers.events import load_event
 
@@ -199,6 +200,7 @@ def test_create_may_only_query_the_catalogue_read_tracks_put_job_items_keep_idem
         "GENERATION_QUEUE_URL": {"Ref": "GenerationQueue"},
         "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
         "IDEMPOTENCY_KEY_TTL_SECONDS": {"Ref": "IdempotencyKeyTtlSeconds"},
+        "API_KEY_ENVIRONMENT": {"Ref": "ApiKeyEnvironment"},  # which webhook URLs the stage takes
     }
 
 
@@ -739,7 +741,13 @@ def test_the_local_queues_are_the_templates_with_the_dead_letter_queue_first() -
 
     arguments = local_template().create_queue_arguments("GenerationQueue", "generations", arns)
 
-    assert local_template().queues_in_creation_order() == ["GenerationDeadLetterQueue", "GenerationQueue"]
+    assert local_template().queues_in_creation_order() == [
+        "GenerationDeadLetterQueue",
+        "WebhookDeadLetterQueue",
+        "WebhookStreamFailureQueue",
+        "GenerationQueue",
+        "WebhookQueue",
+    ]
     assert arguments["QueueName"] == "generations"
     assert json.loads(arguments["Attributes"].pop("RedrivePolicy")) == {
         "deadLetterTargetArn": arns["GenerationDeadLetterQueue"],
@@ -751,3 +759,45 @@ def test_the_local_queues_are_the_templates_with_the_dead_letter_queue_first() -
         "MessageRetentionPeriod": "345600",
         "ReceiveMessageWaitTimeSeconds": "20",
     }
+
+
+def test_webhook_delivery_reads_webhook_items_and_writes_gone_records_only() -> None:
+    properties = resource("WebhookDeliveryFunction")["Properties"]
+    (policy,) = properties["Policies"]
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+    dynamodb = {sid: s for sid, s in statements.items() if str(s["Action"]).startswith("dynamodb:")}
+
+    assert {
+        sid: (s["Action"], s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+        for sid, s in dynamodb.items()
+    } == {
+        "ReadWebhookItemsOnly": ("dynamodb:GetItem", ["WEBHOOK#*", "WEBHOOK_GONE#*"]),
+        "RecordGoneEndpointsOnly": ("dynamodb:PutItem", ["WEBHOOK_GONE#*"]),
+    }
+    assert all(s["Resource"] == {"Fn::GetAtt": "AuthTable.Arn"} for s in dynamodb.values())
+    assert "API_KEY_ENVIRONMENT" in properties["Environment"]["Variables"]
+    assert "WEBHOOK_LOOPBACK_ALLOWED" not in json.dumps(template())  # the local stack's alone
+    (event,) = properties["Events"].values()
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_only_terminal_transitions_of_jobs_with_a_webhook_invoke_the_trigger() -> None:
+    (source,) = stream_sources(local_template())
+    terminal = {
+        "eventName": "MODIFY",
+        "dynamodb": {"NewImage": {"status": {"S": "failed"}, "request": {"M": {"webhook_url": {"S": "https://x"}}}}},
+    }
+    no_hook = {"eventName": "MODIFY", "dynamodb": {"NewImage": {"status": {"S": "failed"}, "request": {"M": {}}}}}
+    running = {
+        "eventName": "MODIFY",
+        "dynamodb": {"NewImage": {"status": {"S": "running"}, "request": {"M": {"webhook_url": {"S": "https://x"}}}}},
+    }
+    created = terminal | {"eventName": "INSERT"}
+
+    assert [any(matches(f, record) for f in source.filters) for record in (terminal, no_hook, running, created)] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert resource("JobsTable")["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}

@@ -35,6 +35,7 @@ from freddy_music.errors import (
     WaitTimeoutError,
 )
 from freddy_music.models import Engine, GenerationJob, GenerationJobPage, JobStatus, MusicTrack, Track
+from freddy_music.webhooks import WebhookVerificationError, verify
 
 __all__ = [
     "APIConnectionError",
@@ -73,5 +74,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "WaitTimeoutError",
+    "WebhookVerificationError",
     "__version__",
+    "verify",
 ]

@@ -12,7 +12,13 @@ from music_api.core.aws import dynamodb_client, sqs_client
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.creation.idempotency import create_once
-from music_api.creation.logic import CachedCatalogue, check_engine_rules, check_seed_track, create_job
+from music_api.creation.logic import (
+    CachedCatalogue,
+    check_engine_rules,
+    check_seed_track,
+    check_webhook_url,
+    create_job,
+)
 from music_api.creation.request import CreateGenerationRequest, parse_request
 from music_api.creation.settings import CreationSettings, creation_settings
 from music_api.dispatch.queue import DispatchError, GenerationQueue
@@ -43,6 +49,7 @@ def handle_create_generation(event: Mapping[str, Any], context: LambdaContext) -
 def _create_generation(event: Mapping[str, Any], context: LambdaContext, trace_id: str) -> ProxyResponse:
     settings = creation_settings()
     request = parse_request(event)
+    check_webhook_url(request, settings.url_policy())
     logger.append_keys(organization_id=request.organization_id)
     created = create_once(request, context, lambda: _new_queued_job(request))
     response = json_response(

@@ -6,12 +6,13 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from music_api.core.errors import GenerationNotAllowedError, IdempotencyKeyReusedError
+from music_api.core.errors import BodyFieldError, GenerationNotAllowedError, IdempotencyKeyReusedError
 from music_api.creation.request import CreateGenerationRequest
 from music_api.engines.models import StoredEngine
 from music_api.engines.store import EngineCatalogue
 from music_api.generations.writer import JobConflictError, JobRef, JobWrite, JobWriter, NewJob
 from music_api.tracks.store import TrackRepository
+from music_api.webhooks.url import UrlPolicy, WebhookUrlError, check_url
 
 
 @dataclass
@@ -59,6 +60,17 @@ def check_engine_rules(request: CreateGenerationRequest, engines: dict[str, Stor
     if body.lyrics is not None and body.instrumental:
         raise GenerationNotAllowedError("lyrics", "an instrumental track has no lyrics")
     return engine
+
+
+def check_webhook_url(request: CreateGenerationRequest, policy: UrlPolicy) -> None:
+    """The URL's form by this stage's rules (400 naming the field); its addresses are checked at every delivery
+    attempt, since DNS may answer differently then."""
+    if request.body.webhook_url is None:
+        return
+    try:
+        check_url(request.body.webhook_url, policy)
+    except WebhookUrlError as refused:
+        raise BodyFieldError("webhook_url", str(refused)) from None
 
 
 def check_seed_track(request: CreateGenerationRequest, tracks: TrackRepository) -> None:

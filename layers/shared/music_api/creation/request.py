@@ -16,6 +16,7 @@ from music_api.core.caller import Caller, caller_of, member_organization
 from music_api.core.errors import BodyFieldError, InvalidJsonError, RequestValidationError, UnsupportedMediaTypeError
 from music_api.core.ids import TRACK_ID_MAX_LENGTH, TRACK_ID_PATTERN, anchored
 from music_api.engines.models import ENGINE_KEY_PATTERN
+from music_api.webhooks.url import MAX_URL_LENGTH
 
 # Longest a job may be asked to run, whatever the engine: the engine's own maximum is checked after parsing.
 MAX_DURATION_SECONDS: Final = 3600
@@ -45,6 +46,20 @@ class CreateGenerationBody(BaseModel):
     ) = None
     title: Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)] | None = None
     idempotency_key: Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN, max_length=128)] | None = None
+    # Where the job's terminal event is delivered (music_api.webhooks); its rules are checked after parsing.
+    webhook_url: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=MAX_URL_LENGTH,
+                json_schema_extra={"format": "uri"},
+                description="Where the job's end is posted (webhooks: generationEnded). https with a public host "
+                "on a live stage; no user name or password, no fragment. Never returned.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from music_api.core.settings import AwsSettings
+from music_api.webhooks.settings import WebhookUrlSettings
 
 
-class CreationSettings(AwsSettings):
+class CreationSettings(WebhookUrlSettings):
     jobs_table_name: Annotated[str, Field(alias="JOBS_TABLE_NAME", min_length=3, max_length=255)]
     # Where each new job's message goes (one per job, its key only); never shown to a client.
     generation_queue_url: Annotated[str, Field(alias="GENERATION_QUEUE_URL", min_length=1, max_length=2048)]

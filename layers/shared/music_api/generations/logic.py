@@ -2,7 +2,7 @@
 
 from music_api.core.errors import JobNotFoundError
 from music_api.generations.request import GetGenerationRequest
-from music_api.generations.response import GenerationJob, TrackSummary
+from music_api.generations.response import GenerationJob, TrackSummary, WebhookGenerationJob, WebhookTrackSummary
 from music_api.generations.signer import PlaybackUrlSigner
 from music_api.generations.store import JobRepository
 from music_api.generations.stored import StoredJob
@@ -41,4 +41,17 @@ def public_view(job: StoredJob, signer: PlaybackUrlSigner) -> GenerationJob:
         playback_url=signed.url,
         playback_url_expires_at=signed.expires_at,
         track=TrackSummary(**job.track.model_dump(include=_TRACK_SUMMARY_FIELDS), playback_url=signed.url),
+    )
+
+
+def webhook_view(job: StoredJob) -> WebhookGenerationJob:
+    """The job as a webhook event carries it: GET's view without the playback URL and its expiry, which would
+    be stale by the time a retry arrives (the receiver GETs the job for a fresh one)."""
+    common = job.model_dump(include=_PUBLIC_JOB_FIELDS)
+    if job.status != "succeeded" or job.track is None:
+        return WebhookGenerationJob(**common, result_track_id=job.result_track_id, track=None)
+    return WebhookGenerationJob(
+        **common,
+        result_track_id=job.track.id,
+        track=WebhookTrackSummary(**job.track.model_dump(include=_TRACK_SUMMARY_FIELDS)),
     )

@@ -25,8 +25,8 @@ from music_api.generations.stored import (
 PlaybackUrl = Annotated[str, Field(min_length=1, max_length=8192, json_schema_extra={"format": "uri"})]
 
 
-class TrackSummary(BaseModel):
-    """Embedded track summary, present only on a succeeded job."""
+class WebhookTrackSummary(BaseModel):
+    """The track summary a webhook event carries: the job's track without its playback URL."""
 
     model_config = RESPONSE
 
@@ -38,11 +38,16 @@ class TrackSummary(BaseModel):
     measured_duration_seconds: Annotated[float, Field(ge=0)]
     mime_type: MimeType
     licence_class: LicenceClass
+
+
+class TrackSummary(WebhookTrackSummary):
+    """Embedded track summary, present only on a succeeded job."""
+
     playback_url: Annotated[PlaybackUrl, Field(description="Short-TTL signed URL for the master audio.")]
 
 
-class GenerationJob(BaseModel):
-    """A music generation job object."""
+class _JobFields(BaseModel):
+    """The fields GET's job and a webhook event's job share, in the contract's order."""
 
     model_config = RESPONSE
 
@@ -55,6 +60,11 @@ class GenerationJob(BaseModel):
     result_track_id: TrackId | None
     error_message: Annotated[UserSafeText | None, Field(description="User-safe error description when failed.")]
     refusal_reason: Annotated[UserSafeText | None, Field(description="Why the request was refused.")]
+
+
+class GenerationJob(_JobFields):
+    """A music generation job object."""
+
     playback_url: Annotated[
         PlaybackUrl | None, Field(description="Short-TTL signed URL for the master audio; null unless succeeded.")
     ]
@@ -62,3 +72,10 @@ class GenerationJob(BaseModel):
         UtcTimestamp | None, Field(description="When playback_url stops working; null unless succeeded.")
     ]
     track: TrackSummary | None
+
+
+class WebhookGenerationJob(_JobFields):
+    """The job a webhook event carries: the generation job object without ``playback_url`` and
+    ``playback_url_expires_at`` (GET the job for a freshly signed URL)."""
+
+    track: WebhookTrackSummary | None
