@@ -18,7 +18,9 @@ TEXT_FIELDS = ("prompt", "lyrics", "title", "style_tags")
 SINGLE_LINE_FIELDS = ("title", "style_tags")
 # Every control character (C0, DEL, C1) and the format characters no text field takes.
 CONTROLS = [chr(code) for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))]
-REFUSED_FORMAT = [chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB)]
+REFUSED_FORMAT = [
+    chr(code) for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB)
+]
 # Taken by prompt and lyrics, refused in a title or tag.
 LINE_BREAKS = ["\t", "\n", "\r", "\u2028", "\u2029"]
 
@@ -167,7 +169,16 @@ def test_prompt_and_lyrics_keep_their_lines(field: str) -> None:
     assert getattr(parse_request(event_with(json.dumps(body))).body, field) == body[field]
 
 
-@pytest.mark.parametrize("text", ["عنوان\u200fالأغنية", "שיר\u200e1", "👩\u200d🎤 Star", "mi\u00adnute"])
+# Right-to-left and left-to-right marks (Arabic, Hebrew), a zero-width joiner (an emoji sequence), a soft hyphen.
+MARKS_AND_JOINERS = [
+    "\u0623\u063a\u0646\u064a\u0629\u200f 2026",
+    "\u05e9\u05d9\u05e8\u200e1",
+    "👩\u200d🎤 Star",
+    "mi\u00adnute",
+]
+
+
+@pytest.mark.parametrize("text", MARKS_AND_JOINERS)
 def test_marks_and_joiners_that_reorder_nothing_are_allowed_in_titles(text: str) -> None:
     assert parse_request(event_with(json.dumps(with_text("title", text)))).body.title == text
 
