@@ -10,7 +10,14 @@ import pytest
 from music_api.access.keys import digest_of, key_id_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
-from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalGateway, gateway_response
+from music_local.gateway import (
+    RESPONSE_TYPE_STATUS,
+    HttpRequest,
+    HttpResponse,
+    LocalGateway,
+    gateway_response,
+    proxy_body,
+)
 from music_local.metering import UsagePlanMeter
 from music_local.stack import local_functions
 from music_local.template import local_template
@@ -229,3 +236,43 @@ def test_each_response_carries_its_access_log_line_in_the_templates_format(send:
     assert (second["authorizerStatus"], second["authorizerLatencyMs"]) == ("-", "-")  # the cached policy
     assert (refused["status"], refused["errorType"], refused["keyId"]) == ("401", "UNAUTHORIZED", "-")
     assert ALICE_KEY not in served.access_log + cached.access_log
+
+
+def test_a_body_that_is_not_utf8_reaches_create_as_text_with_replacement_characters_and_is_refused(
+    gateway: LocalGateway,
+) -> None:
+    """As API Gateway REST without binary media types: the bytes decoded as UTF-8, each invalid sequence U+FFFD."""
+    seen: list[dict[str, Any]] = []
+    handler_function = gateway._functions["CreateGenerationFunction"]
+    original = handler_function._handler
+
+    def spy(event: dict[str, Any], context: Any) -> Any:
+        seen.append(event)
+        return original(event, context)
+
+    handler_function._handler = spy
+    raw = b'{"engine": "studio", "prompt": "caf\xe9 \xff\xfe piano", "duration_seconds": 30}'
+    headers = [("X-API-Key", ALICE_KEY), ("Content-Type", "application/json")]
+
+    response = gateway.handle(HttpRequest("POST", f"/v1/music/{ORG}/generations", "", headers, body=raw))
+
+    (event,) = seen
+    assert (event["isBase64Encoded"], "caf\ufffd \ufffd\ufffd piano" in event["body"]) == (False, True)
+    assert response.status == 400
+    assert body(response)["error"]["code"] == "INVALID_JSON"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "binary_media_types", "expected"),
+    [
+        ("application/json", [], ("caf\ufffd", False)),
+        ("application/json; charset=utf-8", ["application/json"], ("Y2Fm6Q==", True)),
+        ("image/PNG", ["image/*"], ("Y2Fm6Q==", True)),
+        ("application/json", ["image/*"], ("caf\ufffd", False)),
+    ],
+)
+def test_a_body_is_base64_only_when_its_media_type_is_a_binary_one(
+    content_type: str, binary_media_types: list[str], expected: tuple[str, bool]
+) -> None:
+    assert proxy_body(b"caf\xe9", content_type, binary_media_types) == expected
+    assert proxy_body(b"", content_type, binary_media_types) == (None, False)

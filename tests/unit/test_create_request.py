@@ -2,6 +2,7 @@
 
 Each case ends in a 400 naming the field (or saying the body is no JSON), never in an exception that escapes."""
 
+import base64
 import json
 from typing import Any
 
@@ -205,3 +206,31 @@ def test_any_other_unknown_field_is_not_echoed(name: str) -> None:
     assert error.details == {"field": UNKNOWN_FIELD, "reason": "is not a field of this request"}
     assert error.system_message == f"Invalid request body field: {UNKNOWN_FIELD}"
     assert len(str(error)) < 100
+
+
+# --- bytes that are not UTF-8 -----------------------------------------------------------------------------------
+
+
+def test_a_body_with_a_replacement_character_is_invalid_json() -> None:
+    """What API Gateway makes of bytes that are not UTF-8 in a text body: refused, not stored changed."""
+    error = refusal(json.dumps(VALID, ensure_ascii=False).replace("Warm", "caf\ufffd \ufffd\ufffd"))
+
+    assert isinstance(error, InvalidJsonError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "accepted"),
+    [
+        (base64.b64encode(json.dumps(VALID).encode()).decode(), True),
+        (base64.b64encode(json.dumps(VALID).encode().replace(b"Warm", b"caf\xe9 \xff\xfe")).decode(), False),
+        ("not base64!", False),
+    ],
+)
+def test_a_base64_body_is_decoded_as_strict_utf8(raw: str, accepted: bool) -> None:
+    """What a binary media type (none is configured today) would make API Gateway send."""
+    event = event_with(raw) | {"isBase64Encoded": True}
+    if accepted:
+        assert parse_request(event).body.prompt == VALID["prompt"]
+    else:
+        with pytest.raises(InvalidJsonError):
+            parse_request(event)

@@ -4,6 +4,7 @@ Limits are ours (the published page gives none): documented in docs/api-referenc
 which is generated from ``CreateGenerationBody``.
 """
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -36,6 +37,8 @@ TEXT_RULE: Final = (
     "U+FFF9-U+FFFB."
 )
 LINE_RULE: Final = f"{TEXT_RULE} One line: no tab, line break, U+2028 or U+2029 either."
+# What a decoder puts in place of bytes that are not UTF-8 (API Gateway's too).
+REPLACEMENT_CHARACTER: Final = "\ufffd"
 # An unknown field is named back only when its name is short and plain; otherwise it could be anything.
 PLAIN_FIELD_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
 UNKNOWN_FIELD: Final = "an unknown field"
@@ -57,9 +60,7 @@ class CreateGenerationBody(BaseModel):
     duration_seconds: Annotated[int, Field(ge=1, le=MAX_DURATION_SECONDS)]
     mode: Literal["creation", "focus"] = "creation"
     instrumental: bool = False
-    lyrics: Annotated[str, Field(min_length=1, max_length=5000, pattern=PRINTABLE, description=TEXT_RULE)] | None = (
-        None
-    )
+    lyrics: Annotated[str, Field(min_length=1, max_length=5000, pattern=PRINTABLE, description=TEXT_RULE)] | None = None
     seed_track_id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN), max_length=TRACK_ID_MAX_LENGTH)] | None = (
         None
     )
@@ -141,9 +142,7 @@ def _header_idempotency_key(event: Mapping[str, Any]) -> IdempotencyKey | None:
 
 
 def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
-    raw = event.get("body")
-    if not isinstance(raw, str) or event.get("isBase64Encoded"):
-        raise InvalidJsonError("Body missing or not text")
+    raw = _body_text(event)
     try:
         body = json.loads(raw, parse_int=_bounded_int)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as are int() and float() failures
@@ -151,6 +150,24 @@ def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidJsonError("Body is JSON but not an object")
     return body
+
+
+def _body_text(event: Mapping[str, Any]) -> str:
+    """The body as text, refused where it was not UTF-8. API Gateway passes a body whose media type is not one of
+    the API's binary media types as text, with each invalid UTF-8 sequence replaced by U+FFFD (docs/security.md,
+    "Invalid UTF-8"): such a body is refused, since a replaced byte cannot be told from a sent U+FFFD. A binary one
+    arrives base64-encoded and is decoded strictly."""
+    raw = event.get("body")
+    if not isinstance(raw, str):
+        raise InvalidJsonError("Body missing or not text")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw, validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError both are
+            raise InvalidJsonError("Body is not base64-encoded UTF-8") from None
+    if REPLACEMENT_CHARACTER in raw:
+        raise InvalidJsonError("Body is not valid UTF-8")
+    return raw
 
 
 class OversizedInteger:
