@@ -227,10 +227,11 @@ class LocalGateway:
         trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
         return self._logged(self._handle(request, trace), trace)
 
-    def too_large(self, request: HttpRequest) -> HttpResponse:
-        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
+    def refuse(self, request: HttpRequest, response_type: str) -> HttpResponse:
+        """The gateway response for a request the server refuses before routing: a body over API Gateway's 10 MB
+        payload limit (REQUEST_TOO_LARGE), or one it cannot read (BAD_REQUEST_BODY, answered as DEFAULT_4XX)."""
         trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
-        return self._logged(self._gateway_response("REQUEST_TOO_LARGE", trace.request_id, trace.received), trace)
+        return self._logged(self._gateway_response(response_type, trace.request_id, trace.received), trace)
 
     def _handle(self, request: HttpRequest, trace: _Trace) -> HttpResponse:
         request_id, received = trace.request_id, trace.received
