@@ -70,6 +70,20 @@ def body(response: HttpResponse) -> dict[str, Any]:
     return parsed
 
 
+def events_reaching(gateway: LocalGateway, function: str) -> list[dict[str, Any]]:
+    """The events the gateway invokes ``function`` with from now on (the function still answers them)."""
+    seen: list[dict[str, Any]] = []
+    handler_function = gateway._functions[function]
+    original = handler_function._handler
+
+    def spy(event: dict[str, Any], context: Any) -> Any:
+        seen.append(event)
+        return original(event, context)
+
+    handler_function._handler = spy
+    return seen
+
+
 def test_a_valid_request_reaches_the_handler_with_the_authorizers_context(send: Send) -> None:
     response = send()
 
@@ -178,15 +192,7 @@ def test_a_failing_function_is_an_integration_failure(
 
 
 def test_the_query_string_and_multi_value_headers_reach_the_event(gateway: LocalGateway) -> None:
-    seen: list[dict[str, Any]] = []
-    handler_function = gateway._functions["GetGenerationFunction"]
-    original = handler_function._handler
-
-    def spy(event: dict[str, Any], context: Any) -> Any:
-        seen.append(event)
-        return original(event, context)
-
-    handler_function._handler = spy
+    seen = events_reaching(gateway, "GetGenerationFunction")
     headers = [("X-API-Key", ALICE_KEY), ("Accept", "a"), ("accept", "b")]
     gateway.handle(HttpRequest("GET", SEED_PATH, "a=1&a=2&b=", headers))
 
@@ -245,15 +251,7 @@ def test_a_body_that_is_not_utf8_reaches_create_as_text_with_replacement_charact
     gateway: LocalGateway,
 ) -> None:
     """As API Gateway REST without binary media types: the bytes decoded as UTF-8, each invalid sequence U+FFFD."""
-    seen: list[dict[str, Any]] = []
-    handler_function = gateway._functions["CreateGenerationFunction"]
-    original = handler_function._handler
-
-    def spy(event: dict[str, Any], context: Any) -> Any:
-        seen.append(event)
-        return original(event, context)
-
-    handler_function._handler = spy
+    seen = events_reaching(gateway, "CreateGenerationFunction")
     raw = b'{"engine": "studio", "prompt": "caf\xe9 \xff\xfe piano", "duration_seconds": 30}'
     headers = [("X-API-Key", ALICE_KEY), ("Content-Type", "application/json")]
 
@@ -287,7 +285,8 @@ def server(gateway: LocalGateway) -> Iterator[tuple[str, int]]:
     api = LocalApiServer(0, gateway)
     thread = threading.Thread(target=api.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield api.server_address[0], api.server_address[1]
+    host, port = api.server_address[:2]
+    yield str(host), int(port)
     api.shutdown()
     api.server_close()
     thread.join(timeout=5)

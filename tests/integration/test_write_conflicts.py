@@ -78,48 +78,48 @@ def test_succeeds_transaction_cancelled_by_a_conflict_is_store_unavailable(stubb
         JobWriter(client, JOBS_TABLE).succeed(REF, a_track())
 
 
-def answer(response: dict[str, Any]) -> tuple[int, str | None, str | None]:
+# Each route that writes: its handler, its event, where it gets its DynamoDB client, and its write.
+ROUTES = {
+    "create": (create_handler, "create_generation.json", "music_api.creation.handler", "put_item"),
+    "cancel": (cancel_handler, "cancel_generation_running.json", "music_api.generations.cancel", "update_item"),
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param((route, code), marks=pytest.mark.runs_as(function), id=f"{route}-{code}")
+        for route, function in (("create", "CreateGenerationFunction"), ("cancel", "CancelGenerationFunction"))
+        for code in CONFLICTS
+    ],
+)
+def test_a_route_whose_write_meets_a_transaction_answers_a_retryable_503(
+    aws: LocalAws,
+    lambda_context: LambdaContext,
+    stubbed: tuple[Any, Stubber],
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str, str],
+) -> None:
+    """Create's write follows its read of the engine catalogue (the moto server's answer, replayed); cancel's is
+    its first call: the one a worker's succeed can hold the job against."""
+    client, stubber = stubbed
+    route, code = case
+    handler, event, module, write = ROUTES[route]
+    if route == "create":
+        catalogue = aws.dynamodb.query(
+            TableName=aws.jobs_table,
+            KeyConditionExpression="pk = :catalogue",
+            ExpressionAttributeValues={":catalogue": {"S": CATALOGUE_PARTITION}},
+        )
+        stubber.add_response("query", {"Items": catalogue["Items"]})
+    stubber.add_client_error(write, service_error_code=code, http_status_code=400)
+    monkeypatch.setattr(f"{module}.dynamodb_client", lambda: client)
+
+    response = handler(load_event(event), lambda_context)
+
     body = json.loads(response["body"])
-    return response["statusCode"], body["error"]["code"], response["headers"].get("Retry-After")
-
-
-@pytest.mark.parametrize("code", CONFLICTS)
-@pytest.mark.runs_as("CreateGenerationFunction")
-def test_a_create_that_meets_a_transaction_is_a_retryable_503(
-    aws: LocalAws,
-    lambda_context: LambdaContext,
-    stubbed: tuple[Any, Stubber],
-    monkeypatch: pytest.MonkeyPatch,
-    code: str,
-) -> None:
-    client, stubber = stubbed
-    catalogue = aws.dynamodb.query(
-        TableName=aws.jobs_table,
-        KeyConditionExpression="pk = :catalogue",
-        ExpressionAttributeValues={":catalogue": {"S": CATALOGUE_PARTITION}},
+    assert (response["statusCode"], body["error"]["code"], response["headers"].get("Retry-After")) == (
+        503,
+        "SERVICE_UNAVAILABLE",
+        "1",
     )
-    stubber.add_response("query", {"Items": catalogue["Items"]})
-    stubber.add_client_error("put_item", service_error_code=code, http_status_code=400)
-    monkeypatch.setattr("music_api.creation.handler.dynamodb_client", lambda: client)
-
-    response = create_handler(load_event("create_generation.json"), lambda_context)
-
-    assert answer(response) == (503, "SERVICE_UNAVAILABLE", "1")
-
-
-@pytest.mark.parametrize("code", CONFLICTS)
-@pytest.mark.runs_as("CancelGenerationFunction")
-def test_a_cancel_that_meets_succeeds_transaction_is_a_retryable_503(
-    aws: LocalAws,
-    lambda_context: LambdaContext,
-    stubbed: tuple[Any, Stubber],
-    monkeypatch: pytest.MonkeyPatch,
-    code: str,
-) -> None:
-    client, stubber = stubbed
-    stubber.add_client_error("update_item", service_error_code=code, http_status_code=400)
-    monkeypatch.setattr("music_api.generations.cancel.dynamodb_client", lambda: client)
-
-    response = cancel_handler(load_event("cancel_generation_running.json"), lambda_context)
-
-    assert answer(response) == (503, "SERVICE_UNAVAILABLE", "1")
