@@ -607,6 +607,17 @@ def _retry_after_bounds() -> tuple[int, int]:
     )
 
 
+def _slowest_create_refill_seconds() -> int:
+    """Seconds between two tokens of the slowest create budget of the template's usage plans (its defaults)."""
+    template = default_template()
+    rates = [
+        float(template.parameter_value(name))
+        for name in template.document["Parameters"]
+        if name.endswith("CreateRateLimit")
+    ]
+    return round(1 / min(rates))
+
+
 def headers() -> dict[str, Any]:
     def header(description: str, schema: dict[str, Any], example: object, *, required: bool = True) -> dict[str, Any]:
         return {"description": description, "required": required, "schema": schema, "example": example}
@@ -633,7 +644,11 @@ def headers() -> dict[str, Any]:
         "X-Content-Type-Options": header("Always nosniff.", {"type": "string", "enum": ["nosniff"]}, "nosniff"),
         "Retry-After": header(
             f"Seconds to wait before retrying. From the function: UNAVAILABLE_RETRY_AFTER_SECONDS (default "
-            f"{unavailable['default']}). From API Gateway: {gateway_retry}.",
+            f"{unavailable['default']}). From API Gateway: {gateway_retry}. API Gateway's are static: for "
+            "THROTTLED the shortest refill of any bucket, which a method's own smaller budget (a trial key's "
+            f"creates: one per {_slowest_create_refill_seconds()} s) exceeds, so wait longer each time a retry is "
+            "refused; for QUOTA_EXCEEDED an interval to ask again at, not when the quota renews (the start of its "
+            "next period, UTC); for the 502, 503 and 504 a short pause before retrying a transient failure.",
             seconds,
             unavailable["default"],
         ),
@@ -1004,9 +1019,11 @@ def description() -> str:
         "**Errors** use one envelope (`ErrorResponse`): `success: false` and `error.{code, message, "
         "system_message, type, status, details, trace_id, timestamp}`. API Gateway answers some of them itself "
         "(gateway-made errors, listed with each response); their `timestamp` has another format.\n\n"
-        f"**Rate limits**: API Gateway throttles the stage as a whole (`ThrottlingRateLimit`, default {rate} "
-        f"requests per second, burst `ThrottlingBurstLimit`, default {burst}) and answers `429` with "
-        "`Retry-After`. API Gateway REST sends no rate-limit headers (no `RateLimit-*`, no `X-RateLimit-*`), so "
+        "**Rate limits**: API Gateway meters each key by its usage plan (rate, burst, a quota per period, and a "
+        f"smaller budget for creates) and throttles the stage as a whole (`ThrottlingRateLimit`, default {rate} "
+        f"requests per second, burst `ThrottlingBurstLimit`, default {burst}); it answers `429` with a static "
+        "`Retry-After` (what each value means: the header's description, docs/operations.md). API Gateway REST "
+        "sends no rate-limit headers (no `RateLimit-*`, no `X-RateLimit-*`), so "
         "none are documented.\n\n"
         "**Browsers**: a server-to-server API. It sends no CORS headers, so browsers refuse cross-origin reads: "
         "an API key must never sit in a web page.\n\n"

@@ -9,12 +9,13 @@ v1 proxy event that carries the authorizer's context. Gateway-made errors are re
 gateway responses.
 
 Not emulated: the stage's own throttle (ThrottlingRateLimit: the local server is one process, whose throughput
-the load tests measure), request validation, binary media types, custom domains and base paths, authorizer
+the load tests measure), request validation, custom domains and base paths, authorizer
 timeouts, the 29 s integration timeout, and execution logs. Access logs are the template's format, one line per
 request on the server's output instead of in CloudWatch.
 """
 
 import base64
+import fnmatch
 import importlib.util
 import json
 import os
@@ -210,6 +211,11 @@ class LocalGateway:
         self._responses = template.gateway_responses()
         self._api_key_required = template.api_keys_from_authorizer()
         self._access_log_format = template.access_log_format()
+        # As SAM writes them (a "/" as "~1", the JSON Pointer escape the REST API's own property uses).
+        self._binary_media_types = [
+            str(media_type).replace("~1", "/").lower()
+            for media_type in template.api_properties().get("BinaryMediaTypes", [])
+        ]
         self._meter = meter
         self._functions = functions
         self._clock = clock
@@ -221,10 +227,11 @@ class LocalGateway:
         trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
         return self._logged(self._handle(request, trace), trace)
 
-    def too_large(self, request: HttpRequest) -> HttpResponse:
-        """The answer to a body over API Gateway's 10 MB payload limit (the server checks Content-Length)."""
+    def refuse(self, request: HttpRequest, response_type: str) -> HttpResponse:
+        """The gateway response for a request the server refuses before routing: a body over API Gateway's 10 MB
+        payload limit (REQUEST_TOO_LARGE), or one it cannot read (BAD_REQUEST_BODY, answered as DEFAULT_4XX)."""
         trace = _Trace(str(uuid.uuid4()), datetime.now(UTC), request.method, request.source_ip)
-        return self._logged(self._gateway_response("REQUEST_TOO_LARGE", trace.request_id, trace.received), trace)
+        return self._logged(self._gateway_response(response_type, trace.request_id, trace.received), trace)
 
     def _handle(self, request: HttpRequest, trace: _Trace) -> HttpResponse:
         request_id, received = trace.request_id, trace.received
@@ -353,8 +360,9 @@ class LocalGateway:
             **context,
             "integrationLatency": 0,
         }
-        body = call.request.body.decode("utf-8", errors="replace") if call.request.body else None
-        return event | {"body": body, "isBase64Encoded": False}
+        content_type = next((value for name, value in call.request.headers if name.lower() == "content-type"), "")
+        body, is_base64 = proxy_body(call.request.body, content_type, self._binary_media_types)
+        return event | {"body": body, "isBase64Encoded": is_base64}
 
     def _integration_response(self, result: Any, request_id: str) -> HttpResponse:
         if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
@@ -425,6 +433,18 @@ def gateway_response(
             headers[name] = request_id
     status = configured.status if configured.status is not None else own_status
     return HttpResponse(status, headers, body.encode("utf-8"))
+
+
+def proxy_body(body: bytes, content_type: str, binary_media_types: list[str]) -> tuple[str | None, bool]:
+    """The body and ``isBase64Encoded`` as API Gateway REST hands them to a Lambda proxy integration: base64 when the
+    request's media type matches one of the API's binary media types (wildcards such as ``image/*`` included),
+    otherwise UTF-8 text, each invalid sequence replaced by U+FFFD (docs/security.md, "Invalid UTF-8")."""
+    if not body:
+        return None, False
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if any(fnmatch.fnmatchcase(media_type, pattern) for pattern in binary_media_types):
+        return base64.b64encode(body).decode("ascii"), True
+    return body.decode("utf-8", errors="replace"), False
 
 
 def _is_authorizer_response(response: Mapping[str, Any]) -> bool:

@@ -46,6 +46,17 @@ class CtrlCAgain:
 
 
 @pytest.fixture(autouse=True)
+def interruptible() -> Iterator[None]:
+    """Ctrl-C as KeyboardInterrupt, which every test here relies on, however pytest was started. A non-interactive
+    shell starts a background job (``make test &``) with SIGINT ignored, and Python then installs no handler: the
+    SIGINT a test sends would do nothing. A handler set here is reset by exec, so the subprocess of the terminal
+    test starts with SIGINT at its default and installs Python's own."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(autouse=True)
 def settings(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FREDDY_API_KEY", API_KEY)
     monkeypatch.setenv("FREDDY_BASE_URL", server.url)

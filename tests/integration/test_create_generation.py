@@ -224,3 +224,18 @@ def test_only_the_local_stack_takes_a_loopback_receiver(
     monkeypatch.setenv("WEBHOOK_LOOPBACK_ALLOWED", "true")  # what the local stack sets
     reset_aws()
     assert create(lambda_context, body)[0] == 202
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "-" + "9" * 5000])
+def test_a_5000_digit_number_is_a_400_naming_the_field_not_a_500(
+    aws: LocalAws, lambda_context: LambdaContext, number: str
+) -> None:
+    """Python refuses to convert an integer of over 4,300 digits with a plain ValueError, not a JSONDecodeError."""
+    raw = json.dumps(VALID).replace('"duration_seconds": 60', f'"duration_seconds": {number}')
+
+    status, _, answer = create(lambda_context, None, raw=raw)
+
+    assert status == 400
+    assert answer["error"]["code"] == "VALIDATION_ERROR"
+    assert answer["error"]["details"]["field"] == "duration_seconds"
+    assert "9" * 50 not in json.dumps(answer)

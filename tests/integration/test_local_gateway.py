@@ -2,7 +2,9 @@
 
 import json
 import re
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,8 +12,16 @@ import pytest
 from music_api.access.keys import digest_of, key_id_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
-from music_local.gateway import RESPONSE_TYPE_STATUS, HttpRequest, HttpResponse, LocalGateway, gateway_response
+from music_local.gateway import (
+    RESPONSE_TYPE_STATUS,
+    HttpRequest,
+    HttpResponse,
+    LocalGateway,
+    gateway_response,
+    proxy_body,
+)
 from music_local.metering import UsagePlanMeter
+from music_local.server import LocalApiServer
 from music_local.stack import local_functions
 from music_local.template import local_template
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, ORG, SEED_JOB_ID
@@ -58,6 +68,20 @@ def send(gateway: LocalGateway) -> Send:
 def body(response: HttpResponse) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(response.body)
     return parsed
+
+
+def events_reaching(gateway: LocalGateway, function: str) -> list[dict[str, Any]]:
+    """The events the gateway invokes ``function`` with from now on (the function still answers them)."""
+    seen: list[dict[str, Any]] = []
+    handler_function = gateway._functions[function]
+    original = handler_function._handler
+
+    def spy(event: dict[str, Any], context: Any) -> Any:
+        seen.append(event)
+        return original(event, context)
+
+    handler_function._handler = spy
+    return seen
 
 
 def test_a_valid_request_reaches_the_handler_with_the_authorizers_context(send: Send) -> None:
@@ -168,15 +192,7 @@ def test_a_failing_function_is_an_integration_failure(
 
 
 def test_the_query_string_and_multi_value_headers_reach_the_event(gateway: LocalGateway) -> None:
-    seen: list[dict[str, Any]] = []
-    handler_function = gateway._functions["GetGenerationFunction"]
-    original = handler_function._handler
-
-    def spy(event: dict[str, Any], context: Any) -> Any:
-        seen.append(event)
-        return original(event, context)
-
-    handler_function._handler = spy
+    seen = events_reaching(gateway, "GetGenerationFunction")
     headers = [("X-API-Key", ALICE_KEY), ("Accept", "a"), ("accept", "b")]
     gateway.handle(HttpRequest("GET", SEED_PATH, "a=1&a=2&b=", headers))
 
@@ -229,3 +245,101 @@ def test_each_response_carries_its_access_log_line_in_the_templates_format(send:
     assert (second["authorizerStatus"], second["authorizerLatencyMs"]) == ("-", "-")  # the cached policy
     assert (refused["status"], refused["errorType"], refused["keyId"]) == ("401", "UNAUTHORIZED", "-")
     assert ALICE_KEY not in served.access_log + cached.access_log
+
+
+def test_a_body_that_is_not_utf8_reaches_create_as_text_with_replacement_characters_and_is_refused(
+    gateway: LocalGateway,
+) -> None:
+    """As API Gateway REST without binary media types: the bytes decoded as UTF-8, each invalid sequence U+FFFD."""
+    seen = events_reaching(gateway, "CreateGenerationFunction")
+    raw = b'{"engine": "studio", "prompt": "caf\xe9 \xff\xfe piano", "duration_seconds": 30}'
+    headers = [("X-API-Key", ALICE_KEY), ("Content-Type", "application/json")]
+
+    response = gateway.handle(HttpRequest("POST", f"/v1/music/{ORG}/generations", "", headers, body=raw))
+
+    (event,) = seen
+    assert (event["isBase64Encoded"], "caf\ufffd \ufffd\ufffd piano" in event["body"]) == (False, True)
+    assert response.status == 400
+    assert body(response)["error"]["code"] == "INVALID_JSON"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "binary_media_types", "expected"),
+    [
+        ("application/json", [], ("caf\ufffd", False)),
+        ("application/json; charset=utf-8", ["application/json"], ("Y2Fm6Q==", True)),
+        ("image/PNG", ["image/*"], ("Y2Fm6Q==", True)),
+        ("application/json", ["image/*"], ("caf\ufffd", False)),
+    ],
+)
+def test_a_body_is_base64_only_when_its_media_type_is_a_binary_one(
+    content_type: str, binary_media_types: list[str], expected: tuple[str, bool]
+) -> None:
+    assert proxy_body(b"caf\xe9", content_type, binary_media_types) == expected
+    assert proxy_body(b"", content_type, binary_media_types) == (None, False)
+
+
+@pytest.fixture
+def server(gateway: LocalGateway) -> Iterator[tuple[str, int]]:
+    """The local API's HTTP server in front of the gateway, on a free loopback port."""
+    api = LocalApiServer(0, gateway)
+    thread = threading.Thread(target=api.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    host, port = api.server_address[:2]
+    yield str(host), int(port)
+    api.shutdown()
+    api.server_close()
+    thread.join(timeout=5)
+
+
+def raw_exchange(address: tuple[str, int], request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One request written as bytes (whatever http.client would refuse to send), its response parsed."""
+    with socket.create_connection(address, timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+            head, _, rest = received.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            if length and len(rest) >= int(length.group(1)):
+                break
+    head, _, rest = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, rest
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "FOO"])
+def test_any_method_the_api_does_not_have_is_the_envelopes_404(server: tuple[str, int], method: str) -> None:
+    request = f"{method} {SEED_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {ALICE_KEY}\r\n\r\n"
+
+    status, headers, payload = raw_exchange(server, request.encode())
+
+    assert (status, headers["Content-Type"], headers["x-amzn-ErrorType"]) == (
+        404,
+        "application/json",
+        "MISSING_AUTHENTICATION_TOKEN",
+    )
+    assert json.loads(payload)["error"]["code"] == "RESOURCE_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GARBAGE\r\n\r\n", 400, "BAD_REQUEST"),
+        (f"GET {SEED_PATH} HTTP/9.9\r\n\r\n".encode(), 400, "BAD_REQUEST"),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 413, "REQUEST_TOO_LARGE"),
+        (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", 413, "REQUEST_TOO_LARGE"),
+        (f"POST {SEED_PATH} HTTP/1.1\r\nContent-Length: {'9' * 5000}\r\n\r\n".encode(), 400, "BAD_REQUEST"),
+        (f"POST {SEED_PATH} HTTP/1.1\r\nContent-Length: -1\r\n\r\n".encode(), 400, "BAD_REQUEST"),
+        (f"POST {SEED_PATH} HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n".encode(), 400, "BAD_REQUEST"),
+    ],
+    ids=["request-line", "http-version", "long-uri", "many-headers", "huge-length", "negative-length", "bad-length"],
+)
+def test_a_request_http_server_cannot_read_is_answered_in_the_envelope(
+    server: tuple[str, int], request_bytes: bytes, status: int, code: str
+) -> None:
+    answered_status, headers, payload = raw_exchange(server, request_bytes)
+
+    assert (answered_status, headers["Content-Type"]) == (status, "application/json")
+    assert json.loads(payload)["error"]["code"] == code

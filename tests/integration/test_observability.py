@@ -258,3 +258,22 @@ def test_each_sweep_counts_its_work_as_the_alarms_read_it(
         (line,) = metric_lines(written, metric)
         dimensions = next(d["Dimensions"] for d in line["_aws"]["CloudWatchMetrics"] if d["Metrics"][0]["Name"])
         assert dimensions == [[d["Name"] for d in alarm["Dimensions"]]], metric
+
+
+@pytest.mark.runs_as("CreateGenerationFunction")
+@pytest.mark.parametrize("name", ["x" * 50_000, "<script>alert(1)</script>"])
+def test_a_refused_field_name_is_neither_echoed_nor_logged(
+    name: str, aws: LocalAws, lambda_context: LambdaContext, output: Callable[[], str]
+) -> None:
+    event = load_event("create_generation.json")
+    event["body"] = json.dumps({**json.loads(event["body"]), name: 1})
+
+    response = create_handler(event, lambda_context)
+    text = output()
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["details"]["field"] == "an unknown field"
+    assert name not in response["body"]
+    assert name not in text
+    assert '"error_code":"VALIDATION_ERROR"' in text  # the refusal's line was really captured
+    assert max(len(line) for line in text.splitlines()) < 2000

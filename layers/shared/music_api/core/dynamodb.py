@@ -27,6 +27,12 @@ TRANSIENT_ERROR_CODES = frozenset(
         "LimitExceededException",
         # The role's session token expired before the runtime handed over fresh credentials.
         "ExpiredTokenException",
+        # A single-item write met an item a transaction holds (the job writer's succeed writes the job and its
+        # track in one): botocore does not retry it, a later attempt can succeed. Neither moto nor DynamoDB Local
+        # ever raises it (they lock whole tables): tests/integration/test_write_conflicts.py stubs it.
+        "TransactionConflictException",
+        # The same, between Regions of a multi-Region strongly consistent global table.
+        "ReplicatedWriteConflictException",
     }
 )
 

@@ -199,12 +199,19 @@ class RateLimitedError(ApiError):
     status = 429
     code = "RATE_LIMIT_EXCEEDED"
     type = "rate_limit_error"
-    message = "Too many requests. Please slow down and retry shortly."
+    # Retry-After is the gateway's one static value (GATEWAY_RESPONSES): the shortest refill of any bucket, which a
+    # method's smaller budget (a trial key's creates: one per 10 s) can exceed. Backing off says so.
+    message = "Too many requests. Please wait at least Retry-After seconds, and longer each time you are refused again."
     default_system_message = "Rate limit exceeded"
     retryable = True
 
 
 class QuotaExceededError(RateLimitedError):
+    # A quota renews with its period (a UTC day, week or month), long after the Retry-After a static template sends.
+    message = (
+        "The request quota of this API key is used up for the current period. "
+        "It renews when the next period starts (UTC)."
+    )
     default_system_message = "Quota exceeded"
 
 

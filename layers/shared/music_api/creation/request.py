@@ -4,6 +4,7 @@ Limits are ours (the published page gives none): documented in docs/api-referenc
 which is generated from ``CreateGenerationBody``.
 """
 
+import base64
 import json
 import re
 from collections.abc import Mapping
@@ -20,7 +21,31 @@ from music_api.webhooks.url import MAX_URL_LENGTH
 
 # Longest a job may be asked to run, whatever the engine: the engine's own maximum is checked after parsing.
 MAX_DURATION_SECONDS: Final = 3600
-PRINTABLE: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# What no text field takes (docs/security.md, "Text fields"): the C0 controls but tab, line feed and carriage return;
+# DEL and the C1 controls; the bidirectional embedding, override and isolate controls (U+202A-U+202E,
+# U+2066-U+2069), which reorder what a reader sees; the byte order mark and the interlinear annotation characters.
+# Each class below excludes them itself: a bare \S would match a control character.
+_NEVER: Final = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb"
+# Single-line fields (a title, a tag) also take no tab, line break, or Unicode line or paragraph separator.
+_LINE_BREAKS: Final = r"\t\n\r\u2028\u2029"
+# Printable characters (tab and line breaks allowed), at least one of them not a space: prompt, lyrics.
+PRINTABLE: Final = rf"^[^{_NEVER}]*[^\s{_NEVER}][^{_NEVER}]*$"
+# Printable characters on one line, at least one of them not a space: title, style tags.
+PRINTABLE_LINE: Final = rf"^[^{_NEVER}{_LINE_BREAKS}]*[^\s{_NEVER}][^{_NEVER}{_LINE_BREAKS}]*$"
+TEXT_RULE: Final = (
+    "Printable characters, at least one not a space: no control character (C0 but tab and line breaks, DEL, C1), "
+    "no bidirectional embedding, override or isolate control (U+202A-U+202E, U+2066-U+2069), no U+FEFF or "
+    "U+FFF9-U+FFFB."
+)
+LINE_RULE: Final = f"{TEXT_RULE} One line: no tab, line break, U+2028 or U+2029 either."
+# What a decoder puts in place of bytes that are not UTF-8 (API Gateway's too).
+REPLACEMENT_CHARACTER: Final = "\ufffd"
+# An unknown field is named back only when its name is short and plain; otherwise it could be anything.
+PLAIN_FIELD_NAME: Final = re.compile(r"[A-Za-z0-9_]{1,64}")
+UNKNOWN_FIELD: Final = "an unknown field"
+# Longest integer a body may hold: every number of this request is far shorter. A longer one is never converted
+# (Python refuses over 4,300 digits, with a ValueError, and takes quadratic time below that).
+MAX_INTEGER_DIGITS: Final = 20
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,128}$"
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 FORMAT_REASON: Final = "has a format or characters this field does not allow (docs/api-reference.md)"
@@ -32,19 +57,24 @@ class CreateGenerationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     engine: Annotated[str, Field(pattern=f"^{ENGINE_KEY_PATTERN.pattern}$", max_length=32)]
-    prompt: Annotated[str, Field(min_length=1, max_length=2000, pattern=PRINTABLE)]
+    prompt: Annotated[str, Field(min_length=1, max_length=2000, pattern=PRINTABLE, description=TEXT_RULE)]
     duration_seconds: Annotated[int, Field(ge=1, le=MAX_DURATION_SECONDS)]
     mode: Literal["creation", "focus"] = "creation"
     instrumental: bool = False
-    lyrics: Annotated[str, Field(min_length=1, max_length=5000, pattern=PRINTABLE)] | None = None
+    lyrics: Annotated[str, Field(min_length=1, max_length=5000, pattern=PRINTABLE, description=TEXT_RULE)] | None = None
     seed_track_id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN), max_length=TRACK_ID_MAX_LENGTH)] | None = (
         None
     )
     style_tags: (
-        Annotated[list[Annotated[str, Field(min_length=1, max_length=40, pattern=PRINTABLE)]], Field(max_length=10)]
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=40, pattern=PRINTABLE_LINE, description=LINE_RULE)]],
+            Field(max_length=10),
+        ]
         | None
     ) = None
-    title: Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE_LINE, description=LINE_RULE)] | None = (
+        None
+    )
     idempotency_key: Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN, max_length=128)] | None = None
     # Where the job's terminal event is delivered (music_api.webhooks); its rules are checked after parsing.
     webhook_url: (
@@ -96,8 +126,7 @@ def parse_request(event: Mapping[str, Any]) -> CreateGenerationRequest:
         parsed = CreateGenerationBody.model_validate(body)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "body"
-        raise BodyFieldError(field, _reason(error)) from None
+        raise BodyFieldError(_field_name(error), _reason(error)) from None
     context = event.get("requestContext") or {}
     path = str(context.get("path") or event.get("path") or "")
     body_key = IdempotencyKey(parsed.idempotency_key, "idempotency_key") if parsed.idempotency_key else None
@@ -128,20 +157,60 @@ def _header_idempotency_key(event: Mapping[str, Any]) -> IdempotencyKey | None:
 
 
 def _json_object(event: Mapping[str, Any]) -> dict[str, Any]:
-    raw = event.get("body")
-    if not isinstance(raw, str) or event.get("isBase64Encoded"):
-        raise InvalidJsonError("Body missing or not text")
+    raw = _body_text(event)
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
+        body = json.loads(raw, parse_int=_bounded_int)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError, as are int() and float() failures
         raise InvalidJsonError("Body does not parse as JSON") from None
     if not isinstance(body, dict):
         raise InvalidJsonError("Body is JSON but not an object")
     return body
 
 
+def _body_text(event: Mapping[str, Any]) -> str:
+    """The body as text, refused where it was not UTF-8. API Gateway passes a body whose media type is not one of
+    the API's binary media types as text, with each invalid UTF-8 sequence replaced by U+FFFD (docs/security.md,
+    "Invalid UTF-8"): such a body is refused, since a replaced byte cannot be told from a sent U+FFFD. A binary one
+    arrives base64-encoded and is decoded strictly."""
+    raw = event.get("body")
+    if not isinstance(raw, str):
+        raise InvalidJsonError("Body missing or not text")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw, validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError both are
+            raise InvalidJsonError("Body is not base64-encoded UTF-8") from None
+    if REPLACEMENT_CHARACTER in raw:
+        raise InvalidJsonError("Body is not valid UTF-8")
+    return raw
+
+
+class OversizedInteger:
+    """A JSON integer of more than ``MAX_INTEGER_DIGITS`` digits, left unconverted: no field takes it (strict
+    types), so validation refuses it naming the field it was sent in."""
+
+    __slots__ = ()
+
+
+def _bounded_int(text: str) -> int | OversizedInteger:
+    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else OversizedInteger()
+
+
+def _field_name(error: Mapping[str, Any]) -> str:
+    """Where the error is, by our field names and list positions; an unknown field's name (the client's text) only
+    when short and plain, so that neither the body nor the log echoes whatever the client sent."""
+    location = error["loc"]
+    if error["type"] == "extra_forbidden" and not all(
+        isinstance(part, int) or PLAIN_FIELD_NAME.fullmatch(part) for part in location
+    ):
+        return UNKNOWN_FIELD
+    return ".".join(str(part) for part in location) or "body"
+
+
 def _reason(error: Mapping[str, Any]) -> str:
     """pydantic's message without the input echoed back; printable and short (the envelope's limits)."""
+    if isinstance(error.get("input"), OversizedInteger):
+        return f"must be a number of at most {MAX_INTEGER_DIGITS} digits"
     if error["type"] == "extra_forbidden":
         return "is not a field of this request"
     if error["type"] == "missing":
