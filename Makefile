@@ -29,7 +29,7 @@ PORT ?= 3000
 FIXTURES ?= local/demo.json
 
 .PHONY: help install system-tools lint template-lint api-lint pytest test build run invoke load bench demo-audio \
-	openapi docs browser node lock clean
+	openapi docs browser node lock mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -123,6 +123,11 @@ load: $(VENV)/.installed ## Bounded load on the local API: 20 pollers, 5000 requ
 
 bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/bench.py
+
+# Not part of make test: minutes on an idle two-core machine (docs/testing.md has the score and the command).
+# MUTATION_ARGS narrows it, e.g. MUTATION_ARGS="--module music_api/core/caller.py --test tests/unit/test_request.py".
+mutation: $(VENV)/.installed ## Mutation check (mutmut) of the layer's security and lifecycle modules; prints the score
+	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.yaml from the response models
 	$(BIN)/python scripts/generate_openapi.py
