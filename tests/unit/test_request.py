@@ -12,7 +12,7 @@ from music_api.core.errors import (
     RequestValidationError,
 )
 from music_api.core.events import trace_id_of
-from music_api.core.ids import ORGANIZATION_ID_RULE
+from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE
 from music_api.creation.request import parse_request as parse_create_request
 from music_api.generations.listing import parse_list_request
 from music_api.generations.request import parse_request
@@ -83,7 +83,8 @@ def test_a_malformed_job_id_is_400_naming_the_field(job_id: object) -> None:
     with pytest.raises(RequestValidationError) as raised:
         parse_request(event(job_id=job_id))
 
-    assert raised.value.details["field"] == "job_id"
+    reason = JOB_ID_RULE if isinstance(job_id, str) and job_id else "is required"
+    assert raised.value.details == {"field": "job_id", "reason": reason}
     assert raised.value.system_message == "Invalid path parameter: job_id"
 
 
@@ -92,7 +93,8 @@ def test_a_malformed_organization_id_is_400_and_checked_before_the_job_id(organi
     with pytest.raises(RequestValidationError) as raised:
         parse_request(event(organization_id=organization_id, job_id="not-a-job"))
 
-    assert raised.value.details["field"] == "organization_id"
+    reason = ORGANIZATION_ID_RULE if organization_id else "is required"
+    assert raised.value.details == {"field": "organization_id", "reason": reason}
 
 
 @pytest.mark.parametrize("parse", [parse_list_request, parse_create_request], ids=["list", "create"])
@@ -105,6 +107,16 @@ def test_list_and_create_answer_a_malformed_organization_id_with_400_not_403(
         parse(event(organization_id=organization_id))
 
     assert raised.value.details == {"field": "organization_id", "reason": ORGANIZATION_ID_RULE}
+
+
+def test_list_reads_an_organization_the_caller_is_in() -> None:
+    assert parse_list_request(event(organization_id="org_xyz789")).organization_id == "org_xyz789"
+
+
+@pytest.mark.parametrize("parse", [parse_list_request, parse_create_request], ids=["list", "create"])
+def test_list_and_create_refuse_an_organization_the_caller_is_not_in(parse: Callable[[dict[str, Any]], object]) -> None:
+    with pytest.raises(OrganizationAccessDeniedError):
+        parse(event(organization_id="org_other99"))
 
 
 @pytest.mark.parametrize(
