@@ -124,8 +124,8 @@ load: $(VENV)/.installed ## Bounded load on the local API: 20 pollers, 5000 requ
 bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes benchmarks/results/latest.json
 	$(BIN)/python benchmarks/bench.py
 
-# Not part of make test: minutes on an idle two-core machine (docs/testing.md has the score and the command).
-# MUTATION_ARGS narrows it, e.g. MUTATION_ARGS="--module music_api/core/caller.py --test tests/unit/test_request.py".
+# Not part of make test; docs/testing.md has the score, the time it took and what it leaves out.
+# MUTATION_ARGS=--full adds the modules only integration tests pin (slow); --module/--test narrow it.
 mutation: $(VENV)/.installed ## Mutation check (mutmut) of the layer's security and lifecycle modules; prints the score
 	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
 

@@ -25,18 +25,13 @@ from typing import Any, Final
 ROOT: Final = Path(__file__).resolve().parents[1]
 MUTMUT: Final = Path(sys.executable).parent / "mutmut"
 
-# The modules under check, as paths below layers/shared, and the fast tests that pin them (the integration tests
-# run the functions against the moto server; the slowest, fixture-heavy suites are left to make test).
+# The default check: the modules whose behaviour the unit tests pin, with those unit tests (minutes).
 MODULES: Final = (
     "music_api/access/models.py",
     "music_api/access/keys.py",
     "music_api/access/policy.py",
-    "music_api/access/handler.py",
     "music_api/core/caller.py",
     "music_api/generations/signer.py",
-    "music_api/generations/listing.py",
-    "music_api/generations/writer.py",
-    "music_api/creation/request.py",
 )
 TESTS: Final = (
     "tests/unit/test_api_key_item.py",
@@ -44,6 +39,19 @@ TESTS: Final = (
     "tests/unit/test_policy.py",
     "tests/unit/test_request.py",
     "tests/unit/test_signer.py",
+    "tests/unit/test_signer_matches_boto3.py",
+)
+# --full adds the modules only the integration tests pin (functions against the moto server, a second or more
+# per test, so a surviving mutant costs minutes): hours on a busy two-core machine.
+FULL_MODULES: Final = (
+    *MODULES,
+    "music_api/access/handler.py",
+    "music_api/generations/listing.py",
+    "music_api/generations/writer.py",
+    "music_api/creation/request.py",
+)
+FULL_TESTS: Final = (
+    *TESTS,
     "tests/integration/test_authorizer.py",
     "tests/integration/test_list_generations.py",
     "tests/integration/test_job_writer.py",
@@ -130,6 +138,7 @@ def _run(command: list[str], *, check: bool = True, **options: Any) -> "subproce
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also the modules only integration tests pin (slow)")
     parser.add_argument("--module", action="append", help="only this module (a path below layers/shared)")
     parser.add_argument("--test", action="append", help="only this test file or node id")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutants (default 1)")
@@ -138,7 +147,8 @@ def main() -> int:
     args = parser.parse_args()
     stage_dir = ROOT / "build" / (f"mutation-{args.tests_from}" if args.tests_from else "mutation")
     if not args.report_only:
-        stage(stage_dir, args.module or list(MODULES), args.test or list(TESTS), args.tests_from)
+        modules = args.module or list(FULL_MODULES if args.full else MODULES)
+        stage(stage_dir, modules, args.test or list(FULL_TESTS if args.full else TESTS), args.tests_from)
         # mutmut's forked workers each start their own moto server; no coverage plug-in in them.
         environment = {**os.environ, "COVERAGE_PROCESS_START": ""}
         command = [str(MUTMUT), "run", "--max-children", str(args.max_children)]
