@@ -29,7 +29,7 @@ PORT ?= 3000
 FIXTURES ?= local/demo.json
 
 .PHONY: help install system-tools lint template-lint api-lint pytest test build run invoke load bench bench-engine demo-audio \
-	openapi docs browser node lock clean
+	openapi docs browser node lock mutation clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -126,6 +126,11 @@ bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes ben
 
 bench-engine: $(VENV)/.installed ## The built-in synthesizer: audio seconds per CPU second and peak memory (30 s, 300 s)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Not part of make test; docs/testing.md has the score, the time it took and what it leaves out.
+# MUTATION_ARGS=--full adds the modules only integration tests pin (slow); --module/--test narrow it.
+mutation: $(VENV)/.installed ## Mutation check (mutmut) of the layer's security and lifecycle modules; prints the score
+	$(BIN)/python scripts/mutation.py $(MUTATION_ARGS)
 
 openapi: $(VENV)/.installed ## Regenerate docs/openapi.yaml from the response models
 	$(BIN)/python scripts/generate_openapi.py

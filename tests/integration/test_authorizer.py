@@ -189,6 +189,13 @@ class TestAValidKey:
 
         assert authorize(event)["principalId"] == ALICE
 
+    @pytest.mark.parametrize(
+        "padded", [f" {ALICE_KEY}", f"{ALICE_KEY}  ", f"\t{ALICE_KEY} "], ids=["leading", "trailing", "tab"]
+    )
+    def test_whitespace_around_the_key_is_stripped(self, authorize: Authorize, padded: str) -> None:
+        """docs/api-keys.md: surrounding whitespace is stripped (a key pasted with a space still works)."""
+        assert authorize(event_with_headers({"X-API-Key": [padded]}))["principalId"] == ALICE
+
 
 class TestRejectedKeys:
     @pytest.mark.parametrize(
@@ -272,6 +279,18 @@ class TestRejectedKeys:
 
         with pytest.raises(InternalError):
             authorize(load_event("authorizer_valid_key.json"))
+
+    def test_an_active_item_with_a_revocation_time_is_401(self, authorize: Authorize, aws: LocalAws) -> None:
+        """docs/data-model.md: usable only while status is active AND revoked_at is absent; an item caught half
+        way through a revocation (or restored from an old backup of the status alone) fails closed."""
+        aws.dynamodb.update_item(
+            TableName=aws.auth_table,
+            Key=api_key_key(digest_of(ALICE_KEY)),
+            UpdateExpression="SET revoked_at = :now",
+            ExpressionAttributeValues={":now": {"S": "2026-06-29T08:15:00Z"}},
+        )
+
+        unauthorized(authorize, load_event("authorizer_valid_key.json"))
 
     def test_revocation_applies_to_the_next_authorization(self, authorize: Authorize, aws: LocalAws) -> None:
         event = load_event("authorizer_valid_key.json")

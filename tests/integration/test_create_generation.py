@@ -114,6 +114,25 @@ def test_each_bad_field_is_a_400_naming_it(
 
 
 @pytest.mark.parametrize(
+    ("tags", "refused"),
+    [(["t"], None), (["t" * 40, "lofi"], None), (["lofi", "t" * 41], "style_tags.1"), ([""], "style_tags.0")],
+    ids=["1-character", "40-characters", "41-characters", "empty"],
+)
+def test_each_style_tag_is_1_to_40_characters(
+    aws: LocalAws, lambda_context: LambdaContext, tags: list[str], refused: str | None
+) -> None:
+    """Kept whole when in bounds; one tag out of them is the 400, naming its position."""
+    status, _, answer = create(lambda_context, {**VALID, "style_tags": tags})
+
+    if refused is not None:
+        assert (status, answer["error"]["details"]["field"]) == (400, refused)
+        return
+    assert status == 202
+    item = aws.dynamodb.get_item(TableName=aws.jobs_table, Key=job_key(ORG, ALICE, answer["id"]))["Item"]
+    assert item["request"]["M"]["style_tags"] == {"L": [{"S": tag} for tag in tags]}
+
+
+@pytest.mark.parametrize(
     ("changes", "field", "reason"),
     [
         ({"engine": "nosuch"}, "engine", "is not an enabled engine (GET /engines lists them)"),

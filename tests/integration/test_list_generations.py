@@ -146,6 +146,27 @@ def test_bad_parameters_get_a_clear_400(paging: LocalAws, query: dict[str, str],
     assert body["error"]["details"]["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        pytest.param({"limit": "0000050"}, "limit", id="limit-50-in-seven-digits"),
+        pytest.param({"offset": "0000000"}, "offset", id="offset-0-in-seven-digits"),
+        # Past int()'s 4,300-digit limit a bare int() raises: still the caller's 400, never a 500.
+        pytest.param({"offset": "9" * 5000}, "offset", id="offset-of-5000-digits"),
+        pytest.param({"limit": "0" * 5000 + "1"}, "limit", id="limit-1-in-5001-digits"),
+        pytest.param({"status": ""}, "status", id="empty-status"),
+    ],
+)
+def test_text_is_bounded_before_it_is_read_as_a_number_and_an_empty_status_is_named(
+    paging: LocalAws, query: dict[str, str], field: str
+) -> None:
+    """A number is at most six digits, whatever its value; ``?status=`` is not "no filter" but a bad status."""
+    status, body = list_page(query)
+
+    assert (status, body["error"]["code"]) == (400, "VALIDATION_ERROR")
+    assert body["error"]["details"]["field"] == field
+
+
 def test_the_largest_offset_is_answered(paging: LocalAws) -> None:
     status, body = list_page({"offset": "1000"})
 

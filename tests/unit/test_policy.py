@@ -74,6 +74,21 @@ def test_no_organization_denies_every_route() -> None:
     assert not is_allowed(policy, ARN.replace("GET", "POST"))
 
 
+@pytest.mark.parametrize("organization_ids", [[], ["org_abc123"]], ids=["deny", "allow"])
+def test_the_document_has_iams_exact_keys_and_version(organization_ids: list[str]) -> None:
+    """API Gateway reads the document as IAM does: a misspelt key, action or version is an unusable policy (the
+    gateway's 500), never the 403 or 200 meant."""
+    document = authorizer_policy(ARN, "usr_a", organization_ids, {})["policyDocument"]
+
+    (statement,) = document["Statement"]
+    assert document.keys() == {"Version", "Statement"}
+    assert document["Version"] == "2012-10-17"
+    assert statement.keys() == {"Action", "Effect", "Resource"}
+    assert statement["Action"] == "execute-api:Invoke"
+    if not organization_ids:
+        assert statement == {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{STAGE_ARN}/*/*"]}
+
+
 @pytest.mark.parametrize(
     "method_arn",
     [

@@ -1,5 +1,6 @@
 """Reading the request: identity first, then path format, then membership."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ from music_api.core.errors import (
     RequestValidationError,
 )
 from music_api.core.events import trace_id_of
+from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE
+from music_api.creation.request import parse_request as parse_create_request
+from music_api.generations.listing import parse_list_request
 from music_api.generations.request import parse_request
 
 
@@ -79,7 +83,8 @@ def test_a_malformed_job_id_is_400_naming_the_field(job_id: object) -> None:
     with pytest.raises(RequestValidationError) as raised:
         parse_request(event(job_id=job_id))
 
-    assert raised.value.details["field"] == "job_id"
+    reason = JOB_ID_RULE if isinstance(job_id, str) and job_id else "is required"
+    assert raised.value.details == {"field": "job_id", "reason": reason}
     assert raised.value.system_message == "Invalid path parameter: job_id"
 
 
@@ -88,7 +93,52 @@ def test_a_malformed_organization_id_is_400_and_checked_before_the_job_id(organi
     with pytest.raises(RequestValidationError) as raised:
         parse_request(event(organization_id=organization_id, job_id="not-a-job"))
 
-    assert raised.value.details["field"] == "organization_id"
+    reason = ORGANIZATION_ID_RULE if organization_id else "is required"
+    assert raised.value.details == {"field": "organization_id", "reason": reason}
+
+
+@pytest.mark.parametrize("parse", [parse_list_request, parse_create_request], ids=["list", "create"])
+@pytest.mark.parametrize("organization_id", ["abc123", "org_", "ORG_abc123", "org_abc*", "org_abc123 ", "org_abc 123"])
+def test_list_and_create_answer_a_malformed_organization_id_with_400_not_403(
+    parse: Callable[[dict[str, Any]], object], organization_id: str
+) -> None:
+    """A malformed id is the caller's mistake (400 naming it), not an organization they may not see (403)."""
+    with pytest.raises(RequestValidationError) as raised:
+        parse(event(organization_id=organization_id))
+
+    assert raised.value.details == {"field": "organization_id", "reason": ORGANIZATION_ID_RULE}
+
+
+def test_list_reads_an_organization_the_caller_is_in() -> None:
+    assert parse_list_request(event(organization_id="org_xyz789")).organization_id == "org_xyz789"
+
+
+@pytest.mark.parametrize("parse", [parse_list_request, parse_create_request], ids=["list", "create"])
+def test_list_and_create_refuse_an_organization_the_caller_is_not_in(parse: Callable[[dict[str, Any]], object]) -> None:
+    with pytest.raises(OrganizationAccessDeniedError):
+        parse(event(organization_id="org_other99"))
+
+
+@pytest.mark.parametrize(
+    ("parse", "path", "field"),
+    [
+        (parse_request, {"organization_id": "", "job_id": "mgen_2f8b1c4e9a7d"}, "organization_id"),
+        (parse_request, {"organization_id": "org_abc123", "job_id": ""}, "job_id"),
+        (parse_list_request, {"organization_id": ""}, "organization_id"),
+        (parse_create_request, {"organization_id": ""}, "organization_id"),
+    ],
+    ids=["get-organization", "get-job", "list-organization", "create-organization"],
+)
+def test_an_empty_path_parameter_is_reported_as_missing(
+    parse: Callable[[dict[str, Any]], object], path: dict[str, str], field: str
+) -> None:
+    """An empty segment is no value at all: "is required", as for an absent one, not a format rule."""
+    empty = event() | {"pathParameters": path}
+
+    with pytest.raises(RequestValidationError) as raised:
+        parse(empty)
+
+    assert raised.value.details == {"field": field, "reason": "is required"}
 
 
 def test_missing_path_parameters_are_400() -> None:

@@ -9,6 +9,7 @@ from botocore.credentials import Credentials, RefreshableCredentials
 
 from music_api.core.aws import aws_session, s3_bucket_url
 from music_api.core.settings import aws_settings
+from music_api.generations import signer as signer_module
 from music_api.generations.signer import (
     PlaybackUrlSigner,
     SigningUnavailableError,
@@ -107,6 +108,27 @@ def test_the_url_never_outlives_its_credentials() -> None:
 
     assert 118 <= int(query(signed.url)["X-Amz-Expires"][0]) <= 120
     assert signed.expires_at <= expiry
+
+
+@pytest.mark.parametrize(
+    ("left_before_expiry", "expires_in"),
+    [(timedelta(seconds=1), "1"), (timedelta(milliseconds=999), None), (timedelta(0), None)],
+    ids=["one-second", "under-a-second", "none"],
+)
+def test_credentials_with_under_a_whole_second_left_are_503_never_a_zero_second_url(
+    monkeypatch: pytest.MonkeyPatch, left_before_expiry: timedelta, expires_in: str | None
+) -> None:
+    """The URL lives whole seconds: with less than one left there is no lifetime to give it (X-Amz-Expires=0)."""
+    credentials = expiring_credentials(timedelta(hours=1))
+    expiry = credentials_expiry(credentials)
+    assert expiry is not None
+    monkeypatch.setattr(signer_module, "utc_now", lambda: expiry - left_before_expiry)
+
+    if expires_in is None:
+        with pytest.raises(SigningUnavailableError):
+            signer(credentials).sign(TRACK)
+    else:
+        assert query(signer(credentials).sign(TRACK).url)["X-Amz-Expires"] == [expires_in]
 
 
 def test_credentials_that_cannot_be_refreshed_are_503() -> None:
