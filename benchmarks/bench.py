@@ -73,6 +73,16 @@ BENCH_EVENTS = {
 # As built, the names the ratios use: ours are template functions, the yardsticks are files of benchmarks/.
 BUILT_ALIASES = {"handler": "GetGenerationFunction", "authorizer": "AuthorizerFunction", "track": "GetTrackFunction"}
 SOURCE_ONLY = "GetGenerationFunction, layer without bytecode"
+# The boto3 of the python3.13 runtime, by distribution: its top-level module.
+RUNTIME_PACKAGES = {
+    "boto3": "boto3",
+    "botocore": "botocore",
+    "s3transfer": "s3transfer",
+    "jmespath": "jmespath",
+    "python-dateutil": "dateutil",
+    "six": "six",
+    "urllib3": "urllib3",
+}
 WARM_ROUNDS = 4  # fresh processes per function for the warm measurement, alternating between functions
 OTHER_FUNCTIONS_WARM = 200  # warm invocations of the functions no ratio compares (state-changing ones included)
 # key in latest.json: (measurement, ours, yardstick); the ratio is ours / yardstick.
@@ -150,6 +160,20 @@ def _writable(tree: Path) -> None:
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
 
 
+def _dev_venv_package(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"{name} is not in the dev venv")
+    return Path(spec.submodule_search_locations[0]) if spec.submodule_search_locations else Path(spec.origin)
+
+
+def _check_same_version(distribution: str, layer_python: Path) -> None:
+    pattern = f"{distribution.replace('-', '_')}-*.dist-info"
+    built = next(layer_python.glob(pattern)).name.removesuffix(".dist-info").split("-")[1]
+    if metadata.version(distribution) != built:
+        raise SystemExit(f"{distribution}: the dev venv has {metadata.version(distribution)}, the layer {built}")
+
+
 def native_for_this_machine(layer_python: Path) -> None:
     """Swap the layer's aarch64 extension modules for this machine's build of the same version from the dev venv
     (when this machine is not arm64): the only files of the layer not run as built."""
@@ -157,22 +181,38 @@ def native_for_this_machine(layer_python: Path) -> None:
         return
     for library in layer_python.rglob("*.so"):
         package = library.relative_to(layer_python).parts[0]
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise SystemExit(f"{package} is not in the dev venv: cannot run {library.name} on {platform.machine()}")
-        built_version = next(layer_python.glob(f"{package}-*.dist-info")).name.removesuffix(".dist-info").split("-")[1]
-        if metadata.version(package) != built_version:
-            raise SystemExit(f"{package}: the dev venv has {metadata.version(package)}, the layer {built_version}")
+        _check_same_version(package, layer_python)
         stem = library.name.split(".")[0]
-        native = next(Path(spec.submodule_search_locations[0]).glob(f"{stem}.*.so"))
+        native = next(_dev_venv_package(package).glob(f"{stem}.*.so"))
         library.unlink()
         shutil.copy2(native, library.parent / native.name)
+
+
+def runtime_boto3(layer_python: Path, destination: Path) -> Path:
+    """A stand-in for the boto3 the python3.13 runtime ships (after /opt on ``sys.path``): the layer's pinned
+    versions with all of botocore's data, from the dev venv, compiled. What the bare yardsticks, which need no
+    layer, import; in ours and the peer the layer's copy comes first."""
+    destination.mkdir(parents=True)
+    for distribution, top_level in RUNTIME_PACKAGES.items():
+        _check_same_version(distribution, layer_python)
+        source = _dev_venv_package(top_level)
+        if source.is_dir():
+            shutil.copytree(source, destination / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / source.name)
+    subprocess.run(  # noqa: S603 - the interpreter running this script # nosec B603
+        [sys.executable, "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash", str(destination)],
+        stdout=subprocess.DEVNULL,
+        check=True,
+        timeout=600,
+    )
+    return destination
 
 
 @contextmanager
 def lambda_filesystem(build_dir: Path, functions: list[str]) -> Iterator[dict[str, Candidate]]:
     """The built artifact laid out as Lambda mounts it, read-only: each function's /var/task, /opt (the layer),
-    and a second /opt without the layer's bytecode. Yields the as-built candidates by name."""
+    a second /opt without the layer's bytecode, and the runtime's boto3. Yields the as-built candidates."""
     layer = build_dir / LAYER
     if not (layer / "python").is_dir():
         raise SystemExit(f"no built layer in {build_dir}: run make build first")
@@ -182,6 +222,7 @@ def lambda_filesystem(build_dir: Path, functions: list[str]) -> Iterator[dict[st
         shutil.copytree(layer, root / "opt-source-only", ignore=shutil.ignore_patterns("__pycache__"))
         for copy in ("opt", "opt-source-only"):
             native_for_this_machine(root / copy / "python")
+        runtime = str(runtime_boto3(root / "opt" / "python", root / "runtime"))
         opt = tuple(str(root / "opt" / path) for path in LAYER_PATHS)
         source_only = tuple(str(root / "opt-source-only" / path) for path in LAYER_PATHS)
         candidates = {}
@@ -189,17 +230,18 @@ def lambda_filesystem(build_dir: Path, functions: list[str]) -> Iterator[dict[st
             task = root / "task" / function
             shutil.copytree(build_dir / function, task)
             module = Template.load().function_code(function).module
-            candidates[function] = Candidate(task / f"{module}.py", bench_event(function), function, (str(task), *opt))
+            path = (str(task), *opt, runtime)
+            candidates[function] = Candidate(task / f"{module}.py", bench_event(function), function, path)
         for name in ("bare_handler", "peer_handler", "bare_authorizer"):
             module_file, event_file, function = TARGETS[name]
             task = root / "task" / name
             task.mkdir(parents=True)
             shutil.copy2(ROOT / module_file, task / "app.py")
-            candidates[name] = Candidate(task / "app.py", ROOT / event_file, function, (str(task), *opt))
+            layers = () if name.startswith("bare_") else opt
+            candidates[name] = Candidate(task / "app.py", ROOT / event_file, function, (str(task), *layers, runtime))
         get = candidates[BUILT_ALIASES["handler"]]
-        candidates[SOURCE_ONLY] = Candidate(
-            get.module_file, get.event_file, get.function, (get.lambda_path or ())[:1] + source_only
-        )
+        path = (str(get.module_file.parent), *source_only, runtime)
+        candidates[SOURCE_ONLY] = Candidate(get.module_file, get.event_file, get.function, path)
         _read_only(root)
         try:
             yield candidates
