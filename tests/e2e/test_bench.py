@@ -33,7 +33,7 @@ def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     ]
 
     completed = subprocess.run(  # noqa: S603 - our own benchmark
-        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False
     )
 
     assert completed.returncode == 0, completed.stderr
@@ -46,10 +46,10 @@ def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
     assert set(as_built) == {*functions, "bare_handler", "peer_handler", "bare_authorizer", SOURCE_ONLY}
     assert set(report["as_built"]["layer_modules_compiled"]) == set(as_built) - {SOURCE_ONLY}
     assert report["as_built"]["source_only_layer_modules_compiled"] > 100
-    assert as_built["GetGenerationFunction"]["invocations"] == 5
+    assert as_built["GetGenerationFunction"]["invocations"] == 1
     dev_tree = report["dev_tree"]["measured"]
     assert set(dev_tree) == set(report["dev_tree"]["importtime_top15_ms"]) == set(TARGETS)
-    assert all(dev_tree[name]["invocations"] == 5 for name in TARGETS)
+    assert all(dev_tree[name]["invocations"] == 1 for name in TARGETS)
     assert all(len(rows) == 15 for rows in report["dev_tree"]["importtime_top15_ms"].values())
     assert {"python", "boto3", "pydantic", "aws-lambda-powertools"} <= report["machine"].keys()
     assert "peer_warm_ratio" in completed.stdout
