@@ -25,7 +25,7 @@ def test_the_benchmark_runs_and_writes_its_report(tmp_path: Path) -> None:
         "--cold",
         "1",
         "--warm",
-        "5",
+        "1",
         "--build-dir",
         str(build_dir),
         "--output",
