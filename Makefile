@@ -107,9 +107,11 @@ pytest: $(VENV)/.installed $(DOCS_PAGE) browser system-tools ## Every test suite
 
 test: lint pytest ## Lint everything, then run every test
 
-build: $(SAM_VENV)/.installed ## sam build for arm64/python3.13, then check the layer holds aarch64 binaries
+# The layer builds through layers/shared/Makefile (bytecode included); the check: aarch64 binaries only, and a
+# hash-based cpython-313 .pyc for every module.
+build: $(SAM_VENV)/.installed ## sam build for arm64/python3.13, then check the layer: aarch64 binaries, bytecode
 	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build --template template.yaml --build-dir $(BUILD_DIR)
-	$(SAM_VENV)/bin/python scripts/check_layer_architecture.py $(BUILD_DIR)/SharedLayer/python
+	$(SAM_VENV)/bin/python scripts/check_layer.py $(BUILD_DIR)/SharedLayer/python
 
 run: $(VENV)/.installed ## Serve the API on http://127.0.0.1:$(PORT) (embedded AWS emulator, $(FIXTURES))
 	$(BIN)/python -m music_local --port $(PORT) --fixtures $(FIXTURES)
@@ -121,8 +123,8 @@ invoke: $(VENV)/.installed ## Run one event through its function: make invoke EV
 load: $(VENV)/.installed ## Bounded load on the local API: 20 pollers, 5000 requests, loopback only
 	$(BIN)/python scripts/load.py --pollers 20 --requests 5000 --seconds 300
 
-bench: $(VENV)/.installed ## Our functions vs the bare boto3 minimum; writes benchmarks/results/latest.json
-	$(BIN)/python benchmarks/bench.py
+bench: $(VENV)/.installed build ## As built and dev tree: our functions vs bare boto3 and the peer; benchmarks/results/latest.json
+	$(BIN)/python benchmarks/bench.py --build-dir $(BUILD_DIR)
 
 bench-engine: $(VENV)/.installed ## The built-in synthesizer: audio seconds per CPU second and peak memory (30 s, 300 s)
 	$(BIN)/python benchmarks/bench_engine.py

@@ -1,19 +1,43 @@
 """One measurement in a fresh process (run by bench.py): worker.py RESULT_FILE MODE ARGS...
 
-- cold MODULE_FILE EVENT_FILE: a Lambda cold start: import the module (INIT), then answer one event;
+- cold MODULE_FILE EVENT_FILE: a Lambda cold start: import the module (INIT), then answer one event (``-`` for
+  none: INIT only);
 - warm MODULE_FILE EVENT_FILE N: N invocations after 20 unmeasured ones, CPU and wall time of each;
 - presign N: N presigned URLs through our signer, and through boto3's S3 client for comparison.
 
-Every mode also reports this process's own peak RSS.
+Every mode also reports this process's own peak RSS, and how many modules were compiled from source (no usable
+``.pyc``) while it ran, by where they came from.
+
+As built (``BENCH_LAMBDA_PATH`` set, run with ``python -S``): ``sys.path`` is what Lambda sets, the function's
+folder first, then the layer's two folders, then the standard library; nothing of the dev venv.
 """
 
 import time
 
 STARTED_WALL, STARTED_CPU = time.perf_counter(), time.process_time()  # before any import that is measured
 
+import os  # noqa: E402
+import sys  # noqa: E402
+from importlib.machinery import SourceFileLoader  # noqa: E402
+
+LAMBDA_PATH = [entry for entry in os.environ.get("BENCH_LAMBDA_PATH", "").split(os.pathsep) if entry]
+if LAMBDA_PATH:
+    sys.path[:] = [*LAMBDA_PATH, *sys.path[1:]]  # not this script's folder
+
+# Every module compiled from source passes here; one loaded from a valid .pyc does not.
+COMPILED: list[str] = []
+_source_to_code = SourceFileLoader.source_to_code
+
+
+def _counting_source_to_code(self: SourceFileLoader, data: bytes, path: str, *, _optimize: int = -1) -> object:
+    COMPILED.append(path)
+    return _source_to_code(self, data, path, _optimize=_optimize)
+
+
+SourceFileLoader.source_to_code = _counting_source_to_code  # type: ignore[assignment,method-assign]
+
 import importlib.util  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -54,9 +78,19 @@ def load(module_file: str) -> Handler:
 
 
 def check(response: Any) -> None:
-    """An HTTP answer must be a 200; the authorizer's policy has no status."""
-    if isinstance(response, dict) and response.get("statusCode", 200) != 200:
+    """No 5xx: the function must have done its work (a state-changing route may answer a repeat with a 4xx);
+    the authorizer's policy has no status. bench.py checks the first answer of the compared functions is a 200."""
+    if isinstance(response, dict) and response.get("statusCode", 200) >= 500:
         raise UnexpectedResponseError(f"status {response['statusCode']}: {response.get('body')}")
+
+
+def compiled_from_source() -> dict[str, Any]:
+    """The modules compiled so far, counted by the ``BENCH_LAMBDA_PATH`` entry they came from (else "other")."""
+    counts: dict[str, int] = {}
+    for path in COMPILED:
+        origin = next((entry for entry in LAMBDA_PATH if path.startswith(entry + os.sep)), "other")
+        counts[origin] = counts.get(origin, 0) + 1
+    return {"counts": counts, "first": COMPILED[:5]}
 
 
 def peak_rss_kb() -> int:
@@ -69,15 +103,21 @@ def peak_rss_kb() -> int:
 
 
 def cold(module_file: str, event_file: str) -> dict[str, Any]:
-    event = json.loads(Path(event_file).read_text())
+    event = None if event_file == "-" else json.loads(Path(event_file).read_text())
     handler = load(module_file)
     init_wall = time.perf_counter()
-    check(handler(event, Context()))
+    status = None
+    if event is not None:
+        response = handler(event, Context())
+        check(response)
+        status = response.get("statusCode") if isinstance(response, dict) else None
     return {
         "init_ms": (init_wall - STARTED_WALL) * 1000,
         "first_request_ms": (time.perf_counter() - init_wall) * 1000,
         "cold_cpu_ms": (time.process_time() - STARTED_CPU) * 1000,
         "peak_rss_kb": peak_rss_kb(),
+        "status": status,
+        "compiled": compiled_from_source(),
     }
 
 
