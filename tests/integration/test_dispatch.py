@@ -16,7 +16,14 @@ import pytest
 
 from create_generation.app import lambda_handler as create_handler
 from music_api.dispatch.queue import GenerationQueue
-from music_api.dispatch.sweeper import UNSCHEDULED_MESSAGE, AwaitingDispatch, Sweeper, SweepPolicy, SweepResult
+from music_api.dispatch.sweeper import (
+    UNSCHEDULED_MESSAGE,
+    AwaitingDispatch,
+    RunningJobs,
+    Sweeper,
+    SweepPolicy,
+    SweepResult,
+)
 from music_api.generations.store import JOBS_AWAITING_DISPATCH_INDEX
 from music_api.generations.writer import JobRef, JobWriter, NewJob
 from music_local import mp3
@@ -75,7 +82,8 @@ def sweep(aws: LocalAws, at: datetime) -> SweepResult:
     dynamodb = aws.client("dynamodb", role)
     writer = JobWriter(dynamodb, aws.jobs_table, clock=fixed_clock(at))
     queue = GenerationQueue(aws.client("sqs", role), aws.generation_queue_url)
-    return Sweeper(AwaitingDispatch(dynamodb, aws.jobs_table), writer, queue, POLICY, clock=fixed_clock(at)).sweep()
+    indexes = AwaitingDispatch(dynamodb, aws.jobs_table), RunningJobs(dynamodb, aws.jobs_table)
+    return Sweeper(indexes, writer, queue, POLICY, clock=fixed_clock(at)).sweep()
 
 
 def create_at(aws: LocalAws, ref: JobRef, moment: datetime) -> None:

@@ -1,0 +1,1 @@
+"""The generation worker: runs queued jobs through an engine and the job writer."""
