@@ -1,5 +1,6 @@
 """The whole local stack in one object: moto server, tables, bucket, queues and usage plans, fixtures, functions,
-gateway, the generation simulator that runs the simulated and the created jobs, and the functions' schedules."""
+gateway, the functions' SQS event sources (the generation worker runs the created jobs), the generation simulator
+that runs the simulated jobs and the directed ones, and the functions' schedules."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +9,7 @@ from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.metering import UsagePlanMeter
+from music_local.queues import QueueConsumers
 from music_local.scheduler import Scheduler
 from music_local.simulator import DEMO_AUDIO, Simulator
 from music_local.template import Template, local_template
@@ -52,9 +54,11 @@ class LocalStack:
     gateway: LocalGateway
     simulator: Simulator
     scheduler: Scheduler
+    consumers: QueueConsumers
 
     def stop(self) -> None:
         self.scheduler.stop()
+        self.consumers.stop()
         self.simulator.stop()
         self.moto.stop()
 
@@ -78,9 +82,12 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         load_fixtures(fixtures, aws)
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()
+        environments = {name: function.environment for name, function in functions.items()}
+        consumers = QueueConsumers(template, aws, environments, claims={"GenerationWorkerFunction": simulator.claim})
+        consumers.start()
         scheduler = Scheduler(template.schedules(), functions)
         scheduler.start()
-        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler)
+        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler, consumers)
     except BaseException:
         moto.stop()
         raise

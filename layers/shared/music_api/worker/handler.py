@@ -43,7 +43,12 @@ def job_runner() -> JobRunner:
 
 def handle_batch(event: Mapping[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
-        event=dict(event), record_handler=handle_record, processor=BatchProcessor(EventType.SQS), context=context
+        event=dict(event),
+        record_handler=handle_record,
+        # A batch whose every message must come back is still an answer, not an invocation error: the function's
+        # Errors (and its alarm) count crashes, timeouts and out-of-memory kills alone.
+        processor=BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False),
+        context=context,
     )
 
 
