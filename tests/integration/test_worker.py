@@ -2,15 +2,22 @@
 writer's writes and S3 objects out. Engines are the tests' own (tests/helpers/engines.py), put in the registry in
 place of the built-in synthesizer."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from generation_worker.app import lambda_handler
-from music_api.dispatch.queue import message_body
-from music_api.generations.writer import JobRef, LifecycleJob, NewJob
+from music_api.dispatch.queue import GenerationQueue, message_body
+from music_api.dispatch.sweeper import STALE_MESSAGE, AwaitingDispatch, RunningJobs, Sweeper, SweepPolicy, SweepResult
+from music_api.generations.writer import IllegalTransitionError, JobRef, JobWriter, LifecycleJob, NewJob
 from music_api.worker import registry
 from music_api.worker.engine import PermanentEngineError, TransientEngineError
 from music_api.worker.run import UNAVAILABLE_ENGINE, UNEXPECTED
@@ -20,10 +27,11 @@ from music_local.gateway import LambdaContext
 from music_local.queues import sqs_event
 from tests.helpers.aws import reset_aws
 from tests.helpers.engines import BlockingEngine, ScriptedEngine
-from tests.helpers.jobs import job_ref, job_writer, stored_item
+from tests.helpers.jobs import fixed_clock, job_ref, job_writer, stored_item
 
 pytestmark = pytest.mark.runs_as("GenerationWorkerFunction")
 
+POLICY = SweepPolicy(timedelta(seconds=120), timedelta(minutes=30), max_jobs=100, lease=timedelta(seconds=360))
 REQUEST = {"engine": "studio", "prompt": "slow lo-fi piano, rain on the window", "duration_seconds": 1}
 
 
@@ -247,5 +255,61 @@ def test_a_cancel_requested_while_it_runs_ends_it_cancelled_with_progress_frozen
     assert audio_keys(aws) == before
 
 
+def sweep(aws: LocalAws, at: datetime) -> SweepResult:
+    """One sweep at ``at``, as the DispatchSweeperFunction's role."""
+    role = aws.function_credentials["DispatchSweeperFunction"]
+    dynamodb = aws.client("dynamodb", role)
+    indexes = AwaitingDispatch(dynamodb, aws.jobs_table), RunningJobs(dynamodb, aws.jobs_table)
+    queue = GenerationQueue(aws.client("sqs", role), aws.generation_queue_url)
+    writer = JobWriter(dynamodb, aws.jobs_table, clock=fixed_clock(at))
+    return Sweeper(indexes, writer, queue, POLICY, clock=fixed_clock(at)).sweep()
+
+
 def _key(ref: JobRef) -> dict[str, Any]:
     return {"pk": {"S": f"ORG#{ref.organization_id}#USER#{ref.user_id}"}, "sk": {"S": f"JOB#{ref.job_id}"}}
+
+
+@pytest.mark.parametrize("how", ["killed", "timed-out", "crashed"])
+def test_a_worker_that_dies_mid_run_leaves_a_job_the_sweeper_fails_after_the_lease(aws: LocalAws, how: str) -> None:
+    ref = queued(aws, f"mgen_dies{how.replace('-', '')}")
+    messages = aws.sqs.receive_message(
+        QueueUrl=aws.generation_queue_url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    event = json.dumps(sqs_event(messages, aws.arns["GenerationQueue"]))
+    with subprocess.Popen(  # noqa: S603 - this interpreter, this repository's module
+        [sys.executable, "-m", "tests.helpers.worker_process", how, event], stdout=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "running"
+            assert job(aws, ref).status == "running"
+            if how == "killed":
+                os.kill(worker.pid, signal.SIGKILL)
+            assert worker.wait(timeout=10) != 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    beat = job(aws, ref).heartbeat_at
+    assert beat is not None
+    lease = POLICY.lease
+
+    assert sweep(aws, beat + lease - timedelta(seconds=1)).stale == 0  # within the lease: left alone
+    assert sweep(aws, beat + lease + timedelta(seconds=1)).stale == 1
+
+    failed = job(aws, ref)
+    assert (failed.status, failed.error_message, failed.track) == ("failed", STALE_MESSAGE, None)
+    assert sweep(aws, beat + 2 * lease).stale == 0  # out of the index of running jobs
+
+
+def test_a_worker_that_beat_after_the_sweeper_read_its_job_keeps_it(aws: LocalAws) -> None:
+    ref = queued(aws, "mgen_alivestill")
+    writer = job_writer(aws, clock=fixed_clock(datetime(2026, 6, 28, 10, 0, tzinfo=UTC)))
+    writer.start(ref)
+    seen = stored_item(aws, ref)
+    assert seen is not None
+    job_writer(aws, clock=fixed_clock(datetime(2026, 6, 28, 10, 1, tzinfo=UTC))).heartbeat(ref)
+
+    with pytest.raises(IllegalTransitionError):
+        writer.fail_stale(ref, seen["heartbeat_at"], STALE_MESSAGE)
+
+    assert job(aws, ref).status == "running"

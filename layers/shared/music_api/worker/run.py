@@ -227,34 +227,38 @@ class JobRunner:
     def _generate(self, run: "_Run", engine: Engine) -> Outcome:
         ref = run.ref
         progress = JobProgress(self._writer, lambda: self._read(ref), run.job, self._settings, self._clock)
-        request = run.request
         started = self._clock()
         try:
-            generated = engine.generate(request, progress)
+            generated = engine.generate(run.request, progress)
         except GenerationCancelled:
-            return "dropped" if progress.lost else self._ended(lambda: self._writer.cancel(ref), "cancelled")
+            return self._unless_lost(progress, lambda: self._ended(lambda: self._writer.cancel(ref), "cancelled"))
         except PermanentEngineError as error:
             logger.warning("Generation failed in its engine", extra={"error": type(error).__name__})
             message = error.user_message
-            return "dropped" if progress.lost else self._ended(lambda: self._writer.fail(ref, message), "failed")
+            return self._unless_lost(progress, lambda: self._ended(lambda: self._writer.fail(ref, message), "failed"))
         except TransientEngineError as error:
             logger.warning("Generation will be retried", extra={"error": type(error).__name__})
-            return "dropped" if progress.lost else self._retry(ref, run.delivery, error.user_message)
+            message = error.user_message
+            return self._unless_lost(progress, lambda: self._retry(ref, run.delivery, message))
         logger.info(
             "Generation made",
             extra={"seconds": round(self._clock() - started, 3), "progress_writes": progress.writes},
         )
-        if progress.cancel_requested(now_or_never=True):
-            return "dropped" if progress.lost else self._ended(lambda: self._writer.cancel(ref), "cancelled")
+        return self._deliver(run, progress, generated)
+
+    def _deliver(self, run: "_Run", progress: JobProgress, generated: GeneratedTrack) -> Outcome:
+        """The files up, then ``succeed``; a cancel seen before or while they went up leaves none behind."""
+        ref = run.ref
         track, files = self._track(ref, run.job, run.engine, generated)
         uploaded: list[str] = []
         try:
-            for key, audio in files.items():
-                self._audio.put(key, audio)
-                uploaded.append(key)
+            if not progress.cancel_requested(now_or_never=True):
+                for key, audio in files.items():
+                    self._audio.put(key, audio)
+                    uploaded.append(key)
             if progress.cancel_requested(now_or_never=True):  # asked while the files went up: none stays
                 self._audio.delete(uploaded)
-                return "dropped" if progress.lost else self._ended(lambda: self._writer.cancel(ref), "cancelled")
+                return self._unless_lost(progress, lambda: self._ended(lambda: self._writer.cancel(ref), "cancelled"))
             outcome = self._ended(lambda: self._writer.succeed(ref, track), "succeeded")
         except BaseException:
             self._audio.delete(uploaded)
@@ -263,6 +267,11 @@ class JobRunner:
             return "succeeded"
         self._audio.delete(uploaded)  # the job ended otherwise meanwhile: no audio without its track
         return "dropped"
+
+    @staticmethod
+    def _unless_lost(progress: JobProgress, end: Callable[[], Outcome]) -> Outcome:
+        """``end()``, unless the job was taken from this worker (the sweeper ended it): then nothing is written."""
+        return "dropped" if progress.lost else end()
 
     def _track(
         self, ref: JobRef, job: LifecycleJob, engine: StoredEngine, generated: GeneratedTrack
