@@ -50,8 +50,8 @@ def test_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def queued(aws: LocalAws, job_id: str, **request: Any) -> JobRef:
     """A job created as create does (its request stored), and its message on the queue."""
     ref = job_ref(job_id)
-    body = REQUEST | request
-    job_writer(aws).create(NewJob(ref, body["engine"], "creation"), body)
+    body: dict[str, Any] = REQUEST | request
+    job_writer(aws).create(NewJob(ref, str(body["engine"]), "creation"), body)
     aws.sqs.send_message(QueueUrl=aws.generation_queue_url, MessageBody=message_body(ref))
     return ref
 
