@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from music_local.emulator import REGION, LocalAws
 from music_local.gateway import LocalFunction
@@ -46,6 +46,12 @@ def sqs_event(messages: list[Mapping[str, Any]], queue_arn: str) -> dict[str, An
             for message in messages
         ]
     }
+
+
+class Invoker(Protocol):
+    """A function one can invoke with an event: a process of its own here, the function in-process in a test."""
+
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 class FunctionError(Exception):
@@ -148,7 +154,7 @@ class QueueConsumers:
         for function in self.functions:
             function.stop()
 
-    def poll_once(self, event: QueueEvent, function: ProcessFunction) -> int:
+    def poll_once(self, event: QueueEvent, function: Invoker) -> int:
         """One receive and, if it brought messages the claims left, one invocation: how many were handed over."""
         queue_url = self._aws.queue_urls[event.queue]
         answer = self._aws.sqs.receive_message(
@@ -169,7 +175,7 @@ class QueueConsumers:
             return 0
         try:
             result = function.invoke(sqs_event(batch, self._aws.arns[event.queue]))
-        except FunctionError as error:
+        except Exception as error:  # noqa: BLE001 - Lambda's invocation error: every message of the batch returns
             print(f"sqs: {event.function} failed ({error}); its messages return", file=sys.stderr, flush=True)
             return len(batch)
         failed = set()

@@ -24,11 +24,13 @@ BITRATE_KBPS = 128
 
 
 def tone_mp3(seconds: float, frequency: float = 440.0) -> bytes:
-    """A real stereo MP3 of a sine tone (LAME through lameenc)."""
-    samples = array.array("h")
-    for index in range(int(seconds * SAMPLE_RATE)):
+    """A real stereo MP3 of a sine tone (LAME through lameenc): one second computed, repeated to ``seconds``."""
+    second = array.array("h")
+    for index in range(SAMPLE_RATE):
         value = int(8000 * math.sin(2 * math.pi * frequency * index / SAMPLE_RATE))
-        samples.extend((value, value))
+        second.extend((value, value))
+    whole, part = divmod(int(seconds * SAMPLE_RATE), SAMPLE_RATE)
+    samples = second * whole + second[: 2 * part]
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(BITRATE_KBPS)
     encoder.set_in_sample_rate(SAMPLE_RATE)
@@ -42,14 +44,14 @@ def audio_file(seconds: float, frequency: float = 440.0) -> AudioFile:
 
 
 class ToneEngine:
-    """A short tone (at most a second, whatever the request asks) and two stems, in ten checkpoints."""
+    """A tone of the requested duration and two stems, in ten checkpoints."""
 
     def generate(self, request: GenerationRequest, progress: Progress) -> GeneratedTrack:
         for step in range(10):
             if progress.cancel_requested():
                 raise GenerationCancelled()
             progress.report(step / 10)
-        seconds = min(request.duration_seconds, 1)
+        seconds = request.duration_seconds
         return GeneratedTrack(
             audio_file(seconds), {"bass": audio_file(seconds, 110.0), "melody": audio_file(seconds, 880.0)}
         )
