@@ -11,13 +11,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from unittest import mock
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from create_generation.app import lambda_handler as create_handler
+from generation_worker.app import lambda_handler as worker_handler
 from music_api.dispatch.queue import GenerationQueue
 from music_api.dispatch.sweeper import (
     UNSCHEDULED_MESSAGE,
@@ -29,13 +30,12 @@ from music_api.dispatch.sweeper import (
 )
 from music_api.generations.store import JOBS_AWAITING_DISPATCH_INDEX
 from music_api.generations.writer import JobRef, JobWriter, NewJob
+from music_api.worker import registry
 from music_local import mp3
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext, LocalFunction
-from music_local.scheduler import Scheduler
-from generation_worker.app import lambda_handler as worker_handler
-from music_api.worker import registry
 from music_local.queues import QueueConsumers
+from music_local.scheduler import Scheduler
 from music_local.simulator import CREATED_RUNNING_SECONDS, DEMO_AUDIO, SUBMITTED_ERROR_MESSAGE, Simulator
 from music_local.stack import function_environment
 from music_local.template import Schedule, local_template
