@@ -141,10 +141,12 @@ def expected_outcome(call: Call, item: dict[str, Any] | None) -> str:
     status = item["status"]
     if call.operation == "report_progress" and status == "running":
         return "changed" if call.argument > item["progress"] else "unchanged"
-    if call.operation == "resume" and status == "running" and not item.get("retry_pending"):
-        return "IllegalTransitionError"  # not waiting for a retry: another delivery has it
-    if call.operation == "fail_stale" and status == "running" and item.get("heartbeat_at") != call.argument:
-        return "IllegalTransitionError"  # the worker beat since the sweeper's read: it keeps its job
+    # resume: only a job waiting for its retry (else another delivery has it); fail_stale: only with the heartbeat
+    # as stored (else the worker beat since the sweeper's read, and keeps its job).
+    waiting = call.operation != "resume" or bool(item.get("retry_pending"))
+    silent = call.operation != "fail_stale" or item.get("heartbeat_at") == call.argument
+    if status == "running" and not (waiting and silent):
+        return "IllegalTransitionError"
     if status in SOURCES[call.operation]:
         return "changed"
     repeat = status == TARGET.get(call.operation) and _same_values(call, item)
