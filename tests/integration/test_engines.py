@@ -26,6 +26,9 @@ STUDIO_AS_LISTED = {
 }
 
 
+SYNTH = ["--implementation", "synth"]
+
+
 def list_engines(lambda_context: LambdaContext, **authorizer: str) -> tuple[int, dict[str, Any]]:
     event = load_event("list_engines.json")
     event["requestContext"]["authorizer"].update(authorizer)
@@ -102,8 +105,11 @@ def test_the_operator_lists_every_engine_with_whether_it_is_enabled(
     ("argv", "message"),
     [
         (["put", "Studio", "--max-duration", "60", "--licence-class", "unclear"], "argument key: must be 2 to 32"),
-        (["put", "long", "--max-duration", "3601", "--licence-class", "unclear"], "max_duration_seconds"),
-        (["put", "intl", "--max-duration", "60", "--licence-class", "unclear", "--languages", "english"], "languages"),
+        (["put", "long", "--max-duration", "3601", "--licence-class", "unclear", *SYNTH], "max_duration_seconds"),
+        (
+            ["put", "intl", "--max-duration", "60", "--licence-class", "unclear", "--languages", "english", *SYNTH],
+            "languages",
+        ),
         (["put", "free", "--max-duration", "60", "--licence-class", "free"], "invalid choice: 'free'"),
         (["put", "nocode", "--max-duration", "60", "--licence-class", "unclear"], "--implementation"),
         (["put", "gpu", "--max-duration", "60", "--licence-class", "unclear", "--implementation", "gpu"], "'gpu'"),
@@ -215,8 +221,8 @@ def test_the_catalogue_stops_at_the_most_the_listing_holds(
 ) -> None:
     monkeypatch.setattr("music_admin.engines.MAX_ENGINES", 3)  # demo.json holds 3
 
-    code, _, err = admin(capsys, "put", "extra", "--max-duration", "60", "--licence-class", "unclear")
-    replaced, _, _ = admin(capsys, "put", "sketch", "--max-duration", "45", "--licence-class", "unclear")
+    code, _, err = admin(capsys, "put", "extra", "--max-duration", "60", "--licence-class", "unclear", *SYNTH)
+    replaced, _, _ = admin(capsys, "put", "sketch", "--max-duration", "45", "--licence-class", "unclear", *SYNTH)
 
     assert (code, err) == (1, "music-api-admin: the catalogue already holds 3 engines, the most GET /engines lists\n")
     assert replaced == 0

@@ -730,7 +730,7 @@ def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status
     body = dashboard_body({})
     text = json.dumps(body)
 
-    assert len(body["widgets"]) == 13
+    assert len(body["widgets"]) == 16
     (alarm_widget,) = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
     unconditional = [name for name, alarm in alarms().items() if "Condition" not in alarm]
     assert alarm_widget["properties"]["alarms"] == [f"x-{name}.Arn" for name in unconditional]
@@ -836,7 +836,7 @@ def test_the_local_queues_are_the_templates_with_the_dead_letter_queue_first() -
     }
     assert arguments["Attributes"] == {
         "SqsManagedSseEnabled": "true",
-        "VisibilityTimeout": "900",
+        "VisibilityTimeout": "1800",
         "MessageRetentionPeriod": "345600",
         "ReceiveMessageWaitTimeSeconds": "20",
     }
