@@ -159,7 +159,7 @@ WORKER_ALLOWED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
 WORKER_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
     "Scan": lambda db, s3, aws: db.scan(TableName=aws.jobs_table),
     "DeleteItem": lambda db, s3, aws: db.delete_item(TableName=aws.jobs_table, Key=SEED_JOB_KEY),
-    "GetItem on the auth table": lambda db, s3, aws: db.get_item(TableName=aws.auth_table, Key=ALICE_KEY_ITEM),
+    "BatchGetItem": lambda db, s3, aws: db.batch_get_item(RequestItems={aws.jobs_table: {"Keys": [SEED_JOB_KEY]}}),
     "GetObject under audio/": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key=SEED_AUDIO),
     "PutObject outside audio/": lambda db, s3, aws: s3.put_object(Bucket=aws.bucket, Key="private/x", Body=b"x"),
     "ListBucket": lambda db, s3, aws: s3.list_objects_v2(Bucket=aws.bucket),
