@@ -200,6 +200,11 @@ class JobRunner:
             return self._retry(ref, delivery, UNEXPECTED)
 
     def _run(self, ref: JobRef, job: LifecycleJob, delivery: Delivery) -> Outcome:
+        if job.status == "queued":  # judged once, before anything else: a refusal does not depend on the engine
+            rule = refusal_for(ContentPolicy(self._client, self._table).rules(), request_texts(job))
+            if rule is not None:
+                logger.info("Generation refused by the content policy", extra={"rule": rule.id})
+                return self._ended(lambda: self._writer.refuse(ref, rule.reason), "refused")
         catalogue = {engine.key: engine for engine in EngineCatalogue(self._client, self._table).all()}
         engine_item = catalogue.get(job.engine)
         try:
@@ -210,19 +215,10 @@ class JobRunner:
         if engine is None or engine_item is None:
             logger.error("Generation engine unavailable", extra={"engine": job.engine})
             return self._ended(lambda: self._writer.fail(ref, UNAVAILABLE_ENGINE), "failed")
-        request = generation_request(job, engine_item)
-        if job.status == "queued":
-            texts = [request.prompt, request.title or "", request.lyrics or "", *request.style_tags]
-            rule = refusal_for(ContentPolicy(self._client, self._table).rules(), texts)
-            if rule is not None:
-                logger.info("Generation refused by the content policy", extra={"rule": rule.id})
-                return self._ended(lambda: self._writer.refuse(ref, rule.reason), "refused")
-            started = self._ended(lambda: self._writer.start(ref), "started")
-            if started != "started":
-                return "dropped"
-        elif self._ended(lambda: self._writer.resume(ref), "resumed") != "resumed":
-            return "dropped"
-        return self._generate(_Run(ref, job, engine_item, request, delivery), engine)
+        step = self._writer.start if job.status == "queued" else self._writer.resume
+        if self._ended(lambda: step(ref), "moved") != "moved":
+            return "dropped"  # a concurrent delivery started or resumed it, or it was cancelled meanwhile
+        return self._generate(_Run(ref, job, engine_item, generation_request(job, engine_item), delivery), engine)
 
     def _generate(self, run: "_Run", engine: Engine) -> Outcome:
         ref = run.ref
@@ -335,6 +331,13 @@ class _Run:
     engine: StoredEngine
     request: GenerationRequest
     delivery: Delivery
+
+
+def request_texts(job: LifecycleJob) -> list[str]:
+    """The words of the request the content policy judges: prompt, title, lyrics and style tags."""
+    request = job.request or {}
+    texts = [request.get("prompt"), request.get("title"), request.get("lyrics"), *(request.get("style_tags") or [])]
+    return [str(text) for text in texts if text]
 
 
 def generation_request(job: LifecycleJob, engine: StoredEngine) -> GenerationRequest:
