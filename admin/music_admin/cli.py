@@ -363,8 +363,7 @@ def _run_engine(args: argparse.Namespace, catalogue: EngineAdmin) -> None:
                     settings=dict(args.setting),
                 )
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise UsageError(problems) from None
+                raise UsageError(_problems(exc)) from None
             catalogue.put(engine)
             print(f"put engine {engine.key} (enabled, at most {engine.max_duration_seconds} s)", file=sys.stderr)
         case "list":
@@ -381,14 +380,17 @@ def _run_engine(args: argparse.Namespace, catalogue: EngineAdmin) -> None:
             print(f"disabled engine {args.key}", file=sys.stderr)
 
 
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
 def _run_policy(args: argparse.Namespace, policy: PolicyAdmin) -> None:
     match args.action:
         case "put":
             try:
                 rule = ContentRule(id=args.rule_id, pattern=args.pattern, reason=args.reason)
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise UsageError(problems) from None
+                raise UsageError(_problems(exc)) from None
             policy.put(rule)
             print(f"put content policy rule {rule.id}", file=sys.stderr)
         case "list":

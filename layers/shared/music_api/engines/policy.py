@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from music_api.core.dynamodb import from_item, store_errors
+from music_api.core.dynamodb import from_item, partition_items
 from music_api.core.errors import InternalError
 
 if TYPE_CHECKING:
@@ -68,20 +68,7 @@ class ContentPolicy:
 
     def rules(self) -> list[ContentRule]:
         """Every rule; strongly consistent, so a rule put a moment ago applies to the next job."""
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "TableName": self._table_name,
-            "KeyConditionExpression": "pk = :policy",
-            "ExpressionAttributeValues": {":policy": {"S": POLICY_PARTITION}},
-            "ConsistentRead": True,
-        }
-        with store_errors("Content policy"):
-            while True:
-                page = self._client.query(**query)
-                items += page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = partition_items(self._client, self._table_name, POLICY_PARTITION, "Content policy", consistent=True)
         return [_rule(item) for item in items]
 
 
