@@ -1,5 +1,6 @@
 """music-api-admin: create, list and revoke API keys and change their usage plans; add and remove memberships;
-put, list and disable engines of the catalogue; submit simulated jobs to the local stack.
+put, list and disable engines of the catalogue and the content policy's rules; submit simulated jobs to the local
+stack.
 
 Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
 (``--stack-name`` reads the stack's ``AuthTableName``, ``JobsTableName``, ``UsagePlanIds`` and
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from music_admin.auth_store import AdminError, AuthRepository
 from music_admin.engines import EngineAdmin
 from music_admin.keys import generate_key
+from music_admin.policy import PolicyAdmin
 from music_admin.usage_plans import MeteredKeys, UsagePlans, parse_plan_ids
 from music_admin.webhook_secrets import WebhookSecrets
 from music_api.access.keys import KEY_ID_PATTERN
@@ -33,7 +35,9 @@ from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
 from music_api.engines.models import ENGINE_KEY_RULE, LicenceClass, StoredEngine, is_engine_key
+from music_api.engines.policy import ContentRule
 from music_api.generations.writer import JobRef, JobWriteError, JobWriter
+from music_api.worker.registry import IMPLEMENTATIONS
 from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 
 if TYPE_CHECKING:
@@ -124,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         "where the tables are: --table / --jobs-table, else --stack-name, else $AUTH_TABLE_NAME / $JOBS_TABLE_NAME"
     )
     where.add_argument("--table", help="auth table name (user, org, key, plan and member commands)")
-    where.add_argument("--jobs-table", help="jobs table name (job and engine commands: the catalogue lives there)")
+    where.add_argument(
+        "--jobs-table", help="jobs table name (job, engine and policy commands: the catalogue lives there)"
+    )
     where.add_argument("--stack-name", help="read the table names (and usage plans) from this stack's outputs")
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
@@ -214,10 +220,43 @@ def _add_engine_commands(commands: "argparse._SubParsersAction[argparse.Argument
         put.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=False, help=what)
     put.add_argument("--languages", default="", help="comma-separated language codes, e.g. en,es (default: none)")
     put.add_argument("--licence-class", choices=get_args(LicenceClass), required=True)
+    put.add_argument(
+        "--implementation",
+        choices=sorted(IMPLEMENTATIONS),
+        required=True,
+        help="the code that runs it (docs/engines.md)",
+    )
+    put.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="NAME=VALUE",
+        help="a setting of its implementation (repeatable; VALUE is read as JSON if it parses, else as text)",
+    )
     engine.add_parser("list", help="every engine, enabled or not").add_argument("--json", action="store_true")
     engine.add_parser("disable", help="hide an engine from the listing and refuse it on create").add_argument(
         "key", type=_engine_key
     )
+
+    policy = commands.add_parser("policy", help="the content policy's rules (docs/engines.md#content-policy)")
+    rules = policy.add_subparsers(dest="action", required=True)
+    rule = rules.add_parser("put", help="add or replace a rule; the next job a worker takes is judged by it")
+    rule.add_argument("rule_id", help="2 to 48 lowercase letters, digits or '-', starting with a letter")
+    rule.add_argument("--pattern", required=True, help="a regular expression, matched case-insensitively")
+    rule.add_argument("--reason", required=True, help="what a refused user reads: why, never their words")
+    rules.add_parser("list", help="every rule").add_argument("--json", action="store_true")
+    rules.add_parser("remove", help="remove a rule").add_argument("rule_id")
+
+
+def _setting(value: str) -> tuple[str, Any]:
+    name, separator, text = value.partition("=")
+    if not separator:
+        raise argparse.ArgumentTypeError("must be NAME=VALUE")
+    try:
+        return name, json.loads(text)
+    except ValueError:
+        return name, text
 
 
 class _Stack:
@@ -354,10 +393,11 @@ def _run_engine(args: argparse.Namespace, catalogue: EngineAdmin) -> None:
                     commercial_use=args.commercial_use,
                     requires_attribution=args.requires_attribution,
                     enabled=True,
+                    implementation=args.implementation,
+                    settings=dict(args.setting),
                 )
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise UsageError(problems) from None
+                raise UsageError(_problems(exc)) from None
             catalogue.put(engine)
             print(f"put engine {engine.key} (enabled, at most {engine.max_duration_seconds} s)", file=sys.stderr)
         case "list":
@@ -372,6 +412,30 @@ def _run_engine(args: argparse.Namespace, catalogue: EngineAdmin) -> None:
         case "disable":
             catalogue.disable(args.key)
             print(f"disabled engine {args.key}", file=sys.stderr)
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def _run_policy(args: argparse.Namespace, policy: PolicyAdmin) -> None:
+    match args.action:
+        case "put":
+            try:
+                rule = ContentRule(id=args.rule_id, pattern=args.pattern, reason=args.reason)
+            except ValidationError as exc:
+                raise UsageError(_problems(exc)) from None
+            policy.put(rule)
+            print(f"put content policy rule {rule.id}", file=sys.stderr)
+        case "list":
+            rows = [rule.model_dump() for rule in sorted(policy.rules(), key=lambda rule: rule.id)]
+            if args.json:
+                print(json.dumps({"rules": rows}, indent=2))
+                return
+            _print_table(["id", "pattern", "reason"], rows)
+        case "remove":
+            policy.remove(args.rule_id)
+            print(f"removed content policy rule {args.rule_id}", file=sys.stderr)
 
 
 def _print_keys(repository: AuthRepository, plans: UsagePlans, user_id: str, *, as_json: bool) -> None:
@@ -430,6 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_engine(args, EngineAdmin(client, stack.table_name(JOBS_TABLE)))
         elif args.command == "webhook-secret":
             _run_webhook_secret(args, WebhookSecrets(client, stack.table_name()))
+        elif args.command == "policy":
+            _run_policy(args, PolicyAdmin(client, stack.table_name(JOBS_TABLE)))
         else:
             _run(args, AuthRepository(client, stack.table_name()), stack)
     except UsageError as error:

@@ -189,14 +189,24 @@ def execution_role_policy(policy: dict[str, Any]) -> dict[str, Any]:
     """A function's policy as moto can evaluate it: the same statements and actions, with DynamoDB resources
     widened to ``*``. moto authorizes a DynamoDB request against the resource ``*`` (it does not say which table
     the request names), so a statement naming a table would allow nothing. S3 resources stay: moto checks them
-    by bucket and key."""
+    by bucket and key.
+
+    AWS governs a transaction's items by their own actions (a Put by ``PutItem``, an Update by ``UpdateItem``);
+    moto asks for ``dynamodb:TransactWriteItems`` instead, so a policy that allows both is given that action."""
     statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
-    return policy | {"Statement": [_as_moto_evaluates(statement) for statement in statements]}
+    evaluated = [_as_moto_evaluates(statement) for statement in statements]
+    allowed = {action for statement in evaluated if statement["Effect"] == "Allow" for action in _actions(statement)}
+    if {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= allowed:
+        evaluated.append({"Effect": "Allow", "Action": "dynamodb:TransactWriteItems", "Resource": "*"})
+    return policy | {"Statement": evaluated}
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
 
 def _as_moto_evaluates(statement: dict[str, Any]) -> dict[str, Any]:
-    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    if all(str(action).startswith("dynamodb:") for action in actions):
+    if all(str(action).startswith("dynamodb:") for action in _actions(statement)):
         return statement | {"Resource": "*"}
     return statement
 

@@ -18,12 +18,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from music_admin.engines import EngineAdmin
 from music_admin.models import Role
+from music_admin.policy import PolicyAdmin
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment, parse_key
 from music_api.access.models import KeyStatus
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.engines.models import StoredEngine
+from music_api.engines.policy import ContentRule
 from music_api.generations.signer import file_extension
 from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
 from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob, track_item
@@ -107,6 +109,7 @@ class FixtureFile(BaseModel):
     api_keys: list[ApiKey] = []
     generations: list[Generation] = []
     engines: list[StoredEngine] = []  # the engine catalogue (music-api-admin engine put), in the jobs table
+    policy: list[ContentRule] = []  # the content policy's rules (music-api-admin policy put), beside it
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
     catalogue = EngineAdmin(aws.dynamodb, aws.jobs_table)
     for engine in content.engines:
         catalogue.put(engine)
+    policy = PolicyAdmin(aws.dynamodb, aws.jobs_table)
+    for rule in content.policy:
+        policy.put(rule)
     writer = JobWriter(aws.dynamodb, aws.jobs_table)
     loaded = time.time()
     for new_job, simulation in fixtures.simulated:
@@ -361,5 +367,5 @@ def describe_counts(fixtures: Fixtures) -> str:
     return (
         f"{len(content.organizations)} organizations, {len(content.users)} users, "
         f"{len(content.api_keys)} keys, {len(content.generations)} jobs ({len(fixtures.simulated)} simulated), "
-        f"{len(content.engines)} engines"
+        f"{len(content.engines)} engines, {len(content.policy)} content policy rules"
     )

@@ -12,15 +12,11 @@ progress rising from 1 to 99 over R; at Q+R the outcome (``cancelled``: at Q+R/2
 A job flagged ``cancel_requested`` (the cancel endpoint) is cancelled at the next tick, its progress frozen.
 Each step is derived from the clock alone and the writer ignores repeats, so a late or repeated tick is harmless.
 
-Jobs created through the API (POST /generations) arrive as messages on the generation queue, as they do for a
-real worker: every ``RECEIVE_EVERY_SECONDS`` a tick receives what is there (a short poll, no wait; at most
-``MAX_CREATED_IN_FLIGHT`` jobs run at once, the rest wait on the queue), and a job still ``queued`` is planned
-from the moment it was received: running at once for ``CREATED_RUNNING_SECONDS``,
-then ``succeeded`` with an MP3 of about its ``duration_seconds`` (whole frames of the demo MP3, at most
-``MAX_CREATED_AUDIO_SECONDS``), uploaded under the track's own key. A prompt holding ``[simulate:failed]`` or
-``[simulate:refused]`` ends it that way instead (local only: nothing deployed reads it). The message is deleted
-once the job has ended, and at once when the job is no longer queued (a duplicate, a cancelled job: done) or
-carries a plan of its own (the scan runs those).
+Jobs created through the API (POST /generations) are run by the template's GenerationWorkerFunction, which the
+local stack invokes with its queue's messages (music_local.queues), except those whose prompt holds
+``[simulate:failed]`` or ``[simulate:refused]``: before the worker sees such a message, ``claim`` takes it (local
+only: nothing deployed reads the directive), and the job is planned from that moment: running at once for
+``CREATED_RUNNING_SECONDS``, then ``failed``; or ``refused`` at once. A claimed message is deleted at once.
 """
 
 import re
@@ -28,8 +24,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Self
 
@@ -43,7 +38,6 @@ from music_api.engines.store import EngineCatalogue
 from music_api.generations.store import job_key, to_job
 from music_api.generations.stored import JobStatus, StoredTrack
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, LifecycleJob, NewJob
-from music_local import mp3
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws
@@ -62,10 +56,6 @@ DEMO_AUDIO_SECONDS = 119.4
 CREATED_RUNNING_SECONDS: Final = 10.0
 MAX_CREATED_AUDIO_SECONDS: Final = 600
 CREATED_UNTITLED: Final = "Untitled"
-# How many created jobs it runs at once, as a worker with a few engines would: the rest wait on the queue.
-MAX_CREATED_IN_FLIGHT: Final = 10
-# How often it asks the queue for more (a request to the emulator, in the API's own process: not every tick).
-RECEIVE_EVERY_SECONDS: Final = 1.0
 # The prompt directive only this simulator honours: how a created job should end instead of succeeding.
 DIRECTIVE: Final = re.compile(r"\[simulate:(failed|refused)\]")
 IN_FLIGHT: Final[frozenset[JobStatus]] = frozenset({"queued", "running"})
@@ -148,54 +138,26 @@ def submission(ref: JobRef, *, title: str, outcome: Outcome, running_seconds: fl
     return NewJob(ref, SUBMITTED_ENGINE, "creation"), simulation
 
 
-@dataclass(frozen=True)
-class CreatedRun:
-    """A job received from the queue: its plan, the message to delete once it has ended, and its audio."""
-
-    simulation: Simulation
-    receipt_handle: str
-    audio: bytes
-
-
-def created_plan(job: LifecycleJob, *, since: float, demo_audio: bytes) -> tuple[Simulation, bytes]:
-    """How a created job runs here, from its stored request: the prompt's directive, else success with audio of
-    about ``duration_seconds`` (whole frames of the demo MP3)."""
-    request: Mapping[str, Any] = job.request or {}
-    directive = DIRECTIVE.search(str(request.get("prompt", "")))
-    outcome: Outcome = "succeeded" if directive is None else "failed" if directive.group(1) == "failed" else "refused"
-    audio = b""
-    track = None
-    if outcome == "succeeded":
-        seconds = min(float(request.get("duration_seconds", DEMO_AUDIO_SECONDS)), MAX_CREATED_AUDIO_SECONDS)
-        audio = mp3.of_duration(demo_audio, seconds)
-        track_id = new_id("mtrack_")
-        track = StoredTrack(
-            id=track_id,
-            title=str(request.get("title") or CREATED_UNTITLED),
-            engine=job.engine,
-            mode=job.mode,
-            instrumental=request.get("instrumental") is True,
-            measured_duration_seconds=round(mp3.duration_seconds(audio), 3),
-            mime_type="audio/mpeg",
-            licence_class="unclear",  # until succeed states the engine's licence (_with_engine_licence)
-            audio_key=f"audio/{job.organization_id}/{track_id}.mp3",
-        )
-    simulation = Simulation(
+def directed_plan(job: LifecycleJob, *, since: float) -> Simulation | None:
+    """How a created job whose prompt holds a directive ends here, planned from ``since``; ``None`` without one."""
+    directive = DIRECTIVE.search(str((job.request or {}).get("prompt", "")))
+    if directive is None:
+        return None
+    outcome: Outcome = "failed" if directive.group(1) == "failed" else "refused"
+    return Simulation(
         queued_seconds=0,
         running_seconds=CREATED_RUNNING_SECONDS,
         outcome=outcome,
         since=since,
-        track=track,
         error_message=SUBMITTED_ERROR_MESSAGE if outcome == "failed" else None,
         refusal_reason=SUBMITTED_REFUSAL_REASON if outcome == "refused" else None,
     )
-    return simulation, audio
 
 
 class Simulator:
-    """A background thread: every ``interval`` seconds, the queue's new messages are taken and each simulated job
-    still in flight is moved to where its clock says it should be. ``start`` and ``stop`` (which waits for the
-    current tick) are the only controls."""
+    """A background thread: every ``interval`` seconds, each simulated job still in flight (the fixtures', the
+    submitted and the claimed ones) is moved to where its clock says it should be. ``start``, ``stop`` (which waits
+    for the current tick) and ``claim`` (the local queue consumer's hook) are the only controls."""
 
     def __init__(
         self,
@@ -210,8 +172,8 @@ class Simulator:
         self._audio = audio
         self._interval = interval
         self._clock = clock
-        self._created: dict[JobRef, CreatedRun] = {}
-        self._received_at: float | None = None
+        self._claimed: dict[JobRef, Simulation] = {}
+        self._claimed_lock = threading.Lock()  # claim runs on the queue consumer's thread, tick on this one
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="generation-simulator", daemon=True)
 
@@ -228,57 +190,46 @@ class Simulator:
         return self._thread.is_alive()
 
     def tick(self) -> None:
-        """One pass over the simulated jobs still queued or running: the fixtures' and submitted ones, the
-        created ones received before, and those the queue's new messages bring (once the ended are let go)."""
+        """One pass over the simulated jobs still queued or running: the fixtures' and submitted ones, and the
+        claimed ones (once the ended are let go)."""
         in_flight = [(job, simulation, self._audio) for job, simulation in self._jobs_in_flight()]
-        in_flight += list(self._created_in_flight())
-        in_flight += self._receive()
+        in_flight += [(job, simulation, b"") for job, simulation in self._claimed_in_flight()]
         for job, simulation, audio in in_flight:
             try:
                 self._advance(job, simulation, audio)
             except JobWriteError as error:  # someone else moved the job meanwhile: it is theirs now
                 print(f"simulator: {job.id} left alone ({error})", file=sys.stderr, flush=True)
 
-    # --- the generation queue ------------------------------------------------------------------------------
+    # --- the generation queue's directed jobs ---------------------------------------------------------------
 
-    def _receive(self) -> list[tuple[LifecycleJob, Simulation, bytes]]:
-        """The jobs the queue's new messages name that are still queued, each planned from now."""
-        received: list[tuple[LifecycleJob, Simulation, bytes]] = []
-        room = MAX_CREATED_IN_FLIGHT - len(self._created)
-        now = self._clock()
-        if room <= 0 or (self._received_at is not None and now - self._received_at < RECEIVE_EVERY_SECONDS):
-            return received
-        self._received_at = now
-        queue_url = self._aws.generation_queue_url
-        answer = self._aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=room, WaitTimeSeconds=0)
-        for message in answer.get("Messages", []):
-            receipt = message["ReceiptHandle"]
-            try:
-                ref = job_ref_of(message["Body"])
-            except InvalidJobMessageError:
-                print("simulator: a message that names no job, deleted", file=sys.stderr, flush=True)
-                self._aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
-                continue
-            job = self._job(ref)
-            if job is None or job.status != "queued" or ref in self._created or "simulate" in (job.request or {}):
-                # Done: a duplicate, a job no longer queued, or a plan of its own that the scan runs.
-                self._aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
-                continue
-            simulation, audio = created_plan(job, since=now, demo_audio=self._audio)
-            self._created[ref] = CreatedRun(simulation, receipt, audio)
-            received.append((job, simulation, audio))
-            print(f"simulator: {job.id} received, to end {simulation.outcome}", flush=True)
-        return received
+    def claim(self, body: str) -> bool:
+        """Whether this simulator takes the message (its job is queued and its prompt holds a directive); the
+        generation worker gets every other one, a message that names no job included."""
+        try:
+            ref = job_ref_of(body)
+        except InvalidJobMessageError:
+            return False
+        job = self._job(ref)
+        if job is None or job.status != "queued":
+            return False
+        simulation = directed_plan(job, since=self._clock())
+        if simulation is None:
+            return False
+        with self._claimed_lock:
+            self._claimed[ref] = simulation
+        print(f"simulator: {job.id} claimed, to end {simulation.outcome}", flush=True)
+        return True
 
-    def _created_in_flight(self) -> Iterator[tuple[LifecycleJob, Simulation, bytes]]:
-        """The received jobs still in flight; the message of one that has ended is deleted (done)."""
-        for ref, run in list(self._created.items()):
+    def _claimed_in_flight(self) -> Iterator[tuple[LifecycleJob, Simulation]]:
+        with self._claimed_lock:
+            claimed = list(self._claimed.items())
+        for ref, simulation in claimed:
             job = self._job(ref)
             if job is not None and job.status in IN_FLIGHT:
-                yield job, run.simulation, run.audio
+                yield job, simulation
                 continue
-            self._aws.sqs.delete_message(QueueUrl=self._aws.generation_queue_url, ReceiptHandle=run.receipt_handle)
-            del self._created[ref]
+            with self._claimed_lock:
+                del self._claimed[ref]
 
     def _job(self, ref: JobRef) -> LifecycleJob | None:
         item = self._aws.dynamodb.get_item(
@@ -355,8 +306,8 @@ class Simulator:
         )
 
     def _make_sure_the_audio_exists(self, track: StoredTrack, audio: bytes) -> None:
-        """A fixture's track (and its stems) was uploaded at load; a submitted job's audio is the demo MP3, a
-        created job's its own MP3, under the track's own keys."""
+        """A fixture's track (and its stems) was uploaded at load; a submitted job's audio is the demo MP3, under
+        the track's own keys."""
         s3 = self._aws.s3
         for audio_key in (track.audio_key, *(track.stems or {}).values()):
             try:

@@ -1,6 +1,7 @@
 """The whole local stack in one object: moto server, tables, bucket, queues and usage plans, fixtures, functions,
-gateway, the generation simulator that runs the simulated and the created jobs, and the functions' schedules,
-stream and queue event sources."""
+gateway, the functions' SQS event sources (the generation worker runs the created jobs, the webhook delivery
+function posts events), DynamoDB stream event sources (the webhook trigger), the generation simulator that runs
+the simulated jobs and the directed ones, and the functions' schedules."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +11,9 @@ from music_local.emulator import REGION, LocalAws, MotoServer
 from music_local.fixtures import Fixtures, load_fixtures, read_fixtures
 from music_local.gateway import LocalFunction, LocalGateway
 from music_local.metering import UsagePlanMeter
+from music_local.queues import QueueConsumers
 from music_local.scheduler import Scheduler
 from music_local.simulator import DEMO_AUDIO, Simulator
-from music_local.sqs_poller import QueuePoller, queue_sources
 from music_local.streams import StreamRunner, stream_sources
 from music_local.template import Template, local_template
 
@@ -60,13 +61,13 @@ class LocalStack:
     simulator: Simulator
     scheduler: Scheduler
     streams: StreamRunner
-    queues: QueuePoller
+    consumers: QueueConsumers
     webhook_secrets: dict[str, str]  # organization id -> its whsec_ secret, made at start (the banner prints one)
 
     def stop(self) -> None:
-        self.queues.stop()
         self.streams.stop()
         self.scheduler.stop()
+        self.consumers.stop()
         self.simulator.stop()
         self.moto.stop()
 
@@ -92,15 +93,14 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         webhook_secrets = {org.id: secrets.create_secret(org.id) for org in fixtures.content.organizations}
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()
+        environments = {name: function.environment for name, function in functions.items()}
+        consumers = QueueConsumers(template, aws, environments, claims={"GenerationWorkerFunction": simulator.claim})
+        consumers.start()
         scheduler = Scheduler(template.schedules(), functions)
         scheduler.start()
         streams = StreamRunner(stream_sources(template), functions, aws)
         streams.start()
-        queues = QueuePoller(queue_sources(template), functions, aws)
-        queues.start()
-        return LocalStack(
-            moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, queues, webhook_secrets
-        )
+        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, consumers, webhook_secrets)
     except BaseException:
         moto.stop()
         raise

@@ -117,6 +117,18 @@ class Schedule:
     period_seconds: int
 
 
+@dataclass(frozen=True)
+class QueueEvent:
+    """A function's ``SQS`` event: the queue Lambda polls for it, and how (an event source mapping)."""
+
+    function: str  # logical id
+    event: str  # the event's name in the template
+    queue: str  # the queue's logical id
+    batch_size: int
+    reports_item_failures: bool  # FunctionResponseTypes: [ReportBatchItemFailures]
+    max_concurrency: int | None  # ScalingConfig.MaximumConcurrency, resolved
+
+
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -207,6 +219,36 @@ class Template:
                 count, unit = int(rate.group(1)), rate.group(2).removesuffix("s")
                 schedules.append(Schedule(function, name, count * _UNIT_SECONDS[unit]))
         return schedules
+
+    def queue_events(self) -> list[QueueEvent]:
+        """Every function's ``SQS`` events (``Queue: !GetAtt X.Arn`` only)."""
+        events = []
+        for function in self.resources_of_type("AWS::Serverless::Function"):
+            for name, event in self.resource(function)["Properties"].get("Events", {}).items():
+                if event["Type"] != "SQS":
+                    continue
+                properties = event["Properties"]
+                target = properties["Queue"].get("Fn::GetAtt") if isinstance(properties["Queue"], Mapping) else None
+                queue, attribute = (target.split(".", 1) if isinstance(target, str) else target or ["", ""])[:2]
+                if attribute != "Arn":
+                    raise UnsupportedTemplateError(f"{function}: an SQS event's Queue must be !GetAtt X.Arn")
+                concurrency = properties.get("ScalingConfig", {}).get("MaximumConcurrency")
+                events.append(
+                    QueueEvent(
+                        function,
+                        name,
+                        queue,
+                        int(properties.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+                        None if concurrency is None else int(self._resolve(concurrency, {})),
+                    )
+                )
+        return events
+
+    def function_setting(self, logical_id: str, name: str) -> Any:
+        """A function's own property (``Timeout``, ``MemorySize``), else the Globals' value."""
+        properties = self.resource(logical_id)["Properties"]
+        return properties.get(name, self.document.get("Globals", {}).get("Function", {}).get(name))
 
     def function_code(self, logical_id: str) -> FunctionCode:
         properties = self.resource(logical_id)["Properties"]

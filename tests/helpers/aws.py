@@ -7,7 +7,7 @@ from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment
 from music_api.access.settings import authorizer_settings
-from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url, sqs_client
+from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url, s3_client, sqs_client
 from music_api.core.settings import aws_settings
 from music_api.creation.handler import engine_cache
 from music_api.creation.idempotency import idempotent_create
@@ -16,6 +16,9 @@ from music_api.dispatch.settings import sweeper_settings
 from music_api.engines.settings import engine_settings
 from music_api.generations.settings import generation_settings
 from music_api.webhooks.settings import delivery_settings, trigger_settings
+from music_api.worker.handler import job_runner
+from music_api.worker.registry import engine_for
+from music_api.worker.settings import worker_settings
 from music_local.emulator import REGION, LocalAws
 
 __all__ = [
@@ -49,11 +52,15 @@ def reset_aws() -> None:
         sweeper_settings,
         trigger_settings,
         delivery_settings,
+        worker_settings,
+        job_runner,
+        engine_for,
         engine_cache,
         idempotent_create,
         aws_session,
         dynamodb_client,
         sqs_client,
+        s3_client,
         s3_bucket_url,
     ):
         cached.cache_clear()

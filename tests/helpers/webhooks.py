@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook
 
 from music_local.emulator import LocalAws
 from music_local.gateway import LocalFunction
-from music_local.sqs_poller import QueuePoller, queue_sources
+from music_local.queues import QueueConsumers
 from music_local.stack import function_environment
 from music_local.streams import StreamRunner, stream_sources
 from music_local.template import local_template
@@ -37,7 +37,8 @@ def webhook_pipeline(aws: LocalAws, **delivery_environment: str) -> Iterator[dic
         for name in PIPELINE
     }
     streams = StreamRunner(stream_sources(template), functions, aws, poll_seconds=0.1)
-    queues = QueuePoller(queue_sources(template), functions, aws)
+    environments = {name: function.environment for name, function in functions.items()}
+    queues = QueueConsumers(template, aws, environments, only={"WebhookDeliveryFunction"})
     streams.start()
     queues.start()
     try:

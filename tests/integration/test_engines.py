@@ -16,14 +16,17 @@ from tests.helpers.events import load_event
 STUDIO_AS_LISTED = {
     "key": "studio",
     "max_duration_seconds": 300,
-    "vocals": True,
-    "lyrics": True,
+    "vocals": False,
+    "lyrics": False,
     "stems": True,
-    "languages": ["en", "de", "fr", "es"],
+    "languages": [],
     "licence_class": "commercial_cleared",
     "commercial_use": True,
     "requires_attribution": False,
 }
+
+
+SYNTH = ["--implementation", "synth"]
 
 
 def list_engines(lambda_context: LambdaContext, **authorizer: str) -> tuple[int, dict[str, Any]]:
@@ -57,7 +60,8 @@ def test_an_engine_put_by_the_operator_is_listed_and_a_disabled_one_is_not(
 ) -> None:
     code, _, err = admin(
         capsys, "put", "choir", "--max-duration", "90", "--vocals", "--lyrics", "--languages", "en,la",
-        "--licence-class", "commercial_enterprise", "--commercial-use",
+        "--licence-class", "commercial_enterprise", "--commercial-use", "--implementation", "synth",
+        "--setting", "palette=ambient", "--setting", "voices=4",
     )  # fmt: skip
     assert (code, err) == (0, "put engine choir (enabled, at most 90 s)\n")
     assert admin(capsys, "disable", "sketch")[0] == 0
@@ -76,6 +80,9 @@ def test_an_engine_put_by_the_operator_is_listed_and_a_disabled_one_is_not(
         "commercial_use": True,
         "requires_attribution": False,
     }
+    stored = aws.dynamodb.get_item(TableName=aws.jobs_table, Key=engine_key("choir"))["Item"]
+    assert stored["implementation"] == {"S": "synth"}  # what runs it, never listed
+    assert stored["settings"] == {"M": {"palette": {"S": "ambient"}, "voices": {"N": "4"}}}
 
 
 def test_the_operator_lists_every_engine_with_whether_it_is_enabled(
@@ -89,7 +96,7 @@ def test_the_operator_lists_every_engine_with_whether_it_is_enabled(
     code, out, _ = admin(capsys, "list")
     assert out.splitlines()[0].split() == [
         "key", "max_duration_seconds", "vocals", "lyrics", "stems", "languages", "licence_class", "commercial_use",
-        "requires_attribution", "enabled",
+        "requires_attribution", "enabled", "implementation", "settings",
     ]  # fmt: skip
     assert out.splitlines()[1].split()[:2] == ["legacy", "120"]
 
@@ -98,9 +105,29 @@ def test_the_operator_lists_every_engine_with_whether_it_is_enabled(
     ("argv", "message"),
     [
         (["put", "Studio", "--max-duration", "60", "--licence-class", "unclear"], "argument key: must be 2 to 32"),
-        (["put", "long", "--max-duration", "3601", "--licence-class", "unclear"], "max_duration_seconds"),
-        (["put", "intl", "--max-duration", "60", "--licence-class", "unclear", "--languages", "english"], "languages"),
+        (["put", "long", "--max-duration", "3601", "--licence-class", "unclear", *SYNTH], "max_duration_seconds"),
+        (
+            ["put", "intl", "--max-duration", "60", "--licence-class", "unclear", "--languages", "english", *SYNTH],
+            "languages",
+        ),
         (["put", "free", "--max-duration", "60", "--licence-class", "free"], "invalid choice: 'free'"),
+        (["put", "nocode", "--max-duration", "60", "--licence-class", "unclear"], "--implementation"),
+        (["put", "gpu", "--max-duration", "60", "--licence-class", "unclear", "--implementation", "gpu"], "'gpu'"),
+        (
+            [
+                "put",
+                "odd",
+                "--max-duration",
+                "60",
+                "--licence-class",
+                "unclear",
+                "--implementation",
+                "synth",
+                "--setting",
+                "Bad=1",
+            ],
+            "settings",
+        ),
     ],
 )
 def test_a_bad_engine_is_a_usage_error_and_writes_nothing(
@@ -114,6 +141,25 @@ def test_a_bad_engine_is_a_usage_error_and_writes_nothing(
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
     assert aws.dynamodb.scan(TableName=aws.jobs_table)["Items"] == before
+
+
+def test_the_operator_puts_lists_and_removes_content_policy_rules(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def policy(*argv: str) -> tuple[int, str, str]:
+        code = main(["--jobs-table", "test-music-jobs", "policy", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert policy("put", "no-clones", "--pattern", r"\bclone\b", "--reason", "Voice clones are not made here.")[0] == 0
+    code, out, _ = policy("list", "--json")
+    assert code == 0
+    assert {rule["id"] for rule in json.loads(out)["rules"]} == {"artist-voice", "no-clones"}  # the demo's and ours
+    assert policy("remove", "no-clones") == (0, "", "removed content policy rule no-clones\n")
+    assert policy("remove", "no-clones")[0] == 1
+    with pytest.raises(SystemExit):
+        policy("put", "broken", "--pattern", "(unclosed", "--reason", "x")
+    assert "not a regular expression" in capsys.readouterr().err
 
 
 def test_disabling_an_unknown_engine_is_refused_and_creates_nothing(
@@ -175,8 +221,8 @@ def test_the_catalogue_stops_at_the_most_the_listing_holds(
 ) -> None:
     monkeypatch.setattr("music_admin.engines.MAX_ENGINES", 3)  # demo.json holds 3
 
-    code, _, err = admin(capsys, "put", "extra", "--max-duration", "60", "--licence-class", "unclear")
-    replaced, _, _ = admin(capsys, "put", "sketch", "--max-duration", "45", "--licence-class", "unclear")
+    code, _, err = admin(capsys, "put", "extra", "--max-duration", "60", "--licence-class", "unclear", *SYNTH)
+    replaced, _, _ = admin(capsys, "put", "sketch", "--max-duration", "45", "--licence-class", "unclear", *SYNTH)
 
     assert (code, err) == (1, "music-api-admin: the catalogue already holds 3 engines, the most GET /engines lists\n")
     assert replaced == 0

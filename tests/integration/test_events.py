@@ -235,4 +235,6 @@ def test_replayed_schedule_sweeps_the_jobs_left_queued(name: str, aws: LocalAws,
         "unscheduled": expected.unscheduled,
         "failed_sends": 0,
         "moved_on": 0,
+        "stale": 0,
+        "kept": 0,
     }

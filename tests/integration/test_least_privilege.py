@@ -136,11 +136,40 @@ SWEEPER_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
     "DeleteItem": lambda db, s3, aws: db.delete_item(TableName=aws.jobs_table, Key=SEED_JOB_KEY),
     "GetObject": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key=SEED_AUDIO),
 }
+WORKER_ALLOWED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
+    "GetItem on a job": lambda db, s3, aws: db.get_item(TableName=aws.jobs_table, Key=SEED_JOB_KEY),
+    "UpdateItem on a job": lambda db, s3, aws: db.update_item(
+        TableName=aws.jobs_table,
+        Key=SEED_JOB_KEY,
+        UpdateExpression="SET progress = :p",
+        ExpressionAttributeValues={":p": {"N": "100"}},
+    ),
+    "Query of the catalogue": lambda db, s3, aws: db.query(
+        TableName=aws.jobs_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "CATALOGUE#POLICY"}},
+    ),
+    "PutObject under audio/": lambda db, s3, aws: s3.put_object(
+        Bucket=aws.bucket, Key=f"audio/{ORG}/mtrack_workerput1.mp3", Body=b"x"
+    ),
+    "DeleteObject under audio/": lambda db, s3, aws: s3.delete_object(
+        Bucket=aws.bucket, Key=f"audio/{ORG}/mtrack_workerput1.mp3"
+    ),
+}
+WORKER_REFUSED: dict[str, Callable[[Any, Any, LocalAws], object]] = {
+    "Scan": lambda db, s3, aws: db.scan(TableName=aws.jobs_table),
+    "DeleteItem": lambda db, s3, aws: db.delete_item(TableName=aws.jobs_table, Key=SEED_JOB_KEY),
+    "BatchGetItem": lambda db, s3, aws: db.batch_get_item(RequestItems={aws.jobs_table: {"Keys": [SEED_JOB_KEY]}}),
+    "GetObject under audio/": lambda db, s3, aws: s3.get_object(Bucket=aws.bucket, Key=SEED_AUDIO),
+    "PutObject outside audio/": lambda db, s3, aws: s3.put_object(Bucket=aws.bucket, Key="private/x", Body=b"x"),
+    "ListBucket": lambda db, s3, aws: s3.list_objects_v2(Bucket=aws.bucket),
+}
 MATRIX = [
     ("GetGenerationFunction", GET_GENERATION_ALLOWED, GET_GENERATION_REFUSED),
     ("GetTrackFunction", GET_TRACK_ALLOWED, GET_TRACK_REFUSED),
     ("AuthorizerFunction", AUTHORIZER_ALLOWED, AUTHORIZER_REFUSED),
     ("DispatchSweeperFunction", SWEEPER_ALLOWED, SWEEPER_REFUSED),
+    ("GenerationWorkerFunction", WORKER_ALLOWED, WORKER_REFUSED),
 ]
 
 
@@ -158,6 +187,40 @@ QUEUE_REFUSED: dict[str, Callable[[Any, LocalAws], object]] = {
     "DeleteQueue": lambda sqs, aws: sqs.delete_queue(QueueUrl=aws.generation_queue_url),
 }
 QUEUE_SENDERS = ["CreateGenerationFunction", "DispatchSweeperFunction"]
+# The worker consumes the generation queue and sends nowhere (a retry sets its message's visibility).
+CONSUMER_ALLOWED: dict[str, Callable[[Any, LocalAws], object]] = {
+    "ReceiveMessage from the generation queue": lambda sqs, aws: sqs.receive_message(QueueUrl=aws.generation_queue_url),
+    "GetQueueAttributes of the generation queue": lambda sqs, aws: sqs.get_queue_attributes(
+        QueueUrl=aws.generation_queue_url, AttributeNames=["All"]
+    ),
+}
+CONSUMER_REFUSED: dict[str, Callable[[Any, LocalAws], object]] = {
+    "SendMessage to the generation queue": send_to("GenerationQueue"),
+    "SendMessage to the dead-letter queue": send_to("GenerationDeadLetterQueue"),
+    "ReceiveMessage from the dead-letter queue": lambda sqs, aws: sqs.receive_message(
+        QueueUrl=aws.queue_urls["GenerationDeadLetterQueue"]
+    ),
+    "PurgeQueue": lambda sqs, aws: sqs.purge_queue(QueueUrl=aws.generation_queue_url),
+}
+
+
+@pytest.mark.parametrize(
+    ("call", "allowed"),
+    [
+        pytest.param(call, allowed, id=name)
+        for allowed, calls in ((True, CONSUMER_ALLOWED), (False, CONSUMER_REFUSED))
+        for name, call in calls.items()
+    ],
+)
+def test_the_worker_may_consume_the_generation_queue_and_nothing_else(
+    aws: LocalAws, call: Callable[[Any, LocalAws], object], allowed: bool
+) -> None:
+    sqs = aws.client("sqs", aws.function_credentials["GenerationWorkerFunction"])
+
+    if allowed:
+        call(sqs, aws)
+    else:
+        refused(lambda: call(sqs, aws))
 
 
 @pytest.mark.parametrize(
@@ -220,6 +283,7 @@ def test_the_other_functions_may_not_send(aws: LocalAws, function: str) -> None:
         "DispatchSweeperFunction",
         "WebhookTriggerFunction",
         "WebhookDeliveryFunction",
+        "GenerationWorkerFunction",
     ],
 )
 def test_each_role_holds_the_policy_template_yaml_gives_its_function(aws: LocalAws, function: str) -> None:

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from music_api.generations.store import DISPATCH_KEY
+from music_api.dispatch.sweeper import STALE_MESSAGE
+from music_api.generations.store import DISPATCH_KEY, RUNNING_KEY
 from music_api.generations.stored import StoredJob, StoredTrack
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
 from music_local.emulator import REGION, LocalAws
@@ -80,8 +81,21 @@ SOURCES = {
     "fail": {"queued", "running"},
     "cancel": {"queued", "running"},
     "refuse": {"queued"},
+    "heartbeat": {"running"},
+    "retry_later": {"running"},
+    "resume": {"running"},  # and only when retry_pending: expected_outcome
+    "fail_stale": {"running"},  # and only with the heartbeat as stored: expected_outcome
 }
-TARGET = {"start": "running", "succeed": "succeeded", "fail": "failed", "cancel": "cancelled", "refuse": "refused"}
+TARGET = {
+    "start": "running",
+    "succeed": "succeeded",
+    "fail": "failed",
+    "cancel": "cancelled",
+    "refuse": "refused",
+    "fail_stale": "failed",
+}
+# fail_stale's argument: the heartbeat the sweeper read, the one stored ("current") or an older one.
+OLD_HEARTBEAT = "2000-01-01T00:00:00Z"
 
 _job_numbers = count(1)
 
@@ -112,6 +126,10 @@ _OPERATIONS: dict[str, Callable[[JobWriter, JobRef, Any], JobWrite]] = {
     "fail": JobWriter.fail,
     "cancel": lambda writer, ref, _: writer.cancel(ref),
     "refuse": JobWriter.refuse,
+    "heartbeat": lambda writer, ref, _: writer.heartbeat(ref),
+    "retry_later": lambda writer, ref, _: writer.retry_later(ref),
+    "resume": lambda writer, ref, _: writer.resume(ref),
+    "fail_stale": lambda writer, ref, heartbeat: writer.fail_stale(ref, heartbeat, STALE_MESSAGE),
 }
 
 
@@ -123,6 +141,12 @@ def expected_outcome(call: Call, item: dict[str, Any] | None) -> str:
     status = item["status"]
     if call.operation == "report_progress" and status == "running":
         return "changed" if call.argument > item["progress"] else "unchanged"
+    # resume: only a job waiting for its retry (else another delivery has it); fail_stale: only with the heartbeat
+    # as stored (else the worker beat since the sweeper's read, and keeps its job).
+    waiting = call.operation != "resume" or bool(item.get("retry_pending"))
+    silent = call.operation != "fail_stale" or item.get("heartbeat_at") == call.argument
+    if status == "running" and not (waiting and silent):
+        return "IllegalTransitionError"
     if status in SOURCES[call.operation]:
         return "changed"
     repeat = status == TARGET.get(call.operation) and _same_values(call, item)
@@ -135,6 +159,8 @@ def _same_values(call: Call, item: dict[str, Any]) -> bool:
             return bool(item["track"]["id"] == track_id_for(call.argument, item["id"]))
         case "fail":
             return bool(item["error_message"] == call.argument)
+        case "fail_stale":
+            return bool(item["error_message"] == STALE_MESSAGE)
         case "refuse":
             return bool(item["refusal_reason"] == call.argument)
         case _:
@@ -170,6 +196,12 @@ def item_problems(item: dict[str, Any]) -> list[str]:
         problems.append(f"{status} at {progress} with {sorted(item)}")
     if (DISPATCH_KEY in item) != (status == "queued"):  # the dispatch sweeper's index holds exactly the queued jobs
         problems.append(f"{status} job {'in' if DISPATCH_KEY in item else 'not in'} the dispatch index")
+    if (RUNNING_KEY in item) != (status == "running"):  # and the index of running jobs exactly the running ones
+        problems.append(f"{status} job {'in' if RUNNING_KEY in item else 'not in'} the index of running jobs")
+    if ("heartbeat_at" in item) != ("started_at" in item):
+        problems.append("a started job without a heartbeat, or a heartbeat without a start")
+    if "heartbeat_at" in item and not item["started_at"] <= item["heartbeat_at"] <= item["updated_at"]:
+        problems.append(f"heartbeat out of order: {item['started_at']}, {item['heartbeat_at']}, {item['updated_at']}")
     stamps = [item[name] for name in ("created_at", "started_at", "finished_at") if name in item]
     if stamps != sorted(stamps) or item["updated_at"] < stamps[-1] or item["version"] < 1:
         problems.append(f"timestamps or version out of order: {stamps}, {item['updated_at']}, {item['version']}")
@@ -251,6 +283,10 @@ OPERATION_CALLS = st.one_of(
     st.builds(Call, st.just("fail"), st.sampled_from(MESSAGES)),
     st.just(Call("cancel")),
     st.builds(Call, st.just("refuse"), st.sampled_from(REASONS)),
+    st.just(Call("heartbeat")),
+    st.just(Call("retry_later")),
+    st.just(Call("resume")),
+    st.builds(Call, st.just("fail_stale"), st.sampled_from(["current", OLD_HEARTBEAT])),
 )
 ANY_CALL = st.one_of(
     st.builds(Call, st.just("create"), st.tuples(st.sampled_from(ENGINES), st.sampled_from(MODES))), OPERATION_CALLS
@@ -280,6 +316,8 @@ class JobLifecycle(RuleBasedStateMachine):
 
     def perform(self, call: Call) -> None:
         """Send ``call``; check its outcome against the table and the job as read afterwards."""
+        if call == Call("fail_stale", "current"):  # the sweeper read the heartbeat as it is stored now
+            call = Call("fail_stale", (self.item or {}).get("heartbeat_at", OLD_HEARTBEAT))
         expected = expected_outcome(call, self.item)
         before = self.item
 

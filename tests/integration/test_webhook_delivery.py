@@ -13,7 +13,7 @@ from music_api.webhooks.retry import RetryPolicy
 from music_api.webhooks.settings import DeliverySettings
 from music_api.webhooks.store import WebhookStore
 from music_local.emulator import LocalAws
-from music_local.sqs_poller import lambda_event
+from music_local.queues import sqs_event
 from tests.helpers.scripted_server import Answer, ScriptedServer
 from tests.helpers.seed import ALICE, ORG
 from tests.helpers.webhooks import verified
@@ -172,7 +172,9 @@ def test_a_failing_store_or_queue_call_fails_its_message_only(aws: LocalAws, rec
     queue = aws.queue_urls["WebhookQueue"]
     aws.sqs.send_message(QueueUrl=queue, MessageBody=message(receiver.url + HOOK).model_dump_json())
     received = aws.sqs.receive_message(QueueUrl=queue, MessageSystemAttributeNames=["All"])["Messages"]
-    event = lambda_event([*received, received[0] | {"MessageId": "m-2", "ReceiptHandle": "not-a-receipt"}], "q")
+    event = sqs_event(
+        [*received, received[0] | {"MessageId": "m-2", "ReceiptHandle": "not-a-receipt"}], "arn:aws:sqs:us-east-1:123456789012:q"
+    )
     unreachable = Deliverer(WebhookStore(aws.dynamodb, "no-such-table"), LOCAL.url_policy(), RetryPolicy())
 
     answer = handle_batch(event, unreachable, aws.sqs, queue, aws.queue_urls["WebhookDeadLetterQueue"])

@@ -13,15 +13,19 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_api.creation.settings import CreationSettings
+from music_api.engines.policy import POLICY_PARTITION
 from music_api.engines.store import CATALOGUE_PARTITION
 from music_api.generations.settings import GenerationSettings
 from music_api.generations.store import (
     DISPATCH_KEY,
     JOBS_AWAITING_DISPATCH_INDEX,
+    JOBS_RUNNING_INDEX,
+    RUNNING_KEY,
     owner_key,
     status_key,
     track_partition,
 )
+from music_api.worker.settings import WorkerSettings
 from music_local.gateway import RESPONSE_TYPE_STATUS
 from music_local.invoke import function_for
 from music_local.scheduler import scheduled_event
@@ -39,6 +43,13 @@ def template() -> Any:
 
 
 ROUTE = "/v1/music/{organization_id}/generations/{job_id}"
+WORKER_ENVIRONMENT = {
+    "JOBS_TABLE_NAME": "jobs",
+    "AUDIO_BUCKET_NAME": "audio",
+    "AUDIO_KEY_PREFIX": "audio/",
+    "GENERATION_QUEUE_URL": "https://sqs",
+    "MAX_RECEIVE_COUNT": "5",
+}
 API_GATEWAY_INTEGRATION_LIMIT_SECONDS = 29
 
 
@@ -243,6 +254,11 @@ def test_the_dispatch_sweeper_runs_every_minute_one_at_a_time_with_least_privile
             "Action": "dynamodb:Query",
             "Resource": {"Fn::Sub": f"${{JobsTable.Arn}}/index/{JOBS_AWAITING_DISPATCH_INDEX}"},
         },
+        "QueryRunningJobsOnly": {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Sub": f"${{JobsTable.Arn}}/index/{JOBS_RUNNING_INDEX}"},
+        },
         "UpdateJobItemsOnly": {
             "Effect": "Allow",
             "Action": "dynamodb:UpdateItem",
@@ -256,6 +272,79 @@ def test_the_dispatch_sweeper_runs_every_minute_one_at_a_time_with_least_privile
         "GENERATION_QUEUE_URL",
         "DISPATCH_GRACE_SECONDS",
         "DISPATCH_MAX_WAIT_SECONDS",
+        "RUNNING_LEASE_SECONDS",
+    }
+
+
+def worker() -> dict[str, Any]:
+    properties: dict[str, Any] = resource("GenerationWorkerFunction")["Properties"]
+    return properties
+
+
+def test_the_worker_consumes_the_generation_queue_one_job_at_a_time_with_partial_batch_responses() -> None:
+    (event,) = worker()["Events"].values()
+
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": "GenerationQueue.Arn"}
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "GenerationWorkerMaxConcurrency"}}
+
+
+def test_the_queue_hides_a_message_six_worker_timeouts_and_the_lease_outlasts_the_timeout_by_a_sweep() -> None:
+    timeout = worker()["Timeout"]
+    lease = int(resource("DispatchSweeperFunction")["Properties"]["Environment"]["Variables"]["RUNNING_LEASE_SECONDS"])
+    queue = resource("GenerationQueue")["Properties"]
+    backoff = WorkerSettings.model_validate(WORKER_ENVIRONMENT)
+
+    assert queue["VisibilityTimeout"] >= 6 * timeout  # AWS's advice for an SQS event source
+    assert lease >= timeout + 60  # no invocation that wrote a heartbeat that old can be alive; plus one sweep
+    # A job waiting for its retry is never taken for dead: the longest backoff stays below the lease.
+    assert backoff.retry_backoff_seconds * (queue["RedrivePolicy"]["maxReceiveCount"] - 1) < lease
+    assert int(worker()["Environment"]["Variables"]["MAX_RECEIVE_COUNT"]) == queue["RedrivePolicy"]["maxReceiveCount"]
+
+
+def test_the_worker_may_only_touch_jobs_tracks_the_catalogue_its_audio_and_its_queue() -> None:
+    (policy,) = worker()["Policies"]
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+
+    assert {sid: statement["Action"] for sid, statement in statements.items()} == {
+        "ReadJobItemsOnly": "dynamodb:GetItem",
+        "UpdateJobItemsOnly": "dynamodb:UpdateItem",
+        "PutTrackItemsOnly": "dynamodb:PutItem",
+        "QueryCatalogueOnly": "dynamodb:Query",
+        "WriteAudioOnly": ["s3:PutObject", "s3:DeleteObject"],
+        "ConsumeGenerationQueueOnly": [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        ],
+    }
+    assert statements["ReadJobItemsOnly"]["Condition"] == JOB_ITEMS_ONLY
+    assert statements["UpdateJobItemsOnly"]["Condition"] == JOB_ITEMS_ONLY
+    assert statements["PutTrackItemsOnly"]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORG#*#TRACKS"]}
+    }
+    assert statements["QueryCatalogueOnly"]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CATALOGUE_PARTITION, POLICY_PARTITION]}
+    }
+    assert statements["WriteAudioOnly"]["Resource"] == {"Fn::Sub": "${AudioBucket.Arn}/audio/*"}
+    assert statements["ConsumeGenerationQueueOnly"]["Resource"] == {"Fn::GetAtt": "GenerationQueue.Arn"}
+    assert set(worker()["Environment"]["Variables"]) <= set(WORKER_ENVIRONMENT) | {"AWS_READ_TIMEOUT_SECONDS"}
+
+
+def test_the_running_jobs_index_is_sparse_and_longest_silent_first() -> None:
+    table = resource("JobsTable")["Properties"]
+    (index,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == JOBS_RUNNING_INDEX]
+
+    assert index["KeySchema"] == [
+        {"AttributeName": RUNNING_KEY, "KeyType": "HASH"},
+        {"AttributeName": "heartbeat_at", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["id", "organization_id", "user_id"],
     }
 
 
@@ -645,7 +734,7 @@ def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status
     body = dashboard_body({})
     text = json.dumps(body)
 
-    assert len(body["widgets"]) == 13
+    assert len(body["widgets"]) == 16
     (alarm_widget,) = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
     unconditional = [name for name, alarm in alarms().items() if "Condition" not in alarm]
     assert alarm_widget["properties"]["alarms"] == [f"x-{name}.Arn" for name in unconditional]
@@ -757,7 +846,7 @@ def test_the_local_queues_are_the_templates_with_the_dead_letter_queue_first() -
     }
     assert arguments["Attributes"] == {
         "SqsManagedSseEnabled": "true",
-        "VisibilityTimeout": "900",
+        "VisibilityTimeout": "1800",
         "MessageRetentionPeriod": "345600",
         "ReceiveMessageWaitTimeSeconds": "20",
     }

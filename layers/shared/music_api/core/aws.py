@@ -74,3 +74,9 @@ def _dns_suffix(region: str) -> str:
         if region in partition["regions"] or re.fullmatch(partition["regionRegex"], region):
             return str(partition["outputs"]["dnsSuffix"])
     return str(partitions[0]["outputs"]["dnsSuffix"])
+
+
+@cache
+def s3_client() -> Any:
+    """The generation worker's uploads and deletes (the API functions only presign, which needs no client)."""
+    return aws_session().client("s3", config=_bounded_config())

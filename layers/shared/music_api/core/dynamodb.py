@@ -93,3 +93,23 @@ def store_errors(store: str) -> Iterator[None]:
         raise StoreUnavailableError(f"{store} credentials expired") from exc
     except BotoCoreError as exc:
         raise InternalError(f"{store} request failed") from exc
+
+
+def partition_items(
+    client: Any, table_name: str, partition: str, store: str, *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """Every item of one partition (``pk``), in sort-key order, page after page; failures as ``store_errors``."""
+    items: list[dict[str, Any]] = []
+    query: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": "pk = :partition",
+        "ExpressionAttributeValues": {":partition": {"S": partition}},
+        "ConsistentRead": consistent,
+    }
+    with store_errors(store):
+        while True:
+            page = client.query(**query)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return items
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -10,13 +10,14 @@ from music_api.core.aws import dynamodb_client, sqs_client
 from music_api.core.observability import logger, metrics
 from music_api.dispatch.queue import GenerationQueue
 from music_api.dispatch.settings import sweeper_settings
-from music_api.dispatch.sweeper import AwaitingDispatch, Sweeper, SweepPolicy
+from music_api.dispatch.sweeper import AwaitingDispatch, RunningJobs, Sweeper, SweepPolicy
 from music_api.generations.writer import JobWriter
 
 METRICS = {
     "redispatched": "GenerationJobRedispatched",
     "unscheduled": "GenerationJobUnscheduled",
     "failed_sends": "GenerationRedispatchFailed",
+    "stale": "GenerationJobStale",
 }
 
 
@@ -26,7 +27,7 @@ def handle_sweep(event: Mapping[str, Any], context: LambdaContext) -> dict[str, 
     settings = sweeper_settings()
     client = dynamodb_client()
     sweeper = Sweeper(
-        AwaitingDispatch(client, settings.jobs_table_name),
+        (AwaitingDispatch(client, settings.jobs_table_name), RunningJobs(client, settings.jobs_table_name)),
         JobWriter(client, settings.jobs_table_name),
         GenerationQueue(sqs_client(), settings.generation_queue_url),
         SweepPolicy.of(settings),

@@ -16,6 +16,9 @@ class SweeperSettings(AwsSettings):
     grace_seconds: Annotated[int, Field(alias="DISPATCH_GRACE_SECONDS", ge=1, le=3600)] = 120
     # A job no worker started this long after its creation is failed: nothing stays queued forever.
     max_wait_seconds: Annotated[int, Field(alias="DISPATCH_MAX_WAIT_SECONDS", ge=1, le=86400)] = 1800
+    # A running job whose heartbeat is this old is failed: above the worker function's timeout (no invocation that
+    # beat that long ago is alive) plus a sweep (docs/architecture.md, "No job stays running").
+    running_lease_seconds: Annotated[int, Field(alias="RUNNING_LEASE_SECONDS", ge=60, le=86400)] = 360
     # Bounds one sweep's work (and time): the oldest jobs first, the rest at the next sweep.
     max_jobs_per_sweep: Annotated[int, Field(alias="DISPATCH_MAX_JOBS_PER_SWEEP", ge=1, le=10000)] = 1000
 

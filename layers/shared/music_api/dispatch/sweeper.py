@@ -27,27 +27,32 @@ from music_api.core.observability import logger
 from music_api.core.stored import STORED_ITEM, StoredNumber, StoredTimestamp
 from music_api.dispatch.queue import GenerationQueue
 from music_api.dispatch.settings import SweeperSettings
-from music_api.generations.store import AWAITING_DISPATCH, DISPATCH_KEY, JOBS_AWAITING_DISPATCH_INDEX
+from music_api.generations.store import (
+    AWAITING_DISPATCH,
+    DISPATCH_KEY,
+    JOBS_AWAITING_DISPATCH_INDEX,
+    JOBS_RUNNING_INDEX,
+    RUNNING,
+    RUNNING_KEY,
+)
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 UNSCHEDULED_MESSAGE: Final = "The job could not be scheduled; please submit it again."
+STALE_MESSAGE: Final = "The generation stopped unexpectedly; please submit it again."
 QUERY_PAGE: Final = 100
 
 
-class AwaitingJob(BaseModel):
-    """A queued job as the index projects it."""
+class IndexedJob(BaseModel):
+    """A job as one of the sweeper's indexes projects it: its key, at least."""
 
     model_config = STORED_ITEM
 
     id: str
     organization_id: str
     user_id: str
-    created_at: StoredTimestamp
-    dispatched_at: StoredTimestamp | None = None
-    dispatch_count: Annotated[int, StoredNumber, Field(ge=0)] = 0
 
     @model_validator(mode="after")
     def _its_key_is_well_formed(self) -> Self:
@@ -58,28 +63,53 @@ class AwaitingJob(BaseModel):
     def ref(self) -> JobRef:
         return JobRef(self.organization_id, self.user_id, self.id)
 
+
+class AwaitingJob(IndexedJob):
+    """A queued job as the index projects it."""
+
+    created_at: StoredTimestamp
+    dispatched_at: StoredTimestamp | None = None
+    dispatch_count: Annotated[int, StoredNumber, Field(ge=0)] = 0
+
     def next_dispatch(self, grace: timedelta) -> datetime:
         """When its next message is due: grace after creation, then each interval twice the one before."""
         return (self.dispatched_at or self.created_at) + grace * (1 << self.dispatch_count)
 
 
-class AwaitingDispatch:
-    """The sparse index of queued jobs: one Query per page, oldest first."""
+class RunningJob(IndexedJob):
+    """A running job as the index of running jobs projects it."""
+
+    heartbeat_at: str  # as stored: fail_stale's condition compares it as it is
+
+
+@dataclass(frozen=True)
+class _Index:
+    """A sparse index of the jobs table: its name, the one partition every item shares, its sort key."""
+
+    name: str
+    partition: tuple[str, str]  # attribute, value
+    sort_key: str
+
+
+AWAITING: Final = _Index(JOBS_AWAITING_DISPATCH_INDEX, (DISPATCH_KEY, AWAITING_DISPATCH), "created_key")
+SILENT: Final = _Index(JOBS_RUNNING_INDEX, (RUNNING_KEY, RUNNING), "heartbeat_at")
+
+
+class _SparseIndex:
+    """One of the sweeper's sparse indexes: one Query per page, lowest sort key first."""
 
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client
         self._table_name = table_name
 
-    def created_by(self, moment: datetime, limit: int) -> Iterator[AwaitingJob]:
-        """The queued jobs created at ``moment`` or before (``created_at`` has whole seconds), oldest first."""
+    def _below[Job: IndexedJob](self, index: _Index, before: str, model: type[Job], limit: int) -> Iterator[Job]:
+        """The items whose sort key is below ``before``, lowest first, each read as ``model``."""
         arguments: dict[str, Any] = {
             "TableName": self._table_name,
-            "IndexName": JOBS_AWAITING_DISPATCH_INDEX,
-            "KeyConditionExpression": "#dispatch = :queued AND #created < :before",
-            "ExpressionAttributeNames": {"#dispatch": DISPATCH_KEY, "#created": "created_key"},
-            "ExpressionAttributeValues": to_item(
-                {":queued": AWAITING_DISPATCH, ":before": to_utc_z(moment + timedelta(seconds=1))}
-            ),
+            "IndexName": index.name,
+            "KeyConditionExpression": "#partition = :partition AND #sort < :before",
+            "ExpressionAttributeNames": {"#partition": index.partition[0], "#sort": index.sort_key},
+            "ExpressionAttributeValues": to_item({":partition": index.partition[1], ":before": before}),
             "ScanIndexForward": True,
         }
         read = 0
@@ -90,12 +120,31 @@ class AwaitingDispatch:
             for item in page.get("Items", []):
                 read += 1
                 try:
-                    yield AwaitingJob.model_validate(from_item(item))
+                    job = model.model_validate(from_item(item))
                 except (ValidationError, JobWriteError):  # a bad item is GET's 500 to deal with, not every sweep's end
-                    logger.error("Job in the dispatch index is invalid", extra={"sk": item.get("sk", {}).get("S")})
+                    sk = item.get("sk", {}).get("S")
+                    logger.error("Job in the sweeper's index is invalid", extra={"index": index.name, "sk": sk})
+                    continue
+                yield job
             if "LastEvaluatedKey" not in page:
                 return
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class AwaitingDispatch(_SparseIndex):
+    """The sparse index of queued jobs, oldest first."""
+
+    def created_by(self, moment: datetime, limit: int) -> Iterator[AwaitingJob]:
+        """The queued jobs created at ``moment`` or before (``created_at`` has whole seconds), oldest first."""
+        return self._below(AWAITING, to_utc_z(moment + timedelta(seconds=1)), AwaitingJob, limit)
+
+
+class RunningJobs(_SparseIndex):
+    """The sparse index of running jobs, longest silent first."""
+
+    def silent_since(self, moment: datetime, limit: int) -> Iterator[RunningJob]:
+        """The running jobs whose last heartbeat is before ``moment``."""
+        return self._below(SILENT, to_utc_z(moment), RunningJob, limit)
 
 
 @dataclass
@@ -104,6 +153,8 @@ class SweepResult:
     unscheduled: int = 0  # jobs failed: no worker started them within the maximum wait
     failed_sends: int = 0  # messages that could not be sent (the next sweep tries again)
     moved_on: int = 0  # jobs that left queued meanwhile (a worker or a cancel got there first)
+    stale: int = 0  # running jobs failed: their worker stopped beating for the lease
+    kept: int = 0  # running jobs whose worker beat (or ended them) between the index's read and the write
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -113,7 +164,8 @@ class SweepResult:
 class SweepPolicy:
     grace: timedelta  # queued this long since its last message: send another (the interval doubles each time)
     max_wait: timedelta  # queued this long since creation: failed
-    max_jobs: int  # read at most this many jobs per sweep, oldest first
+    max_jobs: int  # read at most this many jobs per sweep (of each index), oldest first
+    lease: timedelta = timedelta(seconds=360)  # running without a heartbeat this long: failed
 
     @classmethod
     def of(cls, settings: SweeperSettings) -> "SweepPolicy":
@@ -121,19 +173,20 @@ class SweepPolicy:
             timedelta(seconds=settings.grace_seconds),
             timedelta(seconds=settings.max_wait_seconds),
             settings.max_jobs_per_sweep,
+            timedelta(seconds=settings.running_lease_seconds),
         )
 
 
 class Sweeper:
     def __init__(
         self,
-        awaiting: AwaitingDispatch,
+        indexes: tuple[AwaitingDispatch, RunningJobs],
         writer: JobWriter,
         queue: GenerationQueue,
         policy: SweepPolicy,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._awaiting = awaiting
+        self._awaiting, self._running = indexes
         self._writer = writer
         self._queue = queue
         self._policy = policy
@@ -158,7 +211,19 @@ class Sweeper:
         for ref in sent:
             if self._still_queued(result, self._writer.record_dispatch, ref):
                 result.redispatched += 1
+        self._end_the_silent(now, result)
         return result
+
+    def _end_the_silent(self, now: datetime, result: SweepResult) -> None:
+        """Fail every running job whose heartbeat is older than the lease, unless its worker beat meanwhile."""
+        for job in self._running.silent_since(now - self._policy.lease, self._policy.max_jobs):
+            try:
+                self._writer.fail_stale(job.ref, job.heartbeat_at, STALE_MESSAGE)
+            except JobWriteError:  # it beat, or ended, since the index was read: its worker is alive
+                result.kept += 1
+                continue
+            result.stale += 1
+            logger.warning("Generation job stopped beating: failed", extra={"job_id": job.id})
 
     @staticmethod
     def _still_queued(result: SweepResult, operation: Callable[..., JobWrite], *arguments: Any) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import ValidationError
 
-from music_api.core.dynamodb import from_item, store_errors
+from music_api.core.dynamodb import from_item, partition_items
 from music_api.core.errors import InternalError
 from music_api.engines.models import StoredEngine
 
@@ -34,19 +34,7 @@ class EngineCatalogue:
 
     def all(self) -> list[StoredEngine]:
         """Every engine, enabled or not, by key. Eventually consistent: a change shows within a second."""
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "TableName": self._table_name,
-            "KeyConditionExpression": "pk = :catalogue",
-            "ExpressionAttributeValues": {":catalogue": {"S": CATALOGUE_PARTITION}},
-        }
-        with store_errors("Engine catalogue"):
-            while True:
-                page = self._client.query(**query)
-                items += page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = partition_items(self._client, self._table_name, CATALOGUE_PARTITION, "Engine catalogue")
         return [_engine(item) for item in items]
 
     def enabled(self) -> list[StoredEngine]:

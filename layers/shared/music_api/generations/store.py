@@ -28,6 +28,11 @@ JOBS_BY_STATUS_INDEX = "jobs_by_status"
 JOBS_AWAITING_DISPATCH_INDEX = "jobs_awaiting_dispatch"
 DISPATCH_KEY = "dispatch_pk"
 AWAITING_DISPATCH = "QUEUED"
+# The dispatch sweeper's sparse index of running jobs (docs/data-model.md, "Running jobs"): only running jobs carry
+# ``running_pk``, all under one value, sorted by ``heartbeat_at``, so a Query reads the longest silent first.
+JOBS_RUNNING_INDEX = "jobs_running"
+RUNNING_KEY = "running_pk"
+RUNNING = "RUNNING"
 
 
 def owner_key(organization_id: str, user_id: str) -> str:

@@ -10,9 +10,14 @@ Generation workers and the local simulator write through this module; the GET fu
               queued --request_cancel--> cancelled (no worker has it yet: cancelled at once)
               running --request_cancel--> running with cancel_requested (the worker ends it at its next checkpoint)
               queued --record_dispatch--> queued, one more message sent (the dispatch sweeper)
+              running --heartbeat / report_progress--> running, ``heartbeat_at`` now (the worker is alive)
+              running --retry_later--> running with retry_pending (a transient engine error: the message returns)
+              running with retry_pending --resume--> running (the message's next delivery)
+              running --fail_stale--> failed (the dispatch sweeper: no heartbeat for the lease)
 
 A job is in the dispatch sweeper's index while it is queued: ``create`` sets its ``dispatch_pk`` and every write
-that changes the status removes it, in the same conditional write.
+that changes the status removes it, in the same conditional write. A running job is in the index of running jobs
+(``running_pk``, sorted by ``heartbeat_at``): ``start`` sets it and every write that ends the job removes it.
 
 Every operation is one conditional DynamoDB write; ``succeed`` is one transaction of two (the job's conditional
 update and its track's own item, created only if no item has its key), so a track exists if and only if its
@@ -25,6 +30,7 @@ Every attribute an operation writes is first checked against the field of ``Stor
 with, so the writer cannot leave an item the GET endpoint would call corrupt.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +48,8 @@ from music_api.generations.signer import is_signable_audio_key
 from music_api.generations.store import (
     AWAITING_DISPATCH,
     DISPATCH_KEY,
+    RUNNING,
+    RUNNING_KEY,
     job_item,
     job_key,
     status_key,
@@ -74,6 +82,11 @@ class LifecycleJob(StoredJob):
     # Set by ``record_dispatch``: when the dispatch sweeper last sent the job's message again, and how often it has.
     dispatched_at: StoredTimestamp | None = None
     dispatch_count: Annotated[int | None, StoredNumber, Field(ge=1)] = None
+    # Set while running by every worker write (start, progress, heartbeat): the dispatch sweeper fails a job whose
+    # heartbeat is older than the lease (``fail_stale``), so no job stays running after its worker died.
+    heartbeat_at: StoredTimestamp | None = None
+    # Set by ``retry_later`` (a transient engine error): the message's next delivery resumes the job.
+    retry_pending: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +157,7 @@ class _Step:
     stamps: tuple[str, ...] = ()  # timestamp attributes set to now, besides updated_at
     counts: tuple[str, ...] = ()  # number attributes raised by one, besides version
     also: str | None = None  # an extra condition
+    also_values: Mapping[str, Any] | None = None  # the values the extra condition names (``:name``)
 
 
 class JobWriter:
@@ -205,8 +219,70 @@ class JobWriter:
                 "start",
                 sources=("queued",),
                 writes={"status": "running"},
-                stamps=("started_at",),
+                stamps=("started_at", "heartbeat_at"),
                 applied=lambda job: job.status == "running",
+            ),
+        )
+
+    def resume(self, ref: JobRef) -> JobWrite:
+        """running with ``retry_pending`` -> running: the redelivered message of a job ``retry_later`` left; the
+        worker runs its engine again (progress stays where it was: it never goes down)."""
+        return self._apply(
+            ref,
+            _Step(
+                "resume",
+                sources=("running",),
+                writes={"retry_pending": False},
+                stamps=("heartbeat_at",),
+                applied=lambda job: False,  # a second delivery finds it resumed: another worker has it
+                also="#retry_pending = :pending",
+                also_values={":pending": True},
+            ),
+        )
+
+    def retry_later(self, ref: JobRef) -> JobWrite:
+        """running -> running with ``retry_pending``: the engine met a transient error and the worker returns the
+        message to the queue; its next delivery ``resume``s the job. The heartbeat is renewed, so the lease
+        counts from here (the message's backoff stays below it)."""
+        return self._apply(
+            ref,
+            _Step(
+                "retry_later",
+                sources=("running",),
+                writes={"retry_pending": True},
+                stamps=("heartbeat_at",),
+                applied=lambda job: job.status == "running" and job.retry_pending is True,
+            ),
+        )
+
+    def heartbeat(self, ref: JobRef) -> JobWrite:
+        """running -> running, ``heartbeat_at`` now: the worker is alive (between progress reports, which beat too).
+        Returns the job as written: the worker reads ``cancel_requested`` from it."""
+        return self._apply(
+            ref,
+            _Step(
+                "heartbeat",
+                sources=("running",),
+                writes={},
+                stamps=("heartbeat_at",),
+                applied=lambda job: False,
+            ),
+        )
+
+    def fail_stale(self, ref: JobRef, heartbeat_at: str, error_message: str) -> JobWrite:
+        """running -> failed: the dispatch sweeper's end for a job whose worker stopped beating. Conditional on the
+        heartbeat the sweeper read (``heartbeat_at``, as stored): a worker that beat since keeps its job."""
+        _require_text("error_message", error_message)
+        return self._apply(
+            ref,
+            _Step(
+                "fail_stale",
+                sources=("running",),
+                writes={"status": "failed", "error_message": error_message},
+                stamps=("finished_at",),
+                applied=lambda job: job.status == "failed" and job.error_message == error_message,
+                also="#heartbeat_at = :seen",
+                also_values={":seen": heartbeat_at},
             ),
         )
 
@@ -221,6 +297,7 @@ class JobWriter:
                 "report_progress",
                 sources=("running",),
                 writes={"progress": progress},
+                stamps=("heartbeat_at",),
                 applied=lambda job: job.status == "running" and job.progress >= progress,
                 also="#progress < :progress",
             ),
@@ -363,10 +440,16 @@ class JobWriter:
         if "status" in writes:  # the job moves to its new status's partition of the list's status index
             writes["status_pk"] = status_key(ref.organization_id, ref.user_id, writes["status"])
             removals.append(DISPATCH_KEY)  # no step leads into queued: the job leaves the sweeper's index
+            if writes["status"] == "running":  # into the index of running jobs, until it ends
+                writes[RUNNING_KEY] = RUNNING
+            else:
+                removals.append(RUNNING_KEY)
         counts = ("version", *step.counts)
         names = {f"#{name}": name for name in [*writes, *removals, *counts, "status"]}
+        names |= {f"#{name}": name for name in re.findall(r"#(\w+)", step.also or "")}
         values = to_item({f":{name}": value for name, value in writes.items()})
         values |= to_item({f":from_{status}": status for status in step.sources} | {":zero": 0, ":one": 1})
+        values |= to_item(dict(step.also_values or {}))
         assignments = [f"#{name} = :{name}" for name in writes]
         assignments += [f"#{name} = if_not_exists(#{name}, :zero) + :one" for name in counts]
         update = "SET " + ", ".join(assignments)
