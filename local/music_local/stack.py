@@ -100,7 +100,9 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         scheduler.start()
         streams = StreamRunner(stream_sources(template), functions, aws)
         streams.start()
-        return LocalStack(moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, consumers, webhook_secrets)
+        return LocalStack(
+            moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, consumers, webhook_secrets
+        )
     except BaseException:
         moto.stop()
         raise

@@ -173,7 +173,8 @@ def test_a_failing_store_or_queue_call_fails_its_message_only(aws: LocalAws, rec
     aws.sqs.send_message(QueueUrl=queue, MessageBody=message(receiver.url + HOOK).model_dump_json())
     received = aws.sqs.receive_message(QueueUrl=queue, MessageSystemAttributeNames=["All"])["Messages"]
     event = sqs_event(
-        [*received, received[0] | {"MessageId": "m-2", "ReceiptHandle": "not-a-receipt"}], "arn:aws:sqs:us-east-1:123456789012:q"
+        [*received, received[0] | {"MessageId": "m-2", "ReceiptHandle": "not-a-receipt"}],
+        "arn:aws:sqs:us-east-1:123456789012:q",
     )
     unreachable = Deliverer(WebhookStore(aws.dynamodb, "no-such-table"), LOCAL.url_policy(), RetryPolicy())
 
