@@ -6,15 +6,7 @@ from music_admin.auth_store import AuthRepository
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment
-from music_api.access.settings import authorizer_settings
-from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url, sqs_client
-from music_api.core.settings import aws_settings
-from music_api.creation.handler import engine_cache
-from music_api.creation.idempotency import idempotent_create
-from music_api.creation.settings import creation_settings
-from music_api.dispatch.settings import sweeper_settings
-from music_api.engines.settings import engine_settings
-from music_api.generations.settings import generation_settings
+from music_api.core.containers import forget_containers
 from music_local.emulator import REGION, LocalAws
 
 __all__ = [
@@ -38,22 +30,9 @@ DEAD_LETTER_QUEUE = "test-music-generations-dlq"
 
 
 def reset_aws() -> None:
-    """Forget cached settings, session and clients, after a test changed the environment they read."""
-    for cached in (
-        aws_settings,
-        generation_settings,
-        authorizer_settings,
-        engine_settings,
-        creation_settings,
-        sweeper_settings,
-        engine_cache,
-        idempotent_create,
-        aws_session,
-        dynamodb_client,
-        sqs_client,
-        s3_bucket_url,
-    ):
-        cached.cache_clear()
+    """Forget cached settings, session and clients, after a test changed the environment they read: every cache
+    of the layer registers itself (``music_api.core.containers.per_container``)."""
+    forget_containers()
 
 
 def issue_key(
