@@ -21,6 +21,9 @@ from music_api.access.store import api_key_key
 from music_local.emulator import LocalAws
 from music_local.template import default_template
 from tests.helpers.seed import ALICE, ALICE_KEY, CAROL, DAVE, ORG, OTHER_ORG
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -35,6 +35,9 @@ from music_local.template import Schedule, local_template
 from tests.helpers.events import load_event
 from tests.helpers.jobs import client_view, fixed_clock, job_ref, job_writer, stored_item
 from tests.helpers.seed import ALICE, DEMO, ORG
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 GRACE = timedelta(seconds=120)
 MAX_WAIT = timedelta(seconds=1800)
