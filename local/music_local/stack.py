@@ -34,10 +34,10 @@ def function_environment(template: Template, aws: LocalAws, function: str, log_l
         | {
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": aws.endpoint,
             "POWERTOOLS_LOG_LEVEL": log_level,
             "AWS_READ_TIMEOUT_SECONDS": LOCAL_READ_TIMEOUT_SECONDS,
         }
+        | aws.endpoint_environment()
         | aws.function_credentials[function].environment()
         | ({"WEBHOOK_LOOPBACK_ALLOWED": "true"} if template.parameter_value("ApiKeyEnvironment") == "test" else {})
     )

@@ -6,19 +6,7 @@ from music_admin.auth_store import AuthRepository
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
 from music_api.access.keys import Environment
-from music_api.access.settings import authorizer_settings
-from music_api.core.aws import aws_session, dynamodb_client, s3_bucket_url, s3_client, sqs_client
-from music_api.core.settings import aws_settings
-from music_api.creation.handler import engine_cache
-from music_api.creation.idempotency import idempotent_create
-from music_api.creation.settings import creation_settings
-from music_api.dispatch.settings import sweeper_settings
-from music_api.engines.settings import engine_settings
-from music_api.generations.settings import generation_settings
-from music_api.webhooks.settings import delivery_settings, trigger_settings
-from music_api.worker.handler import job_runner
-from music_api.worker.registry import engine_for
-from music_api.worker.settings import worker_settings
+from music_api.core.containers import forget_containers
 from music_local.emulator import REGION, LocalAws
 
 __all__ = [
@@ -42,28 +30,9 @@ DEAD_LETTER_QUEUE = "test-music-generations-dlq"
 
 
 def reset_aws() -> None:
-    """Forget cached settings, session and clients, after a test changed the environment they read."""
-    for cached in (
-        aws_settings,
-        generation_settings,
-        authorizer_settings,
-        engine_settings,
-        creation_settings,
-        sweeper_settings,
-        trigger_settings,
-        delivery_settings,
-        worker_settings,
-        job_runner,
-        engine_for,
-        engine_cache,
-        idempotent_create,
-        aws_session,
-        dynamodb_client,
-        sqs_client,
-        s3_client,
-        s3_bucket_url,
-    ):
-        cached.cache_clear()
+    """Forget cached settings, session and clients, after a test changed the environment they read: every cache
+    of the layer registers itself (``music_api.core.containers.per_container``)."""
+    forget_containers()
 
 
 def issue_key(

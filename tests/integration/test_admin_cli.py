@@ -22,6 +22,9 @@ from music_api.webhooks.store import WebhookStore
 from music_local.emulator import LocalAws
 from music_local.template import default_template
 from tests.helpers.seed import ALICE, ALICE_KEY, CAROL, DAVE, ORG, OTHER_ORG
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -20,8 +20,9 @@ from music_local.iam import is_allowed
 from tests.helpers.aws import issue_key, reset_aws
 from tests.helpers.events import load_event
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB_KEY, CAROL, ORG, OTHER_ORG, UNKNOWN_KEY
+from tests.helpers.world import DYNAMODB_LOCAL
 
-pytestmark = pytest.mark.runs_as("AuthorizerFunction")
+pytestmark = [pytest.mark.runs_as("AuthorizerFunction"), pytest.mark.dynamodb(DYNAMODB_LOCAL)]
 
 Authorize = Callable[[dict[str, Any]], dict[str, Any]]
 ARN_PREFIX = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/test"

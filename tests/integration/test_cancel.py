@@ -32,6 +32,9 @@ from tests.helpers.jobs import (
     without_signed_urls,
 )
 from tests.helpers.seed import ALICE, BOB
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 TRACK = a_track()
 BRING_INTO: dict[str, list[Callable[[JobWriter, JobRef], JobWrite]]] = {

@@ -43,6 +43,9 @@ from tests.helpers.aws import reset_aws
 from tests.helpers.events import load_event
 from tests.helpers.jobs import client_view, fixed_clock, job_ref, job_writer, stored_item
 from tests.helpers.seed import ALICE, DEMO, ORG
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 GRACE = timedelta(seconds=120)
 MAX_WAIT = timedelta(seconds=1800)

@@ -16,8 +16,9 @@ from music_local.gateway import LambdaContext
 from tests.helpers.contract import spec_example, without_request_specifics
 from tests.helpers.events import generation_event, load_event
 from tests.helpers.seed import AUDIO_BYTES, BOB, ORG, OTHER_ORG, SEED_JOB_ID
+from tests.helpers.world import DYNAMODB_LOCAL
 
-pytestmark = pytest.mark.runs_as("GetGenerationFunction")
+pytestmark = [pytest.mark.runs_as("GetGenerationFunction"), pytest.mark.dynamodb(DYNAMODB_LOCAL)]
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -29,8 +29,9 @@ from music_local.template import local_template
 from tests.helpers.aws import reset_aws
 from tests.helpers.events import load_event
 from tests.helpers.seed import ALICE, ALICE_KEY, BOB, CAROL, ORG, OTHER_ORG
+from tests.helpers.world import DYNAMODB_LOCAL
 
-pytestmark = pytest.mark.runs_as("CreateGenerationFunction")
+pytestmark = [pytest.mark.runs_as("CreateGenerationFunction"), pytest.mark.dynamodb(DYNAMODB_LOCAL)]
 
 VALID = {"engine": "studio", "prompt": "Warm lo-fi piano", "duration_seconds": 60}
 KEY = "order-7f3a9c21"

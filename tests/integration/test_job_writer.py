@@ -25,6 +25,9 @@ from music_api.generations.writer import (
 )
 from music_local.emulator import LocalAws
 from tests.helpers.jobs import TickingClock, a_track, client_view, job_ref, job_writer, stored_item
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 REF = job_ref("mgen_lifecycle0001")
 TRACK = a_track()

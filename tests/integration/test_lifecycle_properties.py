@@ -1,6 +1,6 @@
-"""Property tests of the job lifecycle against the moto server: random sequences of operations, and writers racing
-on one job from threads. Every read, of the item as stored and through the real GET handler, is checked against
-every read before it:
+"""Property tests of the job lifecycle against moto and against AWS's DynamoDB Local: random sequences of
+operations, and writers racing on one job from threads. Every read, of the item as stored and through the real GET
+handler, is checked against every read before it:
 
 - the state is legal (what each status implies about progress, track, messages and timestamps);
 - status and progress never go backwards, and the version never does;
@@ -23,6 +23,7 @@ from itertools import count
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,6 +35,10 @@ from music_api.generations.stored import StoredJob, StoredTrack
 from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
 from music_local.emulator import REGION, LocalAws
 from tests.helpers.jobs import IN_FLIGHT, STATUS_RANK, TERMINAL, ClientView, a_track, client_view, job_ref, stored_item
+from tests.helpers.world import DYNAMODB_LOCAL, MOTO
+
+# Both judges: moto, and AWS's own DynamoDB Local.
+pytestmark = pytest.mark.dynamodb(MOTO, DYNAMODB_LOCAL)
 
 settings.register_profile(
     "lifecycle-ci",
@@ -470,7 +475,7 @@ def test_writers_racing_on_one_job_keep_every_invariant(aws: LocalAws) -> None:
         aws_access_key_id=administrator.access_key_id,
         aws_secret_access_key=administrator.secret_access_key,
         region_name=REGION,
-    ).client("dynamodb", endpoint_url=aws.endpoint, config=Config(max_pool_connections=WRITERS + 2))
+    ).client("dynamodb", endpoint_url=aws.endpoint_of("dynamodb"), config=Config(max_pool_connections=WRITERS + 2))
     writers = [JobWriter(client, aws.jobs_table) for _ in range(WRITERS)]
     races: list[Watcher] = []
 

@@ -15,6 +15,7 @@ from music_local.gateway import LambdaContext
 from music_local.launcher import ROOT
 from tests.helpers.events import load_event
 from tests.helpers.jobs import job_ref, job_writer, stored_item
+from tests.helpers.world import DYNAMODB_LOCAL
 
 PAGING = read_fixtures(ROOT / "tests" / "data" / "paging.json")
 ORG = "org_pages01"
@@ -26,7 +27,7 @@ PAGERS_JOBS = sorted(
 )
 STATUSES = ["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 # The list function runs under its own role (setup writes through the administrator's clients).
-pytestmark = pytest.mark.runs_as("ListGenerationsFunction")
+pytestmark = [pytest.mark.runs_as("ListGenerationsFunction"), pytest.mark.dynamodb(DYNAMODB_LOCAL)]
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ from music_local.simulator import Simulator
 from tests.helpers.events import load_event
 from tests.helpers.jobs import TickingClock, a_track, job_ref, job_writer, stored_item
 from tests.helpers.seed import ALICE, BOB, DEMO, ORG
+from tests.helpers.world import DYNAMODB_LOCAL
+
+pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
 REF = job_ref("mgen_tracked0001")
 

@@ -161,3 +161,29 @@ def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, f
     # Only the functions that change jobs load the writer; only create loads Powertools' idempotency utility.
     assert ("music_api.generations.writer" in modules) is (function in WRITING_FUNCTIONS)
     assert ("aws_lambda_powertools.utilities.idempotency" in modules) is (function == "create_generation")
+
+
+CONTAINERS = LAYER / "core" / "containers.py"
+FUNCTOOLS_CACHES = {"cache", "lru_cache"}
+# Memoized pure computation that reads no environment (the synthesizer's sounds and motifs): nothing a test
+# changes could make it stale, and clearing it would only slow the worker's next job.
+PURE_CACHES = {LAYER / "worker" / "synth" / "render.py"}
+
+
+def test_every_cache_of_the_layer_is_forgotten_with_its_container() -> None:
+    """A cache made with functools directly would keep one test's settings or clients for the next: every cache
+    of the layer is ``per_container`` (music_api.core.containers), which ``forget_containers`` clears."""
+    direct = [
+        f"{path.relative_to(LAYER)}:{node.lineno}"
+        for path in LAYER.rglob("*.py")
+        if path != CONTAINERS and path not in PURE_CACHES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.ImportFrom) and node.module == "functools" and _imports_a_cache(node))
+        or (isinstance(node, ast.Attribute) and node.attr in FUNCTOOLS_CACHES)
+    ]
+
+    assert direct == []
+
+
+def _imports_a_cache(node: ast.ImportFrom) -> bool:
+    return any(alias.name in FUNCTOOLS_CACHES for alias in node.names)

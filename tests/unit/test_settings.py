@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from music_api.access.settings import AuthorizerSettings
 from music_api.core.aws import sqs_client
+from music_api.core.containers import forget_containers
 from music_api.dispatch.settings import SweeperSettings
 from music_api.generations.settings import GenerationSettings, generation_settings
 
@@ -25,7 +26,7 @@ def test_settings_are_read_once_per_container(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PLAYBACK_URL_TTL_SECONDS", "900")
 
     assert generation_settings() is first
-    generation_settings.cache_clear()
+    forget_containers()
     assert generation_settings().playback_url_ttl_seconds == 900
 
 

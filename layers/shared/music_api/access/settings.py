@@ -2,12 +2,12 @@
 and nothing of the jobs side."""
 
 import os
-from functools import cache
 from typing import Annotated
 
 from pydantic import Field
 
 from music_api.access.keys import Environment
+from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 
 
@@ -17,7 +17,7 @@ class AuthorizerSettings(AwsSettings):
     api_key_environment: Annotated[Environment, Field(alias="API_KEY_ENVIRONMENT")]
 
 
-@cache
+@per_container
 def authorizer_settings() -> AuthorizerSettings:
     """Validated on first use, once per container."""
     return AuthorizerSettings.model_validate(os.environ)

@@ -1,25 +1,25 @@
 """boto3 clients and endpoints, created once per container on first use.
 
 Endpoints come from botocore's own configuration (``AWS_ENDPOINT_URL`` and friends), so the same code talks to
-AWS in Lambda and to the moto server locally. Tests point the environment elsewhere and clear the caches;
-nothing needs ``importlib.reload``.
+AWS in Lambda and to the moto server locally. Tests point the environment elsewhere and forget the caches
+(``forget_containers``); nothing needs ``importlib.reload``.
 """
 
 import re
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.loaders import create_loader
 
+from music_api.core.containers import per_container
 from music_api.core.settings import aws_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
+@per_container
 def aws_session() -> boto3.session.Session:
     return boto3.session.Session(region_name=aws_settings().aws_region)
 
@@ -35,12 +35,12 @@ def _bounded_config() -> Config:
     )
 
 
-@cache
+@per_container
 def dynamodb_client() -> "DynamoDBClient":
     return aws_session().client("dynamodb", config=_bounded_config())
 
 
-@cache
+@per_container
 def sqs_client() -> Any:
     """One attempt per send (at most connect + read timeout, 2 s): the dispatch sweeper sends again whatever
     fails, so a retry would only keep create's client waiting. Typed where it is used
@@ -53,7 +53,7 @@ def sqs_client() -> Any:
 _VIRTUAL_HOSTABLE_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
-@cache
+@per_container
 def s3_bucket_url(bucket: str) -> str:
     """Where presigned URLs of the bucket point, as boto3's S3 client would address it (no client needed:
     presigning sends no request). An emulator on a bare host:port (AWS_ENDPOINT_URL) can only be addressed by
@@ -76,7 +76,7 @@ def _dns_suffix(region: str) -> str:
     return str(partitions[0]["outputs"]["dnsSuffix"])
 
 
-@cache
+@per_container
 def s3_client() -> Any:
     """The generation worker's uploads and deletes (the API functions only presign, which needs no client)."""
     return aws_session().client("s3", config=_bounded_config())

@@ -1,10 +1,11 @@
 """Runtime settings: each function validates only what it uses, read from its environment once per container."""
 
 import os
-from functools import cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from music_api.core.containers import per_container
 
 # Field aliases are the environment variable names; the rest of the environment is none of a model's business.
 SETTINGS = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
@@ -24,7 +25,7 @@ class AwsSettings(BaseModel):
     aws_max_attempts: Annotated[int, Field(alias="AWS_MAX_ATTEMPTS", ge=1, le=5)] = 3
 
 
-@cache
+@per_container
 def aws_settings() -> AwsSettings:
-    """Validated on first use, once per container (tests call ``cache_clear()`` after changing the environment)."""
+    """Validated on first use, once per container (tests forget it with ``forget_containers()``)."""
     return AwsSettings.model_validate(os.environ)

@@ -1,7 +1,6 @@
 """POST /v1/music/{organization_id}/generations: event in, 202 with the queued job out, nothing escapes."""
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -9,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from music_api.core.answers import answered
 from music_api.core.aws import dynamodb_client, sqs_client
+from music_api.core.containers import per_container
 from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
 from music_api.creation.idempotency import create_once
@@ -31,7 +31,7 @@ from music_api.tracks.store import TrackRepository
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 
 
-@cache
+@per_container
 def engine_cache() -> CachedCatalogue:
     """Per container, as Lambda reuses it: the catalogue is read at most once per ENGINE_CACHE_SECONDS."""
     return CachedCatalogue(creation_settings().engine_cache_seconds)

@@ -13,7 +13,6 @@ Only create's function imports this module (tests/unit/test_layout.py): its cost
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Final
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -32,6 +31,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from music_api.core.aws import dynamodb_client
+from music_api.core.containers import per_container
 from music_api.core.dynamodb import StoreUnavailableError
 from music_api.core.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
 from music_api.creation.request import CreateGenerationRequest
@@ -91,7 +91,7 @@ def _run(*, request: dict[str, Any], create: Callable[[], GenerationJob]) -> Gen
     return create()
 
 
-@cache
+@per_container
 def idempotent_create() -> IdempotentCreate:
     settings = creation_settings()
     config = IdempotencyConfig(

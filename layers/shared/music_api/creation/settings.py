@@ -1,11 +1,11 @@
 """What POST /generations reads from its environment (template.yaml gives it exactly these)."""
 
 import os
-from functools import cache
 from typing import Annotated
 
 from pydantic import Field
 
+from music_api.core.containers import per_container
 from music_api.webhooks.settings import WebhookUrlSettings
 
 
@@ -23,7 +23,7 @@ class CreationSettings(WebhookUrlSettings):
     idempotency_key_ttl_seconds: Annotated[int, Field(alias="IDEMPOTENCY_KEY_TTL_SECONDS", ge=60, le=7 * 86400)] = 86400
 
 
-@cache
+@per_container
 def creation_settings() -> CreationSettings:
     """Validated on first use, once per container."""
     return CreationSettings.model_validate(os.environ)

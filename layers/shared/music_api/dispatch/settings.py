@@ -1,11 +1,11 @@
 """What the dispatch sweeper reads from its environment (template.yaml gives it exactly these)."""
 
 import os
-from functools import cache
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
+from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 
 
@@ -29,7 +29,7 @@ class SweeperSettings(AwsSettings):
         return self
 
 
-@cache
+@per_container
 def sweeper_settings() -> SweeperSettings:
     """Validated on first use, once per container."""
     return SweeperSettings.model_validate(os.environ)

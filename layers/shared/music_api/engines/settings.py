@@ -1,11 +1,11 @@
 """What GET /engines reads from its environment (template.yaml gives it exactly this)."""
 
 import os
-from functools import cache
 from typing import Annotated
 
 from pydantic import Field
 
+from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 
 
@@ -14,7 +14,7 @@ class EngineSettings(AwsSettings):
     unavailable_retry_after_seconds: Annotated[int, Field(alias="UNAVAILABLE_RETRY_AFTER_SECONDS", ge=1, le=300)] = 1
 
 
-@cache
+@per_container
 def engine_settings() -> EngineSettings:
     """Validated on first use, once per container."""
     return EngineSettings.model_validate(os.environ)

@@ -1,11 +1,11 @@
 """What GET /generations/{job_id} reads from its environment (template.yaml gives it exactly these)."""
 
 import os
-from functools import cache
 from typing import Annotated
 
 from pydantic import Field
 
+from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 
 
@@ -23,7 +23,7 @@ class GenerationSettings(AwsSettings):
     unavailable_retry_after_seconds: Annotated[int, Field(alias="UNAVAILABLE_RETRY_AFTER_SECONDS", ge=1, le=300)] = 1
 
 
-@cache
+@per_container
 def generation_settings() -> GenerationSettings:
     """Validated on first use, once per container."""
     return GenerationSettings.model_validate(os.environ)

@@ -34,13 +34,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from botocore.exceptions import ClientError
 from pydantic import Field, TypeAdapter, ValidationError
 
 from music_api.core.clock import to_utc_z, utc_now
+from music_api.core.containers import per_container
 from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
@@ -553,7 +553,7 @@ def track_item(ref: JobRef, track: StoredTrack, created_at: str) -> dict[str, An
     return track_key(ref.organization_id, ref.user_id, track.id) | to_item(values)
 
 
-@cache
+@per_container
 def _field(name: str) -> TypeAdapter[Any]:
     """The reader's own definition of one attribute (type, bounds, pattern, stored-type guard)."""
     return TypeAdapter(LifecycleJob.model_fields[name].rebuild_annotation())

@@ -1,11 +1,11 @@
 """What the webhook functions (and create, for the URL policy) read from their environment."""
 
 import os
-from functools import cache
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 from music_api.webhooks.retry import MAX_VISIBILITY_SECONDS, RetryPolicy
 from music_api.webhooks.url import UrlPolicy
@@ -52,11 +52,11 @@ class DeliverySettings(WebhookUrlSettings):
         return RetryPolicy(self.retry_base_seconds, self.retry_max_delay_seconds, self.retry_max_age_seconds)
 
 
-@cache
+@per_container
 def trigger_settings() -> TriggerSettings:
     return TriggerSettings.model_validate(os.environ)
 
 
-@cache
+@per_container
 def delivery_settings() -> DeliverySettings:
     return DeliverySettings.model_validate(os.environ)

@@ -8,7 +8,6 @@ batch's later messages would wait behind it with their visibility timeout runnin
 """
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from music_api.core.aws import dynamodb_client, s3_client, sqs_client
+from music_api.core.containers import per_container
 from music_api.core.observability import logger, metrics
 from music_api.dispatch.queue import InvalidJobMessageError
 from music_api.worker.registry import engine_for
@@ -34,7 +34,7 @@ OUTCOME_METRICS = {
 }
 
 
-@cache
+@per_container
 def job_runner() -> JobRunner:
     """One per container: its clients and the engines it has loaded serve every later invocation."""
     settings = worker_settings()

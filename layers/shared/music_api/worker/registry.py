@@ -6,9 +6,9 @@ and naming it in the catalogue item (docs/engines.md).
 """
 
 import importlib
-from functools import cache
 from typing import Final, cast
 
+from music_api.core.containers import per_container
 from music_api.worker.engine import Engine
 
 IMPLEMENTATIONS: Final = {"synth": "music_api.worker.synth.engine:SynthEngine"}
@@ -22,7 +22,7 @@ def is_implementation(name: str) -> bool:
     return name in IMPLEMENTATIONS
 
 
-@cache
+@per_container
 def engine_for(implementation: str) -> Engine:
     """The engine behind an implementation name, built once per container (engines hold no per-job state)."""
     target = IMPLEMENTATIONS.get(implementation)

@@ -1,11 +1,11 @@
 """What the generation worker reads from its environment (template.yaml gives it exactly these)."""
 
 import os
-from functools import cache
 from typing import Annotated
 
 from pydantic import Field
 
+from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 
 
@@ -23,7 +23,7 @@ class WorkerSettings(AwsSettings):
     retry_backoff_seconds: Annotated[int, Field(alias="RETRY_BACKOFF_SECONDS", ge=0, le=300)] = 30
 
 
-@cache
+@per_container
 def worker_settings() -> WorkerSettings:
     """Validated on first use, once per container."""
     return WorkerSettings.model_validate(os.environ)
