@@ -84,12 +84,12 @@ class ProcessFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         with self._lock:
-            if self._process is None or not self._process.is_alive():
-                self._start()
-            assert self._connection is not None  # noqa: S101 - set by _start
-            self._connection.send(event)
+            connection = self._connection
+            if connection is None or self._process is None or not self._process.is_alive():
+                connection = self._start()
+            connection.send(event)
             try:
-                kind, value = self._connection.recv()
+                kind, value = connection.recv()
             except EOFError:  # the process died mid-invocation (as a killed Lambda runtime): a new one next time
                 self._process = None
                 raise FunctionError(f"{self.name}: the runtime exited") from None
@@ -106,13 +106,14 @@ class ProcessFunction:
                     self._process.terminate()  # this process's own child, by its handle
                 self._process = None
 
-    def _start(self) -> None:
+    def _start(self) -> Connection:
         parent, child = multiprocessing.get_context("spawn").Pipe()
         process = multiprocessing.get_context("spawn").Process(
             target=_serve, args=(*self._arguments, child), name=f"local-{self.name}", daemon=True
         )
         process.start()
         self._process, self._connection = process, parent
+        return parent
 
 
 class QueueConsumers:
