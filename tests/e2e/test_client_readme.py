@@ -29,7 +29,12 @@ def client_examples() -> list[tuple[str, str]]:
     """(name, code) of each Python example that uses the client: every one of its README, and the main
     README's."""
     examples = [("client-readme", code) for code in blocks(CLIENT_README, "python")]
-    examples += [("main-readme", code) for code in blocks(MAIN_README, "python") if "freddy_music" in code]
+    # A receiver serves until stopped: tests/e2e/test_webhooks.py runs the README's against a real delivery.
+    examples += [
+        ("main-readme", code)
+        for code in blocks(MAIN_README, "python")
+        if "freddy_music" in code and "serve_forever" not in code
+    ]
     return [(f"{where}-{number}", code) for number, (where, code) in enumerate(examples)]
 
 

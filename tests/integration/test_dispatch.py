@@ -127,9 +127,11 @@ class Worker:
         self.now = 1_800_000_000.0
         self.simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes(), clock=lambda: self.now)
         template = local_template()
-        (self.event,) = template.queue_events()
+        (self.event,) = [event for event in template.queue_events() if event.function == "GenerationWorkerFunction"]
         claims = {self.event.function: self.simulator.claim}
-        self.consumers = QueueConsumers(template, aws, {self.event.function: {}}, claims=claims)
+        self.consumers = QueueConsumers(
+            template, aws, {self.event.function: {}}, claims=claims, only={self.event.function}
+        )
         self.worker = InProcessWorker(aws)
 
     def tick_after(self, seconds: float) -> None:
