@@ -1,7 +1,7 @@
 """The Python client and its command line against the local API, as a user runs them.
 
 Every job the demo serves has already ended, or stands still in queued or running; the simulated jobs that move
-through queued -> running -> an end (the lifecycle issue) join ``ENDINGS`` with the outcome they reach.
+through queued -> running -> an end join ``ENDINGS`` with the outcome they reach.
 """
 
 import json

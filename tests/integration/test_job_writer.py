@@ -43,7 +43,7 @@ OPERATIONS: dict[str, Operation] = {
     "cancel": lambda writer, ref: writer.cancel(ref),
     "refuse": lambda writer, ref: writer.refuse(ref, REFUSAL),
 }
-# How to bring a new job into each status, and which operations each status allows (the table).
+# How to bring a new job into each status, and which operations each status allows (docs/data-model.md).
 PATHS = {
     "queued": [],
     "running": ["start"],

@@ -77,8 +77,8 @@ def succeed(writer: JobWriter, ref: JobRef, track: StoredTrack) -> JobWrite:
 MESSAGES = ["The engine could not finish this track.", "The engine timed out."]
 REASONS = ["The prompt names a living artist.", "The lyrics are not allowed."]
 
-# What the issue specifies, independently of how the writer does it: where each operation may start, where it
-# leads, and which stored values make a second delivery of it a repeat.
+# What the job lifecycle (docs/data-model.md) specifies, independently of how the writer does it: where each
+# operation may start, where it leads, and which stored values make a second delivery of it a repeat.
 SOURCES = {
     "start": {"queued"},
     "report_progress": {"running"},
@@ -309,7 +309,7 @@ LIKELY_NEXT = {
 
 class JobLifecycle(RuleBasedStateMachine):
     """One job; any operation with any argument at any time, each outcome predicted from the stored item (the
-    issue's table, ``expected_outcome``) and every read checked (``Watcher``)."""
+    documented job lifecycle, ``expected_outcome``) and every read checked (``Watcher``)."""
 
     def __init__(self, aws: LocalAws, writer: JobWriter) -> None:
         super().__init__()

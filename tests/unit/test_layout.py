@@ -55,7 +55,7 @@ def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[s
     assert crossing == set()
 
 
-# Operator writes live in admin/. The one writer in the layer is the job lifecycle (issue 11): generation workers
+# Operator writes live in admin/. The one writer in the layer is the job lifecycle: generation workers
 # run it from their own code, so it ships in the layer, but only in a module the GET function never loads.
 # Create's idempotency records (creation/idempotency.py) are written by Powertools' persistence layer on a table
 # of their own, and only create loads it (the cold-start test below).

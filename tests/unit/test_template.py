@@ -621,7 +621,7 @@ def test_limits_are_parameters_and_the_stage_throttle_stays_the_global_guard() -
 
 
 def test_creates_get_a_smaller_budget_than_reads_in_every_plan() -> None:
-    """The create route's per-method budget (issue 13 adds its Throttle line) must sit below the plan's reads."""
+    """The create route's per-method budget (its plan's Throttle line) must sit below the plan's reads."""
     for plan in default_template().usage_plans():
         prefix = plan.name.capitalize()
         assert plan.throttle is not None

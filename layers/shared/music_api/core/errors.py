@@ -62,7 +62,7 @@ class RequestValidationError(ApiError):
 
 
 class BodyFieldError(RequestValidationError):
-    """A body field missing, of the wrong type, out of its limits, or not a field at all (issue 13's create)."""
+    """A body field missing, of the wrong type, out of its limits, or not a field at all (create's body)."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(field, reason)
