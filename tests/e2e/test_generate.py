@@ -10,6 +10,7 @@ import pytest
 
 from freddy_music import Client, JobStatus, ValidationError
 from freddy_music.cli import ExitCode, main
+from music_api.worker.synth import mp3 as synth_mp3
 from music_local import mp3
 from music_local.launcher import LaunchedApi
 from tests.helpers.seed import ALICE_KEY, ORG
@@ -99,3 +100,24 @@ def test_generate_creates_a_job_follows_it_and_saves_the_audio_of_the_requested_
     assert job.playback_url is not None
     with urllib.request.urlopen(job.playback_url, timeout=30) as download:  # noqa: S310 - the emulator on loopback
         assert download.read() == saved
+
+
+def test_a_created_job_is_generated_by_the_worker_with_a_master_and_stems_that_meet_the_bar(client: Client) -> None:
+    """The local stack runs a created job through GenerationWorkerFunction and the built-in synthesizer: the master
+    and every stem are 44.1 kHz stereo MP3 of the requested length (from their frames) at 128 kbit/s or more."""
+    job = client.generations.create(
+        ORG, engine="studio", prompt="warm lo-fi piano, rain", duration_seconds=8, instrumental=True
+    )
+    finished = client.generations.wait(ORG, job.id, timeout=DEADLINE_SECONDS)
+    assert finished.status == JobStatus.SUCCEEDED
+    assert finished.result_track_id is not None
+    track = client.tracks.get(ORG, finished.result_track_id)
+
+    assert track.stem_urls, "the studio engine makes stems"
+    assert set(track.stem_urls) <= {"drums", "bass", "harmony", "melody"}
+    for url in [track.playback_url, *track.stem_urls.values()]:
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - the local stack's presigned URL
+            facts = synth_mp3.facts(answer.read())
+        assert abs(facts.duration_seconds - 8) <= 0.1
+        assert (facts.sample_rate_hz, facts.channels) == (44_100, 2)
+        assert facts.bitrate_kbps >= 128

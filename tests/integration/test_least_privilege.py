@@ -189,7 +189,10 @@ QUEUE_REFUSED: dict[str, Callable[[Any, LocalAws], object]] = {
 QUEUE_SENDERS = ["CreateGenerationFunction", "DispatchSweeperFunction"]
 # The worker consumes the generation queue and sends nowhere (a retry sets its message's visibility).
 CONSUMER_ALLOWED: dict[str, Callable[[Any, LocalAws], object]] = {
-    "ReceiveMessage from the generation queue": lambda sqs, aws: sqs.receive_message(QueueUrl=aws.generation_queue_url),
+    # No wait: the queue's own long poll (20 s) would hold an empty receive that long.
+    "ReceiveMessage from the generation queue": lambda sqs, aws: sqs.receive_message(
+        QueueUrl=aws.generation_queue_url, WaitTimeSeconds=0
+    ),
     "GetQueueAttributes of the generation queue": lambda sqs, aws: sqs.get_queue_attributes(
         QueueUrl=aws.generation_queue_url, AttributeNames=["All"]
     ),
