@@ -13,12 +13,14 @@ class EventSource(Protocol):
     def function(self) -> str: ...  # the logical id of the function it invokes
 
 
-class EventSourceThreads[Source: EventSource]:
-    def __init__(self, sources: Sequence[Source], functions: Mapping[str, LocalFunction]) -> None:
+class EventSourceThreads[Source: EventSource, Function]:
+    """One thread per (source, function) run: ``_run`` invokes the function for its source until ``stop``."""
+
+    def __init__(self, runs: Sequence[tuple[Source, Function]]) -> None:
         self._stopping = threading.Event()
         self._threads = [
-            threading.Thread(target=self._run, args=(source, functions[source.function]), daemon=True)
-            for source in sources
+            threading.Thread(target=self._run, args=run, name=f"{type(self).__name__}-{run[0].function}", daemon=True)
+            for run in runs
         ]
 
     def start(self) -> None:
@@ -31,6 +33,13 @@ class EventSourceThreads[Source: EventSource]:
             if thread.is_alive():
                 thread.join()
 
-    def _run(self, source: Source, function: LocalFunction) -> None:
+    def _run(self, source: Source, function: Function) -> None:
         """Invoke ``function`` for ``source`` until ``self._stopping`` is set."""
         raise NotImplementedError
+
+
+def runs_of[Source: EventSource](
+    sources: Sequence[Source], functions: Mapping[str, LocalFunction]
+) -> list[tuple[Source, LocalFunction]]:
+    """Each source with the in-process function it invokes."""
+    return [(source, functions[source.function]) for source in sources]

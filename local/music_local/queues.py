@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from multiprocessing.connection import Connection
 from typing import Any, Final, Protocol
 
+from music_local.background import EventSourceThreads
 from music_local.emulator import REGION, LocalAws
 from music_local.gateway import LocalFunction
 from music_local.template import QueueEvent, Template
@@ -116,7 +117,7 @@ class ProcessFunction:
         return parent
 
 
-class QueueConsumers:
+class QueueConsumers(EventSourceThreads[QueueEvent, ProcessFunction]):
     """One polling thread per execution environment of each SQS event; ``stop`` waits for invocations under way."""
 
     def __init__(
@@ -131,31 +132,17 @@ class QueueConsumers:
         """``only`` names the functions whose events run (a test of one pipeline); by default, every function's."""
         self._aws = aws
         self._claims = dict(claims or {})
-        self._stopping = threading.Event()
-        self.functions: list[ProcessFunction] = []
-        self._threads: list[threading.Thread] = []
-        for event in template.queue_events():
-            if only is not None and event.function not in only:
-                continue
-            slots = min(event.max_concurrency or LOCAL_CONCURRENCY, LOCAL_CONCURRENCY)
-            for _ in range(slots):
-                function = ProcessFunction(template, event.function, environments[event.function])
-                self.functions.append(function)
-                self._threads.append(
-                    threading.Thread(
-                        target=self._run, args=(event, function), name=f"sqs-{event.function}", daemon=True
-                    )
-                )
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        runs = [
+            (event, ProcessFunction(template, event.function, environments[event.function]))
+            for event in template.queue_events()
+            if only is None or event.function in only
+            for _ in range(min(event.max_concurrency or LOCAL_CONCURRENCY, LOCAL_CONCURRENCY))
+        ]
+        self.functions = [function for _, function in runs]
+        super().__init__(runs)
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
+        super().stop()
         for function in self.functions:
             function.stop()
 

@@ -4,10 +4,11 @@ runs every 10 s), so that what it does shows within seconds of ``make run``."""
 
 import sys
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from music_local.background import EventSourceThreads
+from music_local.background import EventSourceThreads, runs_of
 from music_local.emulator import ACCOUNT_ID, REGION
 from music_local.gateway import LocalFunction
 from music_local.template import Schedule
@@ -30,8 +31,11 @@ def scheduled_event(schedule: Schedule, moment: datetime) -> dict[str, Any]:
     }
 
 
-class Scheduler(EventSourceThreads[Schedule]):
+class Scheduler(EventSourceThreads[Schedule, LocalFunction]):
     """One background thread per schedule; ``stop`` waits for invocations under way."""
+
+    def __init__(self, schedules: Sequence[Schedule], functions: Mapping[str, LocalFunction]) -> None:
+        super().__init__(runs_of(schedules, functions))
 
     def _run(self, schedule: Schedule, function: LocalFunction) -> None:
         while not self._stopping.wait(schedule.period_seconds / LOCAL_SPEEDUP):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from music_local.background import EventSourceThreads
+from music_local.background import EventSourceThreads, runs_of
 from music_local.emulator import REGION, Credentials, LocalAws
 from music_local.gateway import LocalFunction
 from music_local.template import Template, UnsupportedTemplateError
@@ -108,7 +108,7 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
     }
 
 
-class StreamRunner(EventSourceThreads[StreamSource]):
+class StreamRunner(EventSourceThreads[StreamSource, LocalFunction]):
     """One background thread per stream source; ``stop`` waits for an invocation under way."""
 
     def __init__(
@@ -119,7 +119,7 @@ class StreamRunner(EventSourceThreads[StreamSource]):
         *,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        super().__init__(sources, functions)
+        super().__init__(runs_of(sources, functions))
         self._aws = aws
         self._poll_seconds = poll_seconds
 
