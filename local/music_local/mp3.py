@@ -7,6 +7,7 @@ reservoir is empty, so no frame borrows bytes from the wrong place. MPEG-1, 2 an
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Final
 
 # Bitrates in kbit/s by header index (0 = free format, 15 = bad: neither is accepted), for Layer III.
@@ -73,11 +74,13 @@ def of_duration(source: bytes, seconds: float) -> bytes:
         raise ValueError("seconds must be positive")
     looped = list(frames(source))
     pieces = []
-    played = 0.0
-    while played < seconds:
+    # Exact: a float running total of 36 ms frames drifts (1.8 s summed to 1.8000000000000003 here, while
+    # Python's compensated sum() of the same frames gives 1.7999999999999998, short of the request).
+    played, wanted = Fraction(0), Fraction(seconds)
+    while played < wanted:
         for frame in looped:
             pieces.append(source[frame.offset : frame.offset + frame.length])
-            played += frame.seconds
-            if played >= seconds:
+            played += Fraction(frame.samples, frame.sample_rate)
+            if played >= wanted:
                 break
     return b"".join(pieces)
