@@ -1,5 +1,6 @@
 """template.yaml as the local stack reads it: tables, routes, the authorizer, gateway responses, usage plans,
-environments.
+environments. Its nested application monitoring.yaml (alarms, dashboard) runs nothing locally; tests read it
+through ``Template.application``.
 
 Everything local is derived from the template, so the emulator cannot drift from what is deployed.
 """
@@ -172,6 +173,22 @@ class Template:
                 raise UnsupportedTemplateError(f"parameter {name} must be one of {allowed}, not {value!r}")
         return Template(self.document, self.root, self.parameters | dict(overrides))
 
+    def application(self, logical_id: str) -> "Template":
+        """The template of a nested application (``AWS::Serverless::Application`` with a local ``Location``), with
+        the parameters this template passes it as ``Ref`` to its own parameters set to their values."""
+        properties = self.resource(logical_id)["Properties"]
+        location = properties["Location"]
+        if not isinstance(location, str) or "://" in location:
+            raise UnsupportedTemplateError(f"{logical_id}: only a nested application in a local file")
+        parameters = self.document.get("Parameters", {})
+        passed = {
+            name: str(self.parameter_value(value["Ref"]))
+            for name, value in properties.get("Parameters", {}).items()
+            if isinstance(value, Mapping) and set(value) == {"Ref"} and value["Ref"] in parameters
+        }
+        nested = Template.load(self.root / location)
+        return Template(nested.document, nested.root, passed)
+
     def create_table_arguments(self, logical_id: str, table_name: str) -> dict[str, Any]:
         """``CreateTable`` arguments equivalent to an ``AWS::DynamoDB::Table`` resource's key schema."""
         properties = self.resource(logical_id)["Properties"]
@@ -251,9 +268,8 @@ class Template:
         return properties.get(name, self.document.get("Globals", {}).get("Function", {}).get(name))
 
     def function_code(self, logical_id: str) -> FunctionCode:
-        properties = self.resource(logical_id)["Properties"]
-        module, handler = properties["Handler"].rsplit(".", 1)
-        return FunctionCode(self.root / properties["CodeUri"], module, handler)
+        module, handler = str(self.function_setting(logical_id, "Handler")).rsplit(".", 1)
+        return FunctionCode(self.root / self.resource(logical_id)["Properties"]["CodeUri"], module, handler)
 
     def function_environment(self, logical_id: str, names: Mapping[str, str]) -> dict[str, str]:
         """Globals' and the function's variables, with ``Ref`` resolved: resources to ``names``, parameters to

@@ -22,8 +22,8 @@ from music_api.access.keys import digest_of
 from music_api.core.observability import logger
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
-from music_local.template import default_template
 from tests.helpers.events import event_names, load_event
+from tests.helpers.monitoring import alarms, monitoring
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_metrics_count_results_by_status_and_errors_by_code(
 
 def dashboard_searches() -> dict[str, tuple[str, set[str]]]:
     """Metric name -> (namespace, dimensions) of every SEARCH on the operations dashboard."""
-    body = json.dumps(default_template().resource("OperationsDashboard")["Properties"]["DashboardBody"])
+    body = json.dumps(monitoring().resource("OperationsDashboard")["Properties"]["DashboardBody"])
     found = re.findall(r"SEARCH\('\{(\w+),([\w,]+)\} MetricName=\\+\"(\w+)\\+\"", body)
     return {metric: (namespace, set(dimensions.split(","))) for namespace, dimensions, metric in found}
 
@@ -239,7 +239,7 @@ def test_a_send_that_fails_is_logged_by_its_reason_and_counted_as_its_alarm_read
         assert never not in text
         assert never not in response["body"]
     (failed,) = metric_lines(written, "GenerationDispatchFailed")
-    alarm = default_template().resource("GenerationDispatchFailureAlarm")["Properties"]
+    alarm = alarms()["GenerationDispatchFailureAlarm"]["Properties"]
     assert failed["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[d["Name"] for d in alarm["Dimensions"]]]
     assert failed["service"] == alarm["Dimensions"][0]["Value"]
 
@@ -253,7 +253,7 @@ def test_each_sweep_counts_its_work_as_the_alarms_read_it(
 
     (counts,) = [document for document in written if document.get("message") == "Dispatch sweep done"]
     assert {name: counts[name] for name in result} == result
-    alarm = default_template().resource("UnscheduledJobsAlarm")["Properties"]
+    alarm = alarms()["UnscheduledJobsAlarm"]["Properties"]
     for metric in ("GenerationJobRedispatched", "GenerationJobUnscheduled", "GenerationRedispatchFailed"):
         (line,) = metric_lines(written, metric)
         dimensions = next(d["Dimensions"] for d in line["_aws"]["CloudWatchMetrics"] if d["Metrics"][0]["Name"])

@@ -32,6 +32,7 @@ from music_local.scheduler import scheduled_event
 from music_local.streams import matches, stream_sources
 from music_local.template import Schedule, Template, UnsupportedTemplateError, default_template, local_template
 from tests.helpers.events import load_event
+from tests.helpers.monitoring import alarms, monitoring, passed
 
 
 def resource(logical_id: str) -> dict[str, Any]:
@@ -148,11 +149,12 @@ def test_the_track_function_may_only_get_track_items_and_read_audio() -> None:
     # The generations' settings, as GET's: the same table, bucket, prefix and URL lifetime.
     assert properties["Environment"]["Variables"] == function()["Environment"]["Variables"]
     assert resource("GetTrackLogGroup")["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${GetTrackFunction}"}
+    assert passed("GetTrackFunctionName") == {"Ref": "GetTrackFunction"}
     for alarm in ("FunctionErrorAlarm", "FunctionThrottleAlarm"):
         watched = [
-            query["MetricStat"]["Metric"] for query in resource(alarm)["Properties"]["Metrics"] if "MetricStat" in query
+            query["MetricStat"]["Metric"] for query in alarms()[alarm]["Properties"]["Metrics"] if "MetricStat" in query
         ]
-        assert {"Name": "FunctionName", "Value": {"Ref": "GetTrackFunction"}} in [
+        assert {"Name": "FunctionName", "Value": {"Ref": "GetTrackFunctionName"}} in [
             dimension for metric in watched for dimension in metric["Dimensions"]
         ], alarm
 
@@ -629,15 +631,11 @@ def test_creates_get_a_smaller_budget_than_reads_in_every_plan() -> None:
         assert parameter_default(f"{prefix}CreateBurstLimit") < plan.throttle.burst, plan.name
 
 
-def alarms() -> dict[str, dict[str, Any]]:
-    return {name: resource(name) for name in default_template().resources_of_type("AWS::CloudWatch::Alarm")}
-
-
 NOTIFY = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
 def test_every_alarm_has_a_threshold_parameter_and_notifies_the_optional_topic() -> None:
-    parameters = template()["Parameters"]
+    parameters = template()["Parameters"]  # operators tune them here (sam deploy --parameter-overrides)
     unconditional = [name for name, alarm in alarms().items() if "Condition" not in alarm]
 
     assert len(unconditional) >= 6
@@ -648,9 +646,45 @@ def test_every_alarm_has_a_threshold_parameter_and_notifies_the_optional_topic()
         thresholds.append(properties["Threshold"]["Ref"])
         assert properties["AlarmActions"] == properties["OKActions"] == NOTIFY, name
         assert properties["TreatMissingData"] == "notBreaching", name  # no traffic is not an incident
-    assert set(thresholds) <= set(parameters)
     assert len(set(thresholds)) == len(thresholds), "one threshold per alarm"
-    assert template()["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    for name in [*thresholds, "AlarmTopicArn"]:
+        assert passed(name) == {"Ref": name}, name  # the stack's parameter of the same name
+        assert "Default" in parameters[name], name
+        assert "Default" not in monitoring().document["Parameters"][name], f"{name}: one default, template.yaml's"
+    conditions = monitoring().document["Conditions"]
+    assert conditions["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+
+
+def test_the_monitoring_watches_this_stacks_resources_by_name() -> None:
+    watched = {
+        "ApiName": {"Fn::Sub": "${AWS::StackName}-music-api"},
+        "StageName": {"Ref": "StageName"},
+        "AccessLogGroupName": {"Fn::If": ["AccessLoggingEnabled", {"Ref": "ApiAccessLogGroup"}, ""]},
+        "DashboardName": {"Fn::Sub": "${AWS::StackName}-operations"},
+    }
+    watched |= {
+        f"{name}Name": {"Ref": name}
+        for name in [
+            "GetGenerationFunction",
+            "GetTrackFunction",
+            "AuthorizerFunction",
+            "DispatchSweeperFunction",
+            "GenerationWorkerFunction",
+            "JobsTable",
+            "AuthTable",
+        ]
+    }
+    watched |= {
+        f"{queue}Name": {"Fn::GetAtt": f"{queue}.QueueName"}
+        for queue in default_template().resources_of_type("AWS::SQS::Queue")
+        if queue != "WebhookQueue"  # its failures end in WebhookDeadLetterQueue, which is watched
+    }
+
+    assert {name: passed(name) for name in watched} == watched
+    assert resource("MusicApi")["Properties"]["Name"] == watched["ApiName"]
+    assert resource("Monitoring")["Properties"]["Location"] == "monitoring.yaml"
+    outputs = json.dumps(template()["Outputs"]["OperationsDashboardUrl"])
+    assert "${Monitoring.Outputs.DashboardName}" in outputs
 
 
 def test_the_alarms_watch_the_signals_the_issue_names() -> None:
@@ -679,9 +713,8 @@ def test_the_alarms_watch_the_signals_the_issue_names() -> None:
         ("GenerationQueueAgeAlarm", "GenerationQueue"),
         ("GenerationDeadLetterAlarm", "GenerationDeadLetterQueue"),
     ):
-        assert alarms()[alarm]["Properties"]["Dimensions"] == [
-            {"Name": "QueueName", "Value": {"Fn::GetAtt": f"{queue}.QueueName"}}
-        ]
+        assert alarms()[alarm]["Properties"]["Dimensions"] == [{"Name": "QueueName", "Value": {"Ref": f"{queue}Name"}}]
+        assert passed(f"{queue}Name") == {"Fn::GetAtt": f"{queue}.QueueName"}
     assert "Condition" not in alarms()["GenerationQueueAgeAlarm"]
 
 
@@ -707,18 +740,18 @@ def test_the_authorizer_alarm_counts_failures_in_the_functions_own_namespace_and
 
 
 def rendered_sub(text: str) -> str:
-    """A ``Fn::Sub`` string with parameters at their defaults and resources as placeholders."""
-    parameters = template()["Parameters"]
+    """A ``Fn::Sub`` string with thresholds at their defaults, and resources and their names as placeholders."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        return str(parameters[name]["Default"]) if name in parameters else f"x-{name}"
+        default = monitoring().parameter_value(name) if name in monitoring().document["Parameters"] else None
+        return f"x-{name}" if default is None else str(default)
 
     return re.sub(r"\$\{([\w:.]+)\}", value, text)
 
 
 def dashboard_body(conditions: dict[str, bool]) -> dict[str, Any]:
-    separator, parts = resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Join"]
+    separator, parts = monitoring().resource("OperationsDashboard")["Properties"]["DashboardBody"]["Fn::Join"]
     rendered = []
     for part in parts:
         chosen = part
@@ -747,8 +780,8 @@ def test_the_dashboard_is_valid_json_with_the_alarms_signals_and_polls_by_status
     )
     for signal in ["ApproximateAgeOfOldestMessage", "GenerationDispatchFailed", "GenerationJobUnscheduled"]:
         assert signal in text, signal
-    assert "x-GenerationQueue.QueueName" in text
-    assert "x-GenerationDeadLetterQueue.QueueName" in text
+    assert "x-GenerationQueueName" in text
+    assert "x-GenerationDeadLetterQueueName" in text
 
 
 def access_log_format() -> str:
@@ -789,10 +822,12 @@ def test_the_account_wide_logging_role_is_optional_and_outlives_the_stack() -> N
 
 
 def test_429s_are_counted_from_the_access_log_by_error_type() -> None:
-    metric_filter = resource("RateLimitedMetricFilter")
+    metric_filter = monitoring().resource("RateLimitedMetricFilter")
     (transformation,) = metric_filter["Properties"]["MetricTransformations"]
 
     assert metric_filter["Condition"] == "AccessLoggingEnabled"
+    assert metric_filter["Properties"]["LogGroupName"] == {"Ref": "AccessLogGroupName"}
+    assert passed("AccessLogGroupName") == {"Fn::If": ["AccessLoggingEnabled", {"Ref": "ApiAccessLogGroup"}, ""]}
     assert metric_filter["Properties"]["FilterPattern"] == '{ $.status = "429" }'
     assert (transformation["MetricNamespace"], transformation["MetricName"]) == ("MusicApi", "RateLimited")
     assert transformation["Dimensions"] == [{"Key": "errorType", "Value": "$.errorType"}]
