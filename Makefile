@@ -26,7 +26,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
 CLIENT := clients/python
-PY_SOURCES := layers/shared local admin functions tests scripts benchmarks $(CLIENT)
+PY_SOURCES := layers/shared local admin lib functions tests scripts benchmarks $(CLIENT)
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
@@ -98,7 +98,7 @@ lint: $(VENV)/.installed template-lint api-lint ## ruff, mypy, bandit, cfn-lint,
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy $(PY_SOURCES)
 	$(BIN)/mypy --python-version 3.11 $(CLIENT)  # the oldest Python the client supports
-	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin functions scripts benchmarks $(CLIENT)/src
+	$(BIN)/bandit --quiet --recursive --severity-level low --confidence-level medium layers/shared local admin lib functions scripts benchmarks $(CLIENT)/src
 	$(BIN)/python scripts/generate_openapi.py --check
 
 # template.yaml and its nested application monitoring.yaml (the alarms, the dashboard); checkov's skips that hold

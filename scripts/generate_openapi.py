@@ -69,7 +69,7 @@ from music_api.generations.response import GenerationJob
 from music_api.generations.settings import GenerationSettings
 from music_api.tracks.response import Track
 from music_api.webhooks.events import WebhookEvent
-from music_local.template import default_template
+from sam_template.loader import default_template
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "openapi.yaml"

@@ -1,21 +1,19 @@
 """music-api-admin: create, list and revoke API keys and change their usage plans; add and remove memberships;
-put, list and disable engines of the catalogue and the content policy's rules; submit simulated jobs to the local
-stack.
+put, list and disable engines of the catalogue and the content policy's rules.
 
 Works against the local emulator (``--endpoint-url`` or ``AWS_ENDPOINT_URL``) and against a deployed stack
 (``--stack-name`` reads the stack's ``AuthTableName``, ``JobsTableName``, ``UsagePlanIds`` and
 ``DefaultUsagePlan`` outputs; without it, plans are found by name in API Gateway). Only a key's digest is
 stored: ``key create`` prints the key once, on stdout alone, so ``KEY=$(music-api-admin key create --user usr_x)``
-captures it; ``job submit`` prints the new job's id the same way.
+captures it.
 Exit codes: 0 done, 1 refused (the message says why; nothing was written), 2 bad usage, 3 AWS unavailable.
 """
 
 import argparse
 import json
-import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, get_args
@@ -36,9 +34,7 @@ from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
 from music_api.engines.models import ENGINE_KEY_RULE, LicenceClass, StoredEngine, is_engine_key
 from music_api.engines.policy import ContentRule
-from music_api.generations.writer import JobRef, JobWriteError, JobWriter
 from music_api.worker.registry import IMPLEMENTATIONS
-from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
@@ -66,13 +62,13 @@ class UsageError(Exception):
     """The command line cannot be carried out as given."""
 
 
-def _user(value: str) -> str:
+def user_argument(value: str) -> str:
     if not is_user_id(value):
         raise argparse.ArgumentTypeError("must be 'usr_' followed by 3 to 64 ASCII letters or digits")
     return value
 
 
-def _organization(value: str) -> str:
+def organization_argument(value: str) -> str:
     if not is_organization_id(value):
         raise argparse.ArgumentTypeError(ORGANIZATION_ID_RULE)
     return value
@@ -106,58 +102,40 @@ def _positive_days(value: str) -> int:
     return int(value)
 
 
-def _title(value: str) -> str:
-    if not 1 <= len(value) <= 300:
-        raise argparse.ArgumentTypeError("must be 1 to 300 characters")
-    return value
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, at most {MAX_SECONDS}")
-    return seconds
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-api-admin", description=__doc__.split("\n\n")[0])
     where = parser.add_argument_group(
         "where the tables are: --table / --jobs-table, else --stack-name, else $AUTH_TABLE_NAME / $JOBS_TABLE_NAME"
     )
     where.add_argument("--table", help="auth table name (user, org, key, plan and member commands)")
-    where.add_argument(
-        "--jobs-table", help="jobs table name (job, engine and policy commands: the catalogue lives there)"
-    )
+    where.add_argument("--jobs-table", help="jobs table name (engine and policy commands: the catalogue lives there)")
     where.add_argument("--stack-name", help="read the table names (and usage plans) from this stack's outputs")
     parser.add_argument("--region", help="AWS region (default: the usual AWS configuration)")
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. the local emulator (default: $AWS_ENDPOINT_URL)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     user = commands.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    user.add_parser("create", help="create a user").add_argument("user_id", type=_user)
+    user.add_parser("create", help="create a user").add_argument("user_id", type=user_argument)
 
     org = commands.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
-    org.add_parser("create", help="create an organization").add_argument("organization_id", type=_organization)
+    org.add_parser("create", help="create an organization").add_argument("organization_id", type=organization_argument)
 
     key = commands.add_parser("key", help="API keys").add_subparsers(dest="action", required=True)
     create = key.add_parser("create", help="create a key for a user; prints it once")
-    create.add_argument("--user", required=True, type=_user)
+    create.add_argument("--user", required=True, type=user_argument)
     create.add_argument("--environment", choices=["live", "test"], default="live")
     expiry = create.add_mutually_exclusive_group()
     expiry.add_argument("--expires-at", type=_moment, help="ISO-8601 date-time with a time zone")
     expiry.add_argument("--expires-in-days", type=_positive_days)
     create.add_argument("--plan", help="usage plan (default: the stack's DefaultUsagePlan; see 'plan list')")
     listing = key.add_parser("list", help="list a user's keys and their plans (never the secret)")
-    listing.add_argument("--user", required=True, type=_user)
+    listing.add_argument("--user", required=True, type=user_argument)
     listing.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     revoke = key.add_parser("revoke", help="revoke a key; effective within the authorizer TTL")
-    revoke.add_argument("--user", required=True, type=_user)
+    revoke.add_argument("--user", required=True, type=user_argument)
     revoke.add_argument("--key-id", required=True, type=_key_id)
     move = key.add_parser("plan", help="move a key to another usage plan; no wait for the authorizer TTL")
-    move.add_argument("--user", required=True, type=_user)
+    move.add_argument("--user", required=True, type=user_argument)
     move.add_argument("--key-id", required=True, type=_key_id)
     move.add_argument("--plan", required=True)
 
@@ -166,27 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     member = commands.add_parser("member", help="organization memberships").add_subparsers(dest="action", required=True)
     add = member.add_parser("add", help="add a user to an organization")
-    add.add_argument("--user", required=True, type=_user)
-    add.add_argument("--org", required=True, type=_organization)
+    add.add_argument("--user", required=True, type=user_argument)
+    add.add_argument("--org", required=True, type=organization_argument)
     add.add_argument("--role", choices=["owner", "admin", "member"], default="member")
     remove = member.add_parser("remove", help="remove a user from an organization")
-    remove.add_argument("--user", required=True, type=_user)
-    remove.add_argument("--org", required=True, type=_organization)
-
-    job = commands.add_parser("job", help="generation jobs").add_subparsers(dest="action", required=True)
-    submit_job = job.add_parser(
-        "submit", help="create a queued job that the local stack's simulator runs (make run); prints its id"
-    )
-    submit_job.add_argument("--org", required=True, type=_organization)
-    submit_job.add_argument("--user", required=True, type=_user)
-    submit_job.add_argument("--title", type=_title, default="Simulated track", help="the track's title on success")
-    submit_job.add_argument("--outcome", choices=["succeeded", "failed", "cancelled", "refused"], default="succeeded")
-    submit_job.add_argument(
-        "--seconds",
-        type=_seconds,
-        default=10.0,
-        help=f"how long it runs, after {SUBMITTED_QUEUED_SECONDS} s queued (default 10; cancelled: halfway)",
-    )
+    remove.add_argument("--user", required=True, type=user_argument)
+    remove.add_argument("--org", required=True, type=organization_argument)
 
     _add_engine_commands(commands)
     _add_webhook_commands(commands)
@@ -198,10 +161,10 @@ def _add_webhook_commands(commands: "argparse._SubParsersAction[argparse.Argumen
         dest="action", required=True
     )
     secret.add_parser("create", help="create the organization's whsec_ secret; prints it once").add_argument(
-        "--org", required=True, type=_organization
+        "--org", required=True, type=organization_argument
     )
     rotate = secret.add_parser("rotate", help="a new secret; the old one keeps signing beside it for the overlap")
-    rotate.add_argument("--org", required=True, type=_organization)
+    rotate.add_argument("--org", required=True, type=organization_argument)
     rotate.add_argument("--overlap-hours", type=int, choices=range(0, 169), default=24, metavar="0-168")
 
 
@@ -365,19 +328,6 @@ def _run_webhook_secret(args: argparse.Namespace, store: WebhookSecrets) -> None
     print(secret)
 
 
-def _submit_job(args: argparse.Namespace, writer: JobWriter) -> None:
-    ref = JobRef(args.org, args.user, new_id("mgen_"))
-    job, simulation = submission(ref, title=args.title, outcome=args.outcome, running_seconds=args.seconds)
-    submit(writer, job, simulation)
-    print(
-        f"submitted {ref.job_id} for {ref.user_id} in {ref.organization_id}: queued "
-        f"{simulation.queued_seconds:g} s, running {simulation.running_seconds:g} s, then {simulation.outcome} "
-        "(the local stack's simulator runs it)",
-        file=sys.stderr,
-    )
-    print(ref.job_id)
-
-
 def _run_engine(args: argparse.Namespace, catalogue: EngineAdmin) -> None:
     match args.action:
         case "put":
@@ -483,35 +433,45 @@ def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Without the flag, botocore reads AWS_ENDPOINT_URL itself, and a service's own AWS_ENDPOINT_URL_<SERVICE>
-    # before it (the tables on an emulator of their own): passing AWS_ENDPOINT_URL here would override that.
-    endpoint_url = args.endpoint_url or None
+    return run_command(parser, lambda: _dispatch(args), refusals=(AdminError,))
+
+
+def run_command(
+    parser: argparse.ArgumentParser, command: Callable[[], None], *, refusals: tuple[type[Exception], ...]
+) -> int:
+    """Carry out ``command``, reporting failures by exit code: 1 refused (one of ``refusals``: nothing was
+    written), 2 bad usage (``UsageError``, no region), 3 AWS unavailable."""
     try:
-        session = boto3.session.Session(region_name=args.region)
-        stack = _Stack(args, session, endpoint_url)
-        client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
-        if args.command == "job":
-            _submit_job(args, JobWriter(client, stack.table_name(JOBS_TABLE)))
-        elif args.command == "engine":
-            _run_engine(args, EngineAdmin(client, stack.table_name(JOBS_TABLE)))
-        elif args.command == "webhook-secret":
-            _run_webhook_secret(args, WebhookSecrets(client, stack.table_name()))
-        elif args.command == "policy":
-            _run_policy(args, PolicyAdmin(client, stack.table_name(JOBS_TABLE)))
-        else:
-            _run(args, AuthRepository(client, stack.table_name()), stack)
+        command()
     except UsageError as error:
         parser.error(str(error))
     except NoRegionError:
         parser.error("no AWS region: pass --region or set AWS_REGION")
-    except (AdminError, JobWriteError) as error:
-        print(f"music-api-admin: {error}", file=sys.stderr)
+    except refusals as error:
+        print(f"{parser.prog}: {error}", file=sys.stderr)
         return 1
     except (ApiError, BotoCoreError, ClientError) as error:
         cause = error.__cause__ if isinstance(error, ApiError) and error.__cause__ else error
-        print(f"music-api-admin: AWS request failed: {cause}", file=sys.stderr)
+        print(f"{parser.prog}: AWS request failed: {cause}", file=sys.stderr)
         return 3
     return 0
+
+
+def _dispatch(args: argparse.Namespace) -> None:
+    # Without the flag, botocore reads AWS_ENDPOINT_URL itself, and a service's own AWS_ENDPOINT_URL_<SERVICE>
+    # before it (the tables on an emulator of their own): passing AWS_ENDPOINT_URL here would override that.
+    endpoint_url = args.endpoint_url or None
+    session = boto3.session.Session(region_name=args.region)
+    stack = _Stack(args, session, endpoint_url)
+    client: DynamoDBClient = session.client("dynamodb", endpoint_url=endpoint_url)
+    if args.command == "engine":
+        _run_engine(args, EngineAdmin(client, stack.table_name(JOBS_TABLE)))
+    elif args.command == "webhook-secret":
+        _run_webhook_secret(args, WebhookSecrets(client, stack.table_name()))
+    elif args.command == "policy":
+        _run_policy(args, PolicyAdmin(client, stack.table_name(JOBS_TABLE)))
+    else:
+        _run(args, AuthRepository(client, stack.table_name()), stack)
 
 
 if __name__ == "__main__":

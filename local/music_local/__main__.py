@@ -111,9 +111,9 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
             "Submit one for the simulator to run (prints its id):",
             f"  AWS_ACCESS_KEY_ID={stack.aws.administrator.access_key_id} "
             f"AWS_SECRET_ACCESS_KEY={stack.aws.administrator.secret_access_key} "
-            ".venv/bin/music-api-admin --region us-east-1 "
+            ".venv/bin/python -m music_local.submit --region us-east-1 "
             f"--endpoint-url {stack.moto.endpoint} --jobs-table {stack.aws.jobs_table} "
-            f"job submit --org {organization_id} --user {_owner(stack, job_id)}",
+            f"--org {organization_id} --user {_owner(stack, job_id)}",
         ]
     lines += ["", "Ctrl-C stops everything."]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ a clock, through the job writer, as a generation worker would.
 A simulated job is an ordinary job item whose ``request`` carries a ``simulate`` map (``Simulation``): the plan
 (queued for Q seconds, running for R, then the outcome), when it was submitted, and what the outcome needs (the
 track, the error message or the refusal reason). Fixture files (``"simulate"`` on a ``generations`` entry) and
-``music-api-admin job submit`` write such items; the simulator finds them by scanning the table every
+``python -m music_local.submit`` write such items; the simulator finds them by scanning the table every
 ``interval`` seconds, so a job submitted while the stack runs is picked up like one loaded at start-up.
 
 Timeline, in seconds after submission: before Q queued; at Q running (``refused``: refused at Q instead), with
@@ -111,7 +111,7 @@ def submit(writer: JobWriter, job: NewJob, simulation: Simulation) -> JobWrite:
 
 
 def submission(ref: JobRef, *, title: str, outcome: Outcome, running_seconds: float) -> tuple[NewJob, Simulation]:
-    """A job as ``music-api-admin job submit`` makes it: queued for a second, then running for ``running_seconds``
+    """A job as ``python -m music_local.submit`` makes it: queued for a second, then running for ``running_seconds``
     towards ``outcome``. A success plays the demo MP3 (which the simulator uploads under the track's own key)."""
     track_id = new_id("mtrack_")
     simulation = Simulation(

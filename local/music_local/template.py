@@ -2,7 +2,8 @@
 environments. Its nested application monitoring.yaml (alarms, dashboard) runs nothing locally; tests read it
 through ``Template.application``.
 
-Everything local is derived from the template, so the emulator cannot drift from what is deployed.
+Everything local is derived from the template, so the emulator cannot drift from what is deployed. The file is
+read by sam_template's loader, which the OpenAPI generator shares without the emulator.
 """
 
 import json
@@ -14,28 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import yaml
-
 from music_api.access.keys import Environment
-
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
-
-
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader that keeps CloudFormation's short-form intrinsics (!Ref, !Sub, ...) as plain values."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-_TemplateLoader.add_multi_constructor("!", _intrinsic)
+from sam_template.loader import SamTemplate
 
 
 class UnsupportedTemplateError(Exception):
@@ -141,29 +122,7 @@ class FunctionCode:
     handler: str
 
 
-class Template:
-    def __init__(self, document: Mapping[str, Any], root: Path = ROOT, parameters: Mapping[str, str] | None = None):
-        self.document = document
-        self.root = root
-        self.parameters = dict(parameters or {})  # overrides of the parameters' defaults, as at deploy time
-
-    @classmethod
-    def load(cls, path: Path = TEMPLATE) -> "Template":
-        with path.open(encoding="utf-8") as stream:
-            document = yaml.load(stream, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass # nosec B506
-        return cls(document, path.resolve().parent)
-
-    def resource(self, logical_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.document["Resources"][logical_id]
-        return found
-
-    def resources_of_type(self, resource_type: str) -> list[str]:
-        return [name for name, body in self.document["Resources"].items() if body["Type"] == resource_type]
-
-    def parameter_value(self, name: str) -> Any:
-        """The value a stack deployed with this template's overrides gives the parameter."""
-        return self.parameters.get(name, self.document["Parameters"][name].get("Default"))
-
+class Template(SamTemplate):
     def with_parameters(self, overrides: Mapping[str, str]) -> "Template":
         """This template as deployed with ``overrides`` (``--parameter-overrides``), each checked against the
         parameter's AllowedValues."""

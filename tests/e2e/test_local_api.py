@@ -66,6 +66,34 @@ def test_the_banners_generate_command_makes_a_new_track(local_api: LaunchedApi, 
     assert mp3.duration_seconds((tmp_path / "new-track.mp3").read_bytes()) == pytest.approx(30, abs=0.5)
 
 
+def test_the_banners_submit_command_adds_a_job_the_simulator_runs(local_api: LaunchedApi) -> None:
+    """The README's "Submit a job while the stack runs": the line the banner prints, as printed, against the
+    running stack; the local stack's own command, since only its simulator runs such a job."""
+    words = shlex.split(next(line for line in "".join(local_api.output).splitlines() if "music_local.submit" in line))
+    credentials = dict(word.split("=", 1) for word in words[:2])
+
+    assert words[2:5] == [".venv/bin/python", "-m", "music_local.submit"]
+    finished = subprocess.run(  # noqa: S603 - the banner's own command line, against loopback
+        [sys.executable, *words[3:], "--title", "Night Drive", "--seconds", "1"],
+        env={"PATH": "/usr/bin:/bin", **credentials},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    seen = []
+    deadline = time.monotonic() + 20  # a bound on waiting, far above the 2 s the job takes
+    while time.monotonic() < deadline:
+        _, _, job = call(local_api, job_path(ORG, finished.stdout.strip()))
+        seen.append(job["status"])
+        if job["status"] not in {"queued", "running"}:
+            break
+        time.sleep(0.2)
+
+    assert (job["status"], job["track"]["title"]) == ("succeeded", "Night Drive"), seen
+
+
 def test_the_seed_job_comes_back_in_the_contracts_shape(local_api: LaunchedApi) -> None:
     example = spec_example("200 OK:")
 

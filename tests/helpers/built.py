@@ -8,7 +8,8 @@ import subprocess  # nosec B404
 import sys
 from pathlib import Path
 
-from music_local.template import ROOT, Template
+from music_local.template import Template
+from sam_template.loader import ROOT
 
 LAYER_SOURCE = ROOT / "layers" / "shared"
 

@@ -1,5 +1,5 @@
 """The generation simulator against the moto server: the demo's simulated jobs and jobs submitted with
-music-api-admin run their course through the job writer, read back through the GET handler.
+the local stack's submit command run their course through the job writer, read back through the GET handler.
 
 The simulator's clock is set by the tests (ticks at chosen seconds after the jobs were loaded or submitted); one
 test runs its thread on the real clock."""
@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from music_admin.cli import main
 from music_api.generations.writer import JobRef
 from music_local.emulator import LocalAws
 from music_local.simulator import DEMO_AUDIO, Simulator, submission, submit
+from music_local.submit import main
 from tests.helpers.jobs import client_view, job_ref, job_writer, stored_item
 from tests.helpers.seed import ALICE, DEMO, ORG
 
@@ -122,10 +122,10 @@ def test_jobs_it_did_not_write_or_that_others_finished_are_left_alone(
     assert statuses(SUCCEEDS, queued_fixture) == [("cancelled", 5), ("queued", 0)]
 
 
-def test_a_job_submitted_with_the_cli_succeeds_with_the_demo_mp3(
+def test_a_job_submitted_with_the_submit_command_succeeds_with_the_demo_mp3(
     aws: LocalAws, simulator: Simulator, clock: SettableClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["job", "submit", "--org", ORG, "--user", ALICE, "--title", "Night Drive", "--seconds", "2"])
+    code = main(["--org", ORG, "--user", ALICE, "--title", "Night Drive", "--seconds", "2"])
     out, err = capsys.readouterr()
     ref = job_ref(out.strip())
     clock.since = since_of(aws, ref)
@@ -154,7 +154,7 @@ def test_a_job_submitted_with_the_cli_succeeds_with_the_demo_mp3(
         ("refused", "refusal_reason", "The simulated engine refused this request."),
     ],
 )
-def test_a_job_submitted_with_the_cli_ends_as_asked(
+def test_a_job_submitted_with_the_submit_command_ends_as_asked(
     aws: LocalAws,
     simulator: Simulator,
     clock: SettableClock,
@@ -162,7 +162,7 @@ def test_a_job_submitted_with_the_cli_ends_as_asked(
     ending: tuple[str, str, str | None],
 ) -> None:
     outcome, field, value = ending
-    main(["--jobs-table", aws.jobs_table, "job", "submit", "--org", ORG, "--user", ALICE, "--outcome", outcome])
+    main(["--jobs-table", aws.jobs_table, "--org", ORG, "--user", ALICE, "--outcome", outcome])
     ref = job_ref(capsys.readouterr().out.strip())
     clock.since = since_of(aws, ref)
 
@@ -187,22 +187,39 @@ def test_a_bad_submission_is_a_usage_error_and_writes_nothing(
     before = aws.dynamodb.scan(TableName=aws.jobs_table)["Count"]
 
     with pytest.raises(SystemExit) as exited:
-        main(["job", "submit", "--org", ORG, "--user", ALICE, *arguments])
+        main(["--org", ORG, "--user", ALICE, *arguments])
 
     assert exited.value.code == 2
     assert problem in capsys.readouterr().err
     assert aws.dynamodb.scan(TableName=aws.jobs_table)["Count"] == before
 
 
-def test_without_a_jobs_table_the_cli_says_where_to_name_one(
+def test_without_a_jobs_table_it_says_where_to_name_one(
     aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("JOBS_TABLE_NAME")
 
     with pytest.raises(SystemExit):
-        main(["job", "submit", "--org", ORG, "--user", ALICE])
+        main(["--org", ORG, "--user", ALICE])
 
-    assert "no jobs table: pass --jobs-table or --stack-name, or set JOBS_TABLE_NAME" in capsys.readouterr().err
+    assert "no jobs table: pass --jobs-table (make run's banner prints it) or set JOBS_TABLE_NAME" in (
+        capsys.readouterr().err
+    )
+
+
+def test_without_an_emulator_it_refuses_for_only_the_local_stack_runs_simulated_jobs(
+    aws: LocalAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    before = aws.dynamodb.scan(TableName=aws.jobs_table)["Count"]
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--org", ORG, "--user", ALICE])
+
+    assert exited.value.code == 2
+    assert "no emulator: pass --endpoint-url" in capsys.readouterr().err
+    assert aws.dynamodb.scan(TableName=aws.jobs_table)["Count"] == before
 
 
 def test_the_thread_runs_jobs_on_the_real_clock_and_stops_when_told(aws: LocalAws) -> None:

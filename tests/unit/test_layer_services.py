@@ -7,7 +7,8 @@ from pathlib import Path
 
 import botocore
 
-from music_local.template import ROOT, Template
+from music_local.template import Template
+from sam_template.loader import ROOT
 
 LAYER = ROOT / "layers" / "shared"
 KEPT = set((LAYER / "botocore-services.txt").read_text().split())

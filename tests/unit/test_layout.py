@@ -4,6 +4,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,33 @@ LAYER = ROOT / "layers" / "shared" / "music_api"
 
 def imported_modules(package: str) -> set[str]:
     """Every module named by an import statement anywhere in ``music_api.<package>``."""
+    return imported_by((LAYER / package).rglob("*.py"))
+
+
+def imported_by(paths: Iterable[Path]) -> set[str]:
+    """Every module named by an import statement anywhere in these files, inside functions too."""
     names: set[str] = set()
-    for path in (LAYER / package).rglob("*.py"):
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
                 names.add(node.module)
             elif isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
     return names
+
+
+def loaded_by(module: str, directory: Path) -> list[str]:
+    """Every module loaded by importing ``module`` in a fresh interpreter started in ``directory``."""
+    loaded = subprocess.run(  # noqa: S603 - this interpreter, a module the test names
+        [sys.executable, "-c", f"import {module}, json, sys; print(json.dumps(sorted(sys.modules)))"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    modules: list[str] = json.loads(loaded.stdout)
+    return modules
 
 
 PACKAGES = ("core", "generations", "access", "engines", "creation", "dispatch", "tracks")
@@ -146,21 +166,34 @@ WRITING_FUNCTIONS = {"create_generation", "cancel_generation", "dispatch_sweeper
 )
 def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, foreign: tuple[str, ...]) -> None:
     """What Lambda's INIT imports, in a fresh interpreter: the function's package and the core, nothing else."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import app, json, sys; print(json.dumps(sorted(sys.modules)))"],
-        cwd=ROOT / "functions" / function,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    modules = json.loads(loaded.stdout)
+    modules = loaded_by("app", ROOT / "functions" / function)
 
     assert any(name.startswith(own) for name in modules)
     assert [name for name in modules if name.startswith((*foreign, "music_admin", "music_local"))] == []
     # Only the functions that change jobs load the writer; only create loads Powertools' idempotency utility.
     assert ("music_api.generations.writer" in modules) is (function in WRITING_FUNCTIONS)
     assert ("aws_lambda_powertools.utilities.idempotency" in modules) is (function == "create_generation")
+
+
+# Dependencies point one way: the local stack builds on the operator's package and on the template reader, never
+# the reverse, so that music-api-admin and the OpenAPI generator run without the emulator (moto) installed.
+EMULATOR = ("music_local", "moto")
+
+
+def test_the_operator_package_and_the_openapi_generator_name_no_emulator() -> None:
+    """Their own imports, those made inside functions included."""
+    paths = [*(ROOT / "admin").rglob("*.py"), ROOT / "scripts" / "generate_openapi.py"]
+
+    assert {name for name in imported_by(paths) if name.split(".")[0] in EMULATOR} == set()
+
+
+@pytest.mark.parametrize("entry_point", ["music_admin.cli", "scripts.generate_openapi"])
+def test_the_operator_cli_and_the_openapi_generator_load_no_emulator(entry_point: str) -> None:
+    """All that importing the entry point loads, in a fresh interpreter: what their imports import in turn."""
+    modules = loaded_by(entry_point, ROOT)
+
+    assert entry_point in modules
+    assert [name for name in modules if name.split(".")[0] in EMULATOR] == []
 
 
 CONTAINERS = LAYER / "core" / "containers.py"
