@@ -653,7 +653,7 @@ def test_every_alarm_has_a_threshold_parameter_and_notifies_the_optional_topic()
     assert template()["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
 
 
-def test_the_alarms_watch_the_signals_the_issue_names() -> None:
+def test_the_alarms_watch_errors_latency_throttles_rate_limits_and_the_queues() -> None:
     watched = {
         (metric["Namespace"], metric["MetricName"])
         for alarm in alarms().values()
