@@ -30,7 +30,8 @@ CDN_SCRIPT = re.compile(
 REMOTE_LOGO = '"https://cdn.redoc.ly/redoc/logo-mini.svg"'
 EMPTY_IMAGE = "\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='0' height='0'/%3E\""
 # No Google fonts; no download button: with it, the prerendered page does not match what Redoc's script renders
-# (React hydration errors #418/#423 in the console, Redocly CLI issue 2113). The YAML is in the repository.
+# (React hydration errors 418 and 423 in the console; https://github.com/Redocly/redocly-cli/issues/2113). The
+# YAML is in the repository.
 BUILD_OPTIONS = ("--disableGoogleFont", "--theme.openapi.hideDownloadButton")
 # No usage data sent to Redocly, no version check against the registry.
 QUIET = {"REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}

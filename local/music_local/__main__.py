@@ -85,7 +85,7 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
         engine = next((engine for engine in stack.fixtures.content.engines if engine.enabled), None)
         if engine is not None:
             lines += [
-                "Generate a new track (the simulator runs it; README.md, 'Trying it locally'):",
+                "Generate a new track (the generation worker runs it; docs/walkthrough.md, 'Trying it locally'):",
                 f"  .venv/bin/freddy-music generate {organization_id} --engine {engine.key} "
                 f'--prompt "slow lo-fi piano, rain on the window" '
                 f"--duration {min(30, engine.max_duration_seconds)} --output new-track.mp3",
@@ -93,7 +93,7 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
         secret = stack.webhook_secrets.get(organization_id)
         if secret is not None and engine is not None:
             lines += [
-                "Be told when it ends (a webhook to a loopback receiver; README.md, 'Webhooks'):",
+                "Be told when it ends (a webhook to a loopback receiver; docs/walkthrough.md, 'Webhooks'):",
                 f"  .venv/bin/python scripts/webhook_receiver.py --port 8765 --secret {secret}",
                 f'  curl -X POST "{url}/v1/music/{organization_id}/generations" -H "X-API-Key: $FREDDY_API_KEY" '
                 f'-H "Content-Type: application/json" -d \'{{"engine": "{engine.key}", "prompt": "rain on a tin roof", '
@@ -106,7 +106,7 @@ def _banner(url: str, stack: LocalStack, fixtures_path: Path, seconds: float) ->
         header = "$FREDDY_API_KEY" if demo is not None and demo[0] == key else key
         lines += [
             "",
-            "Watch a simulated job run to the end (README.md, 'Watching a job run'):",
+            "Watch a simulated job run to the end (docs/walkthrough.md, 'Watching a job run'):",
             f'  curl "{url}/v1/music/{organization_id}/generations/{job_id}" -H "X-API-Key: {header}"',
             "Submit one for the simulator to run (prints its id):",
             f"  AWS_ACCESS_KEY_ID={stack.aws.administrator.access_key_id} "

@@ -1,4 +1,4 @@
-"""Fixture files: the organizations, users, keys and jobs the local stack starts with (format: README.md).
+"""Fixture files: the organizations, users, keys and jobs the local stack starts with (format: docs/local-stack.md).
 
 A file is read and checked whole before anything is written, and every problem names its entry, e.g.
 ``generations[3] (mgen_x): track.audio_file 'a.mp3' does not exist``. Items are written through the same

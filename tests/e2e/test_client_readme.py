@@ -1,7 +1,7 @@
-"""Every example of the Python client's README, and the main README's Python client examples, run as written
-against the local API: the Python ones as scripts, the command line's as a shell runs them (without its
-``export`` lines: the test gives the key and the base URL). The only change is the deployed placeholder base URL
-of the main README, which becomes the local API's."""
+"""Every example of the Python client's README, and the walkthrough's Python client examples (docs/walkthrough.md),
+run as written against the local API: the Python ones as scripts, the command line's as a shell runs them (without
+its ``export`` lines: the test gives the key and the base URL). The only change is the deployed placeholder base
+URL of the walkthrough, which becomes the local API's."""
 
 import json
 import re
@@ -16,7 +16,7 @@ from tests.helpers.seed import ALICE_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_README = ROOT / "clients" / "python" / "README.md"
-MAIN_README = ROOT / "README.md"
+WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
 DEPLOYED = "https://<api-id>.execute-api.<region>.amazonaws.com/prod"
 PLACEHOLDER_KEY = '"your-api-key"'  # the contract page's SDK example
 
@@ -26,13 +26,13 @@ def blocks(readme: Path, language: str) -> list[str]:
 
 
 def client_examples() -> list[tuple[str, str]]:
-    """(name, code) of each Python example that uses the client: every one of its README, and the main
-    README's."""
+    """(name, code) of each Python example that uses the client: every one of its README, and the
+    walkthrough's."""
     examples = [("client-readme", code) for code in blocks(CLIENT_README, "python")]
-    # A receiver serves until stopped: tests/e2e/test_webhooks.py runs the README's against a real delivery.
+    # A receiver serves until stopped: tests/e2e/test_webhooks.py runs the walkthrough's against a real delivery.
     examples += [
-        ("main-readme", code)
-        for code in blocks(MAIN_README, "python")
+        ("walkthrough", code)
+        for code in blocks(WALKTHROUGH, "python")
         if "freddy_music" in code and "serve_forever" not in code
     ]
     return [(f"{where}-{number}", code) for number, (where, code) in enumerate(examples)]

@@ -1,6 +1,6 @@
 """generations.create and ``freddy-music generate`` against the local API, as a user runs them after ``make run``:
-the local stack's simulator takes each created job from the queue and runs it to success with an MP3 of about
-the requested length."""
+the generation worker (the template's GenerationWorkerFunction, invoked with the queue's messages as its SQS event
+source would) runs each created job to success with the built-in synthesizer's MP3 of about the requested length."""
 
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +25,7 @@ def client(local_api: LaunchedApi) -> Iterator[Client]:
 
 
 def job_ids(client: Client) -> set[str]:
-    """Every job of the caller's in ORG, whatever its status (the simulator moves created jobs on)."""
+    """Every job of the caller's in ORG, whatever its status (the generation worker moves created jobs on)."""
     return {job.id for job in client.generations.list(ORG, limit=100)}
 
 

@@ -1,5 +1,5 @@
 """Completion webhooks on the local API as ``make run`` starts it: a job created with a ``webhook_url`` of a
-loopback receiver ends (the simulator runs it), and the receiver gets exactly one event, verified with the
+loopback receiver ends (the generation worker runs it), and the receiver gets exactly one event, verified with the
 secret the banner prints."""
 
 import re
@@ -20,7 +20,7 @@ from tests.helpers.scripted_server import Answer, ScriptedServer
 from tests.helpers.seed import ALICE_KEY, ORG
 from tests.helpers.webhooks import verified, wait_for
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+WALKTHROUGH = Path(__file__).resolve().parents[2] / "docs" / "walkthrough.md"
 
 HOOK = "/music-hook"
 
@@ -34,7 +34,7 @@ def receiver() -> Iterator[ScriptedServer]:
 
 def test_a_created_job_tells_its_receiver_once_when_it_ends(local_api: LaunchedApi, receiver: ScriptedServer) -> None:
     (secret,) = re.findall(r"--secret (whsec_\S+)", "".join(local_api.output))
-    # The client's create has no webhook_url parameter yet: the request as the README's curl sends it.
+    # The client's create has no webhook_url parameter yet: the request as the banner's curl sends it.
     body = {
         "engine": "studio",
         "prompt": "rain on a tin roof",
@@ -59,19 +59,20 @@ def test_a_created_job_tells_its_receiver_once_when_it_ends(local_api: LaunchedA
     assert "playback_url" not in event["data"]
 
 
-def test_the_readmes_receiver_prints_the_verified_event(local_api: LaunchedApi) -> None:
-    """The README's ten-line receiver, run as written but for its secret and port, gets a real delivery."""
+def test_the_walkthroughs_receiver_prints_the_verified_event(local_api: LaunchedApi) -> None:
+    """The walkthrough's ten-line receiver, run as written but for its secret and port, gets a real delivery."""
     (secret,) = re.findall(r"--secret (whsec_\S+)", "".join(local_api.output))
+    walkthrough = WALKTHROUGH.read_text(encoding="utf-8")
     (code,) = [
         block
-        for block in re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+        for block in re.findall(r"^```python\n(.*?)^```", walkthrough, re.MULTILINE | re.DOTALL)
         if "serve_forever" in block
     ]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = code.replace('"whsec_..."', repr(secret)).replace("8765", str(port))
-    receiver = subprocess.Popen(  # noqa: S603 - the README's own code, on loopback
+    receiver = subprocess.Popen(  # noqa: S603 - the walkthrough's own code, on loopback
         [sys.executable, "-u", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:

@@ -307,7 +307,8 @@ def test_every_key_of_a_user_carries_the_users_organizations(aws: LocalAws) -> N
 def test_a_user_item_without_its_organizations_and_keys_is_refused_not_guessed(
     aws: LocalAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Rebuilding them from the partition would reopen the race the user item closes (security review 2, finding 1)."""
+    """Rebuilding them from the partition would reopen the race the user item closes: a membership removed while a
+    key was created stayed on the key item for good (docs/security.md, "Security review, round 2")."""
     aws.dynamodb.put_item(
         TableName=aws.auth_table, Item={"pk": {"S": "USER#usr_old001"}, "sk": {"S": "USER"}, "version": {"N": "3"}}
     )

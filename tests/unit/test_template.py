@@ -687,7 +687,7 @@ def test_the_monitoring_watches_this_stacks_resources_by_name() -> None:
     assert "${Monitoring.Outputs.DashboardName}" in outputs
 
 
-def test_the_alarms_watch_the_signals_the_issue_names() -> None:
+def test_the_alarms_watch_errors_latency_throttles_rate_limits_and_the_queues() -> None:
     watched = {
         (metric["Namespace"], metric["MetricName"])
         for alarm in alarms().values()
