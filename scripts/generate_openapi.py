@@ -55,19 +55,13 @@ from music_api.core.ids import (
     TRACK_ID_RULE,
     anchored,
 )
-from music_api.creation.handler import REPLAYED_HEADER
-from music_api.creation.request import (
-    FORMAT_REASON,
-    IDEMPOTENCY_KEY_HEADER,
-    IDEMPOTENCY_KEY_PATTERN,
-    CreateGenerationBody,
-)
-from music_api.creation.settings import CreationSettings
 from music_api.engines.models import EngineList
-from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
-from music_api.generations.response import GenerationJob
-from music_api.generations.settings import GenerationSettings
-from music_api.tracks.response import Track
+from music_api.jobs.create import IDEMPOTENCY_KEY_PATTERN, CreateGenerationBody, CreationSettings
+from music_api.jobs.settings import GenerationSettings
+from music_api.jobs.views import GenerationJob
+from music_api.routes.create_generation import FORMAT_REASON, IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER
+from music_api.routes.list_generations import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
+from music_api.tracks.models import Track
 from music_api.webhooks.events import WebhookEvent
 from music_local.template import default_template
 

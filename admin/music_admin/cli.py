@@ -30,13 +30,13 @@ from music_admin.keys import generate_key
 from music_admin.policy import PolicyAdmin
 from music_admin.usage_plans import MeteredKeys, UsagePlans, parse_plan_ids
 from music_admin.webhook_secrets import WebhookSecrets
-from music_api.access.keys import KEY_ID_PATTERN
+from music_api.authorizer.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
 from music_api.engines.models import ENGINE_KEY_RULE, LicenceClass, StoredEngine, is_engine_key
 from music_api.engines.policy import ContentRule
-from music_api.generations.writer import JobRef, JobWriteError, JobWriter
+from music_api.jobs.writer import JobRef, JobWriteError, JobWriter
 from music_api.worker.registry import IMPLEMENTATIONS
 from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 

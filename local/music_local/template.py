@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from music_api.access.keys import Environment
+from music_api.authorizer.keys import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

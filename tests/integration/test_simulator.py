@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from music_admin.cli import main
-from music_api.generations.writer import JobRef
+from music_api.jobs.writer import JobRef
 from music_local.emulator import LocalAws
 from music_local.simulator import DEMO_AUDIO, Simulator, submission, submit
 from tests.helpers.jobs import client_view, job_ref, job_writer, stored_item

@@ -13,9 +13,9 @@ from music_api.core.errors import (
 )
 from music_api.core.events import trace_id_of
 from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE
-from music_api.creation.request import parse_request as parse_create_request
-from music_api.generations.listing import parse_list_request
-from music_api.generations.request import parse_request
+from music_api.routes.create_generation import parse_request as parse_create_request
+from music_api.routes.get_generation import parse_request
+from music_api.routes.list_generations import parse_request as parse_list_request
 
 
 def event(

@@ -1,43 +1,49 @@
-"""The create request: the caller, the path's organization, and a strictly validated JSON body.
+"""POST /v1/music/{organization_id}/generations: a new job, queued and handed to the workers, answered 202.
 
-Limits are ours (the published page gives none): documented in docs/api-reference.md and the OpenAPI schema,
-which is generated from ``CreateGenerationBody``.
+The request is parsed strictly (415, 400 naming the field or header); the new job's rules and write are the jobs
+domain's (music_api.jobs.create), run once per idempotency key (music_api.jobs.idempotency).
 """
 
 import base64
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from music_api.core.caller import Caller, caller_of, member_organization
-from music_api.core.errors import BodyFieldError, InvalidJsonError, RequestValidationError, UnsupportedMediaTypeError
-from music_api.core.ids import TRACK_ID_MAX_LENGTH, TRACK_ID_PATTERN, anchored
-from music_api.engines.models import ENGINE_KEY_PATTERN
-from music_api.webhooks.url import MAX_URL_LENGTH
-
-# Longest a job may be asked to run, whatever the engine: the engine's own maximum is checked after parsing.
-MAX_DURATION_SECONDS: Final = 3600
-# What no text field takes (docs/security.md, "Text fields"): the C0 controls but tab, line feed and carriage return;
-# DEL and the C1 controls; the bidirectional embedding, override and isolate controls (U+202A-U+202E,
-# U+2066-U+2069), which reorder what a reader sees; the byte order mark and the interlinear annotation characters.
-# Each class below excludes them itself: a bare \S would match a control character.
-_NEVER: Final = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb"
-# Single-line fields (a title, a tag) also take no tab, line break, or Unicode line or paragraph separator.
-_LINE_BREAKS: Final = r"\t\n\r\u2028\u2029"
-# Printable characters (tab and line breaks allowed), at least one of them not a space: prompt, lyrics.
-PRINTABLE: Final = rf"^[^{_NEVER}]*[^\s{_NEVER}][^{_NEVER}]*$"
-# Printable characters on one line, at least one of them not a space: title, style tags.
-PRINTABLE_LINE: Final = rf"^[^{_NEVER}{_LINE_BREAKS}]*[^\s{_NEVER}][^{_NEVER}{_LINE_BREAKS}]*$"
-TEXT_RULE: Final = (
-    "Printable characters, at least one not a space: no control character (C0 but tab and line breaks, DEL, C1), "
-    "no bidirectional embedding, override or isolate control (U+202A-U+202E, U+2066-U+2069), no U+FEFF or "
-    "U+FFF9-U+FFFB."
+from music_api.core.aws import dynamodb_client, sqs_client
+from music_api.core.caller import caller_of, member_organization
+from music_api.core.containers import per_container
+from music_api.core.errors import (
+    BodyFieldError,
+    GenerationNotAllowedError,
+    InvalidJsonError,
+    RequestValidationError,
+    UnsupportedMediaTypeError,
 )
-LINE_RULE: Final = f"{TEXT_RULE} One line: no tab, line break, U+2028 or U+2029 either."
+from music_api.core.observability import logger, metrics
+from music_api.core.route import Answer, route
+from music_api.dispatch.queue import DispatchError, GenerationQueue
+from music_api.engines.store import CachedCatalogue, EngineCatalogue
+from music_api.jobs.create import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CreateGenerationBody,
+    CreateGenerationRequest,
+    CreationSettings,
+    IdempotencyKey,
+    check_engine_rules,
+    check_webhook_url,
+    create_job,
+    creation_settings,
+)
+from music_api.jobs.idempotency import CreatedJob, create_once
+from music_api.jobs.views import GenerationJob, queued_view
+from music_api.jobs.writer import JobRef, JobWriter, LifecycleJob
+from music_api.tracks.store import TrackRepository
+
 # What a decoder puts in place of bytes that are not UTF-8 (API Gateway's too).
 REPLACEMENT_CHARACTER: Final = "\ufffd"
 # An unknown field is named back only when its name is short and plain; otherwise it could be anything.
@@ -46,69 +52,10 @@ UNKNOWN_FIELD: Final = "an unknown field"
 # Longest integer a body may hold: every number of this request is far shorter. A longer one is never converted
 # (Python refuses over 4,300 digits, with a ValueError, and takes quadratic time below that).
 MAX_INTEGER_DIGITS: Final = 20
-IDEMPOTENCY_KEY_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,128}$"
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 FORMAT_REASON: Final = "has a format or characters this field does not allow (docs/api-reference.md)"
-
-
-class CreateGenerationBody(BaseModel):
-    """The body of POST /generations. Unknown fields are refused; types are strict (``"30"`` is no integer)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    engine: Annotated[str, Field(pattern=f"^{ENGINE_KEY_PATTERN.pattern}$", max_length=32)]
-    prompt: Annotated[str, Field(min_length=1, max_length=2000, pattern=PRINTABLE, description=TEXT_RULE)]
-    duration_seconds: Annotated[int, Field(ge=1, le=MAX_DURATION_SECONDS)]
-    mode: Literal["creation", "focus"] = "creation"
-    instrumental: bool = False
-    lyrics: Annotated[str, Field(min_length=1, max_length=5000, pattern=PRINTABLE, description=TEXT_RULE)] | None = None
-    seed_track_id: Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN), max_length=TRACK_ID_MAX_LENGTH)] | None = (
-        None
-    )
-    style_tags: (
-        Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=40, pattern=PRINTABLE_LINE, description=LINE_RULE)]],
-            Field(max_length=10),
-        ]
-        | None
-    ) = None
-    title: Annotated[str, Field(min_length=1, max_length=300, pattern=PRINTABLE_LINE, description=LINE_RULE)] | None = (
-        None
-    )
-    idempotency_key: Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN, max_length=128)] | None = None
-    # Where the job's terminal event is delivered (music_api.webhooks); its rules are checked after parsing.
-    webhook_url: (
-        Annotated[
-            str,
-            Field(
-                min_length=1,
-                max_length=MAX_URL_LENGTH,
-                json_schema_extra={"format": "uri"},
-                description="Where the job's end is posted (webhooks: generationEnded). https with a public host "
-                "on a live stage; no user name or password, no fragment. Never returned.",
-            ),
-        ]
-        | None
-    ) = None
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
-    value: str
-    field: str  # where the client sent it (the header or the body field): what an error about it names
-
-
-@dataclass(frozen=True, slots=True)
-class CreateGenerationRequest:
-    organization_id: str
-    caller: Caller
-    body: CreateGenerationBody
-    path: str  # the request's path as the client sent it (stage included), for Location
-    idempotency_key: IdempotencyKey | None = None  # the header's, else the body's; None: every request creates
-
-    def idempotency_scope(self, key: IdempotencyKey) -> dict[str, str]:
-        """What one idempotency key stands for: the caller's (organization, the authorizer's user) and the key."""
-        return {"organization_id": self.organization_id, "user_id": self.caller.user_id, "idempotency_key": key.value}
+# A replay's answer is the first request's (status, body, Location); this header tells the two apart.
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
 
 
 def parse_request(event: Mapping[str, Any]) -> CreateGenerationRequest:
@@ -219,3 +166,77 @@ def _reason(error: Mapping[str, Any]) -> str:
         return FORMAT_REASON
     message = str(error["msg"]).encode("ascii", "replace").decode()
     return message[:200]
+
+
+@per_container
+def engine_cache() -> CachedCatalogue:
+    """Per container, as Lambda reuses it: the catalogue is read at most once per ENGINE_CACHE_SECONDS."""
+    return CachedCatalogue(creation_settings().engine_cache_seconds)
+
+
+def create_generation(
+    request: CreateGenerationRequest, settings: CreationSettings, context: LambdaContext
+) -> CreatedJob:
+    """The webhook URL's form, then, once per idempotency key, the engine rules and the queued job."""
+    check_webhook_url(request, settings.url_policy())
+    logger.append_keys(organization_id=request.organization_id)
+    return create_once(request, context, lambda: _new_queued_job(request, settings))
+
+
+def check_seed_track(request: CreateGenerationRequest, tracks: TrackRepository) -> None:
+    """``seed_track_id`` must name a track the caller can access: one GetItem of the caller's own track key, so a
+    missing track and another user's answer alike (422 naming the field)."""
+    seed_track_id = request.body.seed_track_id
+    if seed_track_id is None:
+        return
+    if tracks.get(request.organization_id, request.caller.user_id, seed_track_id) is None:
+        raise GenerationNotAllowedError("seed_track_id", "is not a track of yours in this organization")
+
+
+def _new_queued_job(request: CreateGenerationRequest, settings: CreationSettings) -> GenerationJob:
+    """The engine catalogue's rules, then the queued job through the job writer: what an idempotency key guards."""
+    client = dynamodb_client()
+    engines = engine_cache().engines(EngineCatalogue(client, settings.jobs_table_name))
+    engine = check_engine_rules(request, engines)
+    check_seed_track(request, TrackRepository(client, settings.jobs_table_name))
+    written = create_job(request, JobWriter(client, settings.jobs_table_name))
+    job = written.job
+    logger.append_keys(job_id=job.id)
+    if job.status == "queued":  # an earlier attempt's job may still wait for a message that attempt never sent
+        dispatch(job, settings)
+    if not written.changed:
+        logger.info("Generation job of an earlier attempt with this idempotency key answered")
+        metrics.add_metric(name="GenerationCreateRepeated", unit=MetricUnit.Count, value=1)
+        return queued_view(job)
+    metrics.add_dimension(name="engine", value=engine.key)
+    metrics.add_metric(name="GenerationJobCreated", unit=MetricUnit.Count, value=1)
+    logger.info("Generation job created", extra={"engine": engine.key, "mode": job.mode})
+    return queued_view(job)
+
+
+def dispatch(job: LifecycleJob, settings: CreationSettings) -> None:
+    """Hand the new job to the workers. A failed send is not the client's failure: the job is stored, and the
+    dispatch sweeper sends it once the grace has passed (docs/architecture.md#no-job-stays-queued)."""
+    try:
+        GenerationQueue(sqs_client(), settings.generation_queue_url).send(
+            JobRef(job.organization_id, job.user_id, job.id)
+        )
+    except DispatchError as error:
+        logger.warning("Generation job not sent to the queue; the sweeper will", extra={"reason": error.reason})
+        # Outside the request's metric set, which gets the engine dimension: the alarm counts {service} only.
+        with single_metric(name="GenerationDispatchFailed", unit=MetricUnit.Count, value=1):
+            pass  # written as the block ends
+
+
+def answer(created: CreatedJob, settings: CreationSettings) -> Answer:
+    """202 with the queued job; Location relative to the request's URL (RFC 9110 allows it): right behind any stage
+    or base path. A replay says so in a header of its own."""
+    headers = {"Location": f"generations/{created.job.id}"}
+    if created.replayed:
+        logger.info("Generation job replayed for its idempotency key", extra={"job_id": created.job.id})
+        metrics.add_metric(name="GenerationCreateReplayed", unit=MetricUnit.Count, value=1)
+        headers[REPLAYED_HEADER] = "true"
+    return Answer(202, created.job, retry_after_seconds=settings.queued_retry_after_seconds, headers=headers)
+
+
+lambda_handler = route(settings=creation_settings, parse=parse_request, operation=create_generation, answer=answer)

@@ -9,34 +9,23 @@ URL is minted for a list: ``playback_url`` and ``track`` are always null.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Final, cast, get_args
+from typing import Annotated, Any, Final, cast, get_args
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from music_api.core.answers import answered
 from music_api.core.aws import dynamodb_client
 from music_api.core.caller import Caller, caller_of, member_organization
-from music_api.core.dynamodb import store_errors, to_item
 from music_api.core.envelope import RESPONSE
 from music_api.core.errors import RequestValidationError
 from music_api.core.events import mapping
-from music_api.core.http import ProxyResponse, json_response
 from music_api.core.observability import logger, metrics
-from music_api.generations.response import GenerationJob
-from music_api.generations.settings import generation_settings
-from music_api.generations.store import (
-    JOBS_BY_CREATION_INDEX,
-    JOBS_BY_STATUS_INDEX,
-    owner_key,
-    status_key,
-    to_job,
-)
-from music_api.generations.stored import JobStatus, StoredJobSummary
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from music_api.core.route import Answer, route
+from music_api.jobs.models import JobStatus, StoredJobSummary
+from music_api.jobs.settings import GenerationSettings, generation_settings
+from music_api.jobs.store import JobRepository
+from music_api.jobs.views import GenerationJob, list_view
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 100
@@ -65,27 +54,7 @@ class GenerationJobList(BaseModel):
     offset: int = Field(ge=0, le=MAX_OFFSET)
 
 
-def handle_list_generations(event: Mapping[str, Any], context: LambdaContext) -> ProxyResponse:
-    return answered(
-        event,
-        context,
-        lambda trace_id: _list(event, trace_id),
-        unavailable_retry_after=lambda: generation_settings().unavailable_retry_after_seconds,
-    )
-
-
-def _list(event: Mapping[str, Any], trace_id: str) -> ProxyResponse:
-    settings = generation_settings()
-    request = parse_list_request(event)
-    logger.append_keys(organization_id=request.organization_id)
-    jobs = list_jobs(dynamodb_client(), settings.jobs_table_name, request)
-    metrics.add_metric(name="GenerationJobsListed", unit=MetricUnit.Count, value=len(jobs))
-    logger.debug("Generation jobs listed", extra={"count": len(jobs), "status": request.status})
-    body = GenerationJobList(jobs=[_list_view(job) for job in jobs], limit=request.limit, offset=request.offset)
-    return json_response(200, body.model_dump_json(), trace_id)
-
-
-def parse_list_request(event: Mapping[str, Any]) -> ListGenerationsRequest:
+def parse_request(event: Mapping[str, Any]) -> ListGenerationsRequest:
     """Caller, organization (format, then membership), then the query: each failure a clear 400."""
     caller = caller_of(event)
     organization_id = member_organization(event, caller)
@@ -96,55 +65,6 @@ def parse_list_request(event: Mapping[str, Any]) -> ListGenerationsRequest:
     limit = _bounded_integer(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _bounded_integer(query, "offset", 0, 0, MAX_OFFSET)
     return ListGenerationsRequest(organization_id, caller, cast("JobStatus | None", status), limit, offset)
-
-
-def list_jobs(client: "DynamoDBClient", table_name: str, request: ListGenerationsRequest) -> list[StoredJobSummary]:
-    """Newest first: ``offset + limit`` entries of the caller's index partition, the first ``offset`` dropped."""
-    wanted = request.offset + request.limit
-    user_id = request.caller.user_id
-    if request.status is None:
-        index, name, value = JOBS_BY_CREATION_INDEX, "pk", owner_key(request.organization_id, user_id)
-    else:
-        index, name, value = (
-            JOBS_BY_STATUS_INDEX,
-            "status_pk",
-            status_key(request.organization_id, user_id, request.status),
-        )
-    arguments: dict[str, Any] = {
-        "TableName": table_name,
-        "IndexName": index,
-        "KeyConditionExpression": "#partition = :partition",
-        "ExpressionAttributeNames": {"#partition": name},
-        "ExpressionAttributeValues": to_item({":partition": value}),
-        "ScanIndexForward": False,
-    }
-    items: list[Mapping[str, Any]] = []
-    with store_errors("Job store"):
-        while len(items) < wanted:
-            page = client.query(**arguments, Limit=wanted - len(items))
-            items += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                break
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return [
-        to_job(item, request.organization_id, user_id, _job_id_of(item), StoredJobSummary)
-        for item in items[request.offset : wanted]
-    ]
-
-
-def _job_id_of(item: Mapping[str, Any]) -> str:
-    sort_key = mapping(item.get("sk")).get("S")
-    return sort_key.removeprefix("JOB#") if isinstance(sort_key, str) else ""
-
-
-def _list_view(job: StoredJobSummary) -> GenerationJob:
-    """The job without anything minted per request: the list never signs a URL."""
-    return GenerationJob(
-        **job.model_dump(exclude={"organization_id", "user_id"}),
-        playback_url=None,
-        playback_url_expires_at=None,
-        track=None,
-    )
 
 
 def _query(event: Mapping[str, Any]) -> dict[str, str]:
@@ -166,3 +86,26 @@ def _bounded_integer(query: Mapping[str, str], name: str, default: int, low: int
     if not (text.isascii() and text.isdigit() and len(text) <= 6) or not low <= int(text) <= high:
         raise RequestValidationError(name, f"must be a whole number from {low} to {high}", location="query")
     return int(text)
+
+
+def list_generations(
+    request: ListGenerationsRequest, settings: GenerationSettings, context: LambdaContext
+) -> tuple[ListGenerationsRequest, list[StoredJobSummary]]:
+    """A page of the caller's jobs: ``jobs_by_created``, or ``jobs_by_status`` with a status filter."""
+    logger.append_keys(organization_id=request.organization_id)
+    jobs = JobRepository(dynamodb_client(), settings.jobs_table_name).page(
+        request.organization_id, request.caller.user_id, request.status, request.limit, request.offset
+    )
+    return request, jobs
+
+
+def answer(result: tuple[ListGenerationsRequest, list[StoredJobSummary]], settings: GenerationSettings) -> Answer:
+    request, jobs = result
+    metrics.add_metric(name="GenerationJobsListed", unit=MetricUnit.Count, value=len(jobs))
+    logger.debug("Generation jobs listed", extra={"count": len(jobs), "status": request.status})
+    return Answer(
+        200, GenerationJobList(jobs=[list_view(job) for job in jobs], limit=request.limit, offset=request.offset)
+    )
+
+
+lambda_handler = route(settings=generation_settings, parse=parse_request, operation=list_generations, answer=answer)

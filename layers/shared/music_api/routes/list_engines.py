@@ -1,0 +1,45 @@
+"""GET /v1/music/{organization_id}/engines: the enabled engines of the catalogue, for members of the organization.
+
+The catalogue is the same for every organization today; the organization in the path keeps the route in the
+family's shape (and the authorizer's policy) so that per-organization engines would change no client.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from music_api.core.aws import dynamodb_client
+from music_api.core.caller import caller_of, member_organization
+from music_api.core.observability import logger, metrics
+from music_api.core.route import Answer, route
+from music_api.engines.models import EngineList
+from music_api.engines.settings import EngineSettings, engine_settings
+from music_api.engines.store import EngineCatalogue
+
+
+@dataclass(frozen=True, slots=True)
+class ListEnginesRequest:
+    organization_id: str
+
+
+def parse_request(event: Mapping[str, Any]) -> ListEnginesRequest:
+    """Caller, then the organization: its format (400), then membership (403)."""
+    return ListEnginesRequest(member_organization(event, caller_of(event)))
+
+
+def list_engines(request: ListEnginesRequest, settings: EngineSettings, context: LambdaContext) -> EngineList:
+    logger.append_keys(organization_id=request.organization_id)
+    catalogue = EngineCatalogue(dynamodb_client(), settings.jobs_table_name)
+    return EngineList(engines=[engine.listed() for engine in catalogue.enabled()])
+
+
+def answer(engines: EngineList, settings: EngineSettings) -> Answer:
+    metrics.add_metric(name="EnginesListed", unit=MetricUnit.Count, value=1)
+    logger.debug("Engines listed", extra={"engines": len(engines.engines)})
+    return Answer(200, engines)
+
+
+lambda_handler = route(settings=engine_settings, parse=parse_request, operation=list_engines, answer=answer)
