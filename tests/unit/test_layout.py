@@ -76,8 +76,9 @@ def route_modules() -> list[Path]:
 @pytest.mark.parametrize("path", route_modules(), ids=lambda path: path.stem)
 def test_every_route_is_one_module_declaring_parse_operation_and_answer_through_the_shared_frame(path: Path) -> None:
     """The rule of the layer: a route is one module in music_api.routes, named after its OpenAPI operationId, whose
-    ``lambda_handler`` is the frame's ``route(settings=..., parse=..., operation=..., answer=...)``; routes never
-    import each other, and a route's function is the directory of the same name."""
+    ``lambda_handler`` is the frame's ``route(settings=..., parse=..., operation=..., answer=...)`` and whose
+    ``OPERATION`` is its OpenAPI operation; routes never import each other, and a route's function is the directory of
+    the same name."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     handlers = [
         node.value
@@ -93,6 +94,14 @@ def test_every_route_is_one_module_declaring_parse_operation_and_answer_through_
     assert isinstance(handler.func, ast.Name)
     assert handler.func.id == "route"
     assert {keyword.arg for keyword in handler.keywords} == {"settings", "parse", "operation", "answer"}
+    # Its OpenAPI operation beside it: plain data scripts/generate_openapi.py renders (tests/unit/test_openapi.py).
+    assert "OPERATION" in {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     assert "music_api.core.route" in imports
     assert {name for name in imports if name.startswith("music_api.routes")} == set()
     assert (FUNCTIONS / path.stem / "app.py").is_file()

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from music_api.core.caller import Caller
+from music_api.core.caller import job_path as parse_request
 from music_api.core.errors import (
     AuthenticationRequiredError,
     OrganizationAccessDeniedError,
@@ -14,7 +15,6 @@ from music_api.core.errors import (
 from music_api.core.events import trace_id_of
 from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE
 from music_api.routes.create_generation import parse_request as parse_create_request
-from music_api.routes.get_generation import parse_request
 from music_api.routes.list_generations import parse_request as parse_list_request
 
 

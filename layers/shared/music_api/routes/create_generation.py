@@ -20,11 +20,16 @@ from music_api.core.containers import per_container
 from music_api.core.errors import (
     BodyFieldError,
     GenerationNotAllowedError,
+    IdempotencyKeyInUseError,
+    IdempotencyKeyReusedError,
+    InternalError,
     InvalidJsonError,
     RequestValidationError,
+    ServiceUnavailableError,
     UnsupportedMediaTypeError,
 )
 from music_api.core.observability import logger, metrics
+from music_api.core.openapi import ORGANIZATION_ID, FunctionError, HeaderParameter, Operation, caller_errors
 from music_api.core.route import Answer, route
 from music_api.dispatch.queue import DispatchError, GenerationQueue
 from music_api.engines.store import CachedCatalogue, EngineCatalogue
@@ -237,6 +242,91 @@ def answer(created: CreatedJob, settings: CreationSettings) -> Answer:
         metrics.add_metric(name="GenerationCreateReplayed", unit=MetricUnit.Count, value=1)
         headers[REPLAYED_HEADER] = "true"
     return Answer(202, created.job, retry_after_seconds=settings.queued_retry_after_seconds, headers=headers)
+
+
+IDEMPOTENCY_KEY_TTL_HOURS = CreationSettings.model_fields["idempotency_key_ttl_seconds"].default // 3600
+IDEMPOTENCY_KEY = HeaderParameter(
+    name=IDEMPOTENCY_KEY_HEADER,
+    schema={"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "minLength": 8, "maxLength": 128},
+    description=(
+        "Makes the create safe to retry: the first request with a key creates the job, a repeat from the same "
+        "organization and user with the same body answers that job again (202, Idempotent-Replayed: true) and "
+        "creates nothing; the same key with another body is a 409 IDEMPOTENCY_KEY_REUSED, and a repeat while "
+        "the first is still being carried out a 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. Wins over the "
+        "body's idempotency_key. A key answers for IDEMPOTENCY_KEY_TTL_SECONDS (default "
+        f"{IDEMPOTENCY_KEY_TTL_HOURS} h) after its job was created; a failed attempt (4xx, 5xx) leaves it free. "
+        "8 to 128 letters, digits, _ . : or - (a UUID fits)."
+    ),
+    example="3f9c2b7e-5d41-4a8e-9b6f-0c1d2e3f4a5b",
+)
+
+OPERATION = Operation(
+    operation_id="createGeneration",
+    method="post",
+    path="/v1/music/{organization_id}/generations",
+    tag="Generations",
+    summary="Create a generation job",
+    description=(
+        "Submit a new generation request. Answers 202 with the new job, queued; follow it with the URL in "
+        "Location (GET the job), no faster than Retry-After. The body is checked strictly: unknown fields, "
+        "wrong types and values outside the documented limits are a 400 naming the field; a request the "
+        "engine catalogue rules out (an engine that is not enabled, a duration above the engine's maximum, "
+        "lyrics for an engine that takes none or for an instrumental track) is a 422 naming the field. "
+        "seed_track_id must name a track the caller generated in this organization (GET the track): any "
+        "other id, whether it does not exist or is another user's, is the same 422 naming seed_track_id. With "
+        "an Idempotency-Key (header, or the body's idempotency_key) a retried request never creates a second "
+        "job; without one every request creates a job."
+    ),
+    parameters=(ORGANIZATION_ID,),
+    request_headers=(IDEMPOTENCY_KEY,),
+    request_model=CreateGenerationBody,
+    success_status="202",
+    success_model=GenerationJob,
+    success_description=(
+        "The new job, queued at progress 0 (no URL, no track yet). A replay (same idempotency key, same "
+        "body) answers the same: the job as it was first answered, the same Location, and "
+        "Idempotent-Replayed: true; GET the job for its state now."
+    ),
+    success_headers=("Location", "Retry-After-Queued", REPLAYED_HEADER),
+    errors=(
+        FunctionError(
+            BodyFieldError("duration_seconds", "Input should be less than or equal to 3600"),
+            "a body field is missing, of the wrong type, outside its limits, or not a field of this request; "
+            "details.field names it (dotted for an item of a list, e.g. style_tags.0), details.reason says why.",
+        ),
+        FunctionError(
+            RequestValidationError(IDEMPOTENCY_KEY_HEADER, FORMAT_REASON, location="header"),
+            "the Idempotency-Key header breaks its rule or is sent more than once.",
+        ),
+        FunctionError(InvalidJsonError(), "the body is empty, does not parse as JSON, or is not a JSON object."),
+        *caller_errors(),
+        FunctionError(
+            IdempotencyKeyReusedError(IDEMPOTENCY_KEY_HEADER),
+            "the caller's idempotency key already created a job from another body (fields compared after "
+            "defaults are filled in); details.field names where the key was sent. Nothing is created.",
+        ),
+        FunctionError(
+            IdempotencyKeyInUseError(IDEMPOTENCY_KEY_HEADER),
+            "the first request with this idempotency key is still being carried out: retry after Retry-After "
+            "for its answer.",
+        ),
+        FunctionError(UnsupportedMediaTypeError(), "the Content-Type is not application/json."),
+        FunctionError(
+            GenerationNotAllowedError("duration_seconds", "must be at most 30 for engine sketch"),
+            "the engine catalogue rules the request out, or seed_track_id is not a track of the caller's; "
+            "details.field and details.reason say which rule.",
+        ),
+        FunctionError(
+            InternalError(),
+            "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
+        ),
+        FunctionError(
+            ServiceUnavailableError(),
+            "the job store, the catalogue or the idempotency records are throttled or unreachable.",
+        ),
+    ),
+    examples="create-generation.yaml",
+)
 
 
 lambda_handler = route(settings=creation_settings, parse=parse_request, operation=create_generation, answer=answer)

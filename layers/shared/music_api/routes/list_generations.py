@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 from music_api.core.aws import dynamodb_client
 from music_api.core.caller import Caller, caller_of, member_organization
 from music_api.core.envelope import RESPONSE
-from music_api.core.errors import RequestValidationError
+from music_api.core.errors import RequestValidationError, ServiceUnavailableError
 from music_api.core.events import mapping
 from music_api.core.observability import logger, metrics
+from music_api.core.openapi import ORGANIZATION_ID, FunctionError, Operation, QueryParameter, caller_errors, unexpected
 from music_api.core.route import Answer, route
 from music_api.jobs.models import JobStatus, StoredJobSummary
 from music_api.jobs.settings import GenerationSettings, generation_settings
@@ -106,6 +107,52 @@ def answer(result: tuple[ListGenerationsRequest, list[StoredJobSummary]], settin
     return Answer(
         200, GenerationJobList(jobs=[list_view(job) for job in jobs], limit=request.limit, offset=request.offset)
     )
+
+
+OPERATION = Operation(
+    operation_id="listGenerations",
+    method="get",
+    path="/v1/music/{organization_id}/generations",
+    tag="Generations",
+    summary="List music generation jobs",
+    description=(
+        "The caller's generation jobs in the organization, newest first (by created_at, then id), optionally "
+        "of one status, one page at a time: limit jobs from offset. There is no total, cursor or has-more "
+        "flag: a page shorter than limit is the last. The list never mints URLs: playback_url, "
+        f"playback_url_expires_at and track are always null; get one job for them. offset is capped at "
+        f"{MAX_OFFSET} (a deeper page costs a read of every job before it): beyond it, narrow the list with "
+        "status. Only the caller's own jobs, whatever the parameters; the list is eventually consistent (a "
+        "job created or changed a moment ago may show a moment later)."
+    ),
+    parameters=(ORGANIZATION_ID,),
+    query=(
+        QueryParameter("status", {"type": "string", "enum": list(STATUSES)}, "Only jobs in this status."),
+        QueryParameter(
+            "limit",
+            {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "Jobs per page.",
+        ),
+        QueryParameter(
+            "offset",
+            {"type": "integer", "format": "int32", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            "Jobs to skip, newest first.",
+        ),
+    ),
+    success_status="200",
+    success_model=GenerationJobList,
+    success_description="A page of the caller's jobs, newest first, without URLs or tracks.",
+    errors=(
+        FunctionError(
+            RequestValidationError("offset", f"must be a whole number from 0 to {MAX_OFFSET}", location="query"),
+            "a status, limit or offset out of its bounds, a repeated or unknown query parameter, or (invoked "
+            "without the gateway) a malformed organization_id; details.field and details.reason say which.",
+        ),
+        *caller_errors(),
+        unexpected(),
+        FunctionError(ServiceUnavailableError(), "the job store is throttled or unreachable."),
+    ),
+    examples="list-generations.yaml",
+)
 
 
 lambda_handler = route(settings=generation_settings, parse=parse_request, operation=list_generations, answer=answer)
