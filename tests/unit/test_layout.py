@@ -80,28 +80,22 @@ def test_every_route_is_one_module_declaring_parse_operation_and_answer_through_
     ``OPERATION`` is its OpenAPI operation; routes never import each other, and a route's function is the directory of
     the same name."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    handlers = [
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and [target.id for target in node.targets if isinstance(target, ast.Name)] == ["lambda_handler"]
-    ]
-    imports = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-
-    assert len(handlers) == 1
-    (handler,) = handlers
-    assert isinstance(handler, ast.Call)
-    assert isinstance(handler.func, ast.Name)
-    assert handler.func.id == "route"
-    assert {keyword.arg for keyword in handler.keywords} == {"settings", "parse", "operation", "answer"}
-    # Its OpenAPI operation beside it: plain data scripts/generate_openapi.py renders (tests/unit/test_openapi.py).
-    assert "OPERATION" in {
-        target.id
+    assigned = {
+        target.id: node.value
         for node in tree.body
         if isinstance(node, ast.Assign)
         for target in node.targets
         if isinstance(target, ast.Name)
     }
+    imports = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    handler = assigned["lambda_handler"]
+
+    assert isinstance(handler, ast.Call)
+    assert isinstance(handler.func, ast.Name)
+    assert handler.func.id == "route"
+    assert {keyword.arg for keyword in handler.keywords} == {"settings", "parse", "operation", "answer"}
+    # Its OpenAPI operation beside it: plain data that scripts/generate_openapi.py renders (tests/unit/test_openapi.py).
+    assert "OPERATION" in assigned
     assert "music_api.core.route" in imports
     assert {name for name in imports if name.startswith("music_api.routes")} == set()
     assert (FUNCTIONS / path.stem / "app.py").is_file()
