@@ -47,7 +47,9 @@ FULL_MODULES: Final = (
     *MODULES,
     "music_api/authorizer/handler.py",
     "music_api/routes/list_generations.py",
+    "music_api/jobs/store.py",
     "music_api/jobs/writer.py",
+    "music_api/jobs/create.py",
     "music_api/routes/create_generation.py",
 )
 FULL_TESTS: Final = (
