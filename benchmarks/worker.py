@@ -141,9 +141,9 @@ def presign(count: str) -> dict[str, Any]:
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
-    from music_api.generations.settings import generation_settings  # noqa: PLC0415
-    from music_api.generations.signer import download_filename, signer_for  # noqa: PLC0415
-    from music_api.generations.stored import StoredTrack  # noqa: PLC0415
+    from music_api.jobs.models import StoredTrack  # noqa: PLC0415
+    from music_api.jobs.settings import generation_settings  # noqa: PLC0415
+    from music_api.jobs.signer import download_filename, signer_for  # noqa: PLC0415
 
     settings = generation_settings()
     signer = signer_for(settings)

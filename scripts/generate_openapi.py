@@ -1,4 +1,5 @@
-"""Build docs/openapi.yaml (OpenAPI 3.1): every route of the API, from the one table ``OPERATIONS``.
+"""Build docs/openapi.yaml (OpenAPI 3.1): every route of the API, rendered from the operation each route module
+declares beside its code (``OPERATION`` in music_api.routes.<operation>, music_api.core.openapi's types).
 
 Nothing in the document is typed twice: schemas come from the response models, path parameters from
 ``core/ids.py``, statuses, codes and texts from the error catalogue ``core/errors.py`` (``GATEWAY_RESPONSES`` says
@@ -6,7 +7,8 @@ which of them API Gateway answers itself, on every route), Retry-After bounds fr
 throttling from template.yaml, and examples from docs/examples/<operation>.yaml (the contract's bodies verbatim,
 plus ours). ``--check`` (run by ``make lint``) fails when docs/openapi.yaml differs from what this builds.
 
-Adding a route: one ``Operation`` in ``OPERATIONS`` and its examples file (docs/api-reference.md, "Adding a route").
+Adding a route: its module's ``OPERATION``, its line in ``ROUTES`` and its examples file (docs/api-reference.md,
+"Adding a route").
 
 Usage: generate_openapi.py [--check]
 """
@@ -17,7 +19,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,49 +27,20 @@ import yaml
 from pydantic import BaseModel
 
 from music_api.core.envelope import ErrorResponse
-from music_api.core.errors import (
-    GATEWAY_RESPONSES,
-    ApiError,
-    AuthenticationRequiredError,
-    BodyFieldError,
-    GenerationNotAllowedError,
-    IdempotencyKeyInUseError,
-    IdempotencyKeyReusedError,
-    InternalError,
-    InvalidJsonError,
-    JobNotFoundError,
-    OrganizationAccessDeniedError,
-    RequestValidationError,
-    ServiceUnavailableError,
-    TrackNotFoundError,
-    UnsupportedMediaTypeError,
-)
+from music_api.core.errors import GATEWAY_RESPONSES, ApiError
 from music_api.core.events import REQUEST_ID_PATTERN
-from music_api.core.ids import (
-    JOB_ID_MAX_LENGTH,
-    JOB_ID_PATTERN,
-    JOB_ID_RULE,
-    ORGANIZATION_ID_MAX_LENGTH,
-    ORGANIZATION_ID_PATTERN,
-    ORGANIZATION_ID_RULE,
-    TRACK_ID_MAX_LENGTH,
-    TRACK_ID_PATTERN,
-    TRACK_ID_RULE,
-    anchored,
+from music_api.core.ids import JOB_ID_PATTERN, anchored
+from music_api.core.openapi import HeaderParameter, Operation, PathParameter, QueryParameter
+from music_api.jobs.settings import GenerationSettings
+from music_api.routes import (
+    cancel_generation,
+    create_generation,
+    get_generation,
+    get_track,
+    list_engines,
+    list_generations,
 )
-from music_api.creation.handler import REPLAYED_HEADER
-from music_api.creation.request import (
-    FORMAT_REASON,
-    IDEMPOTENCY_KEY_HEADER,
-    IDEMPOTENCY_KEY_PATTERN,
-    CreateGenerationBody,
-)
-from music_api.creation.settings import CreationSettings
-from music_api.engines.models import EngineList
-from music_api.generations.listing import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, GenerationJobList
-from music_api.generations.response import GenerationJob
-from music_api.generations.settings import GenerationSettings
-from music_api.tracks.response import Track
+from music_api.routes.create_generation import REPLAYED_HEADER
 from music_api.webhooks.events import WebhookEvent
 from sam_template.loader import default_template
 
@@ -83,409 +56,22 @@ HEADER = (
 # What the samples and the server entry call the deployed API (the stack's ApiBaseUrl output).
 BASE_URL = "https://<api-id>.execute-api.<region>.amazonaws.com/prod"
 
-
-@dataclass(frozen=True)
-class PathParameter:
-    name: str
-    pattern: re.Pattern[str]
-    max_length: int
-    rule: str
-    description: str
-    example: str
-
-
-@dataclass(frozen=True)
-class QueryParameter:
-    """An optional query parameter; its schema holds the bounds the function enforces."""
-
-    name: str
-    schema: dict[str, Any]
-    description: str
-
-
-@dataclass(frozen=True)
-class HeaderParameter(QueryParameter):
-    """An optional request header the function reads; its schema holds the rule the function enforces."""
-
-    example: str
-
-
-@dataclass(frozen=True)
-class FunctionError:
-    """An error the route's function answers with, built as the function raises it (texts from the catalogue)."""
-
-    error: ApiError
-    when: str
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One route. Gateway-made errors (GATEWAY_RESPONSES) are added to every route by ``responses``."""
-
-    operation_id: str
-    method: str
-    path: str
-    tag: str
-    summary: str
-    description: str
-    parameters: tuple[PathParameter, ...]
-    success_status: str
-    success_model: type[BaseModel]
-    success_description: str
-    errors: tuple[FunctionError, ...]
-    examples: str  # file name under docs/examples/
-    # Headers of the success response beyond the common ones (names of components.headers).
-    success_headers: tuple[str, ...] = field(default=())
-    # The JSON body's model (validation-mode schema, in components); its examples under `request:` in the file.
-    request_model: type[BaseModel] | None = None
-    query: tuple[QueryParameter, ...] = field(default=())
-    request_headers: tuple[HeaderParameter, ...] = field(default=())
-
-
-ORGANIZATION_ID = PathParameter(
-    name="organization_id",
-    pattern=ORGANIZATION_ID_PATTERN,
-    max_length=ORGANIZATION_ID_MAX_LENGTH,
-    rule=ORGANIZATION_ID_RULE,
-    description="The organization the resource is scoped to. The caller must belong to it.",
-    example="org_abc123",
-)
-JOB_ID = PathParameter(
-    name="job_id",
-    pattern=JOB_ID_PATTERN,
-    max_length=JOB_ID_MAX_LENGTH,
-    rule=JOB_ID_RULE,
-    description="Id of the generation job.",
-    example="mgen_2f8b1c4e9a7d",
-)
-TRACK_ID = PathParameter(
-    name="track_id",
-    pattern=TRACK_ID_PATTERN,
-    max_length=TRACK_ID_MAX_LENGTH,
-    rule=TRACK_ID_RULE,
-    description="Id of the track (a succeeded job's result_track_id).",
-    example="mtrack_7c1a9e2f4b8d",
-)
-
-
-def caller_errors() -> tuple[FunctionError, ...]:
-    """What every route of the family answers when it reads the caller (music_api.core.caller); new instances
-    each time, so that YAML never aliases one route's example into another's."""
-    return (
-        FunctionError(
-            AuthenticationRequiredError(),
-            "the function was invoked without the authorizer's identity (never behind the gateway).",
-        ),
-        FunctionError(
-            OrganizationAccessDeniedError(),
-            "the function checks membership again: the organization is not one of the caller's.",
-        ),
-    )
-
-
-# More errors several routes answer alike (built afresh for each: the document must not share objects).
-def malformed_job_id() -> FunctionError:
-    return FunctionError(
-        RequestValidationError("job_id", JOB_ID_RULE),
-        "a malformed job_id (or, when invoked without the gateway, organization_id); details.field and "
-        "details.reason name the parameter and its rule.",
-    )
-
-
-def unexpected() -> FunctionError:
-    return FunctionError(
-        InternalError(),
-        "anything unexpected (a corrupt stored job, invalid settings, a non-retryable store error); the "
-        "cause is only in the logs.",
-    )
-
-
-def store_or_signer_unavailable() -> FunctionError:
-    return FunctionError(
-        ServiceUnavailableError(),
-        "the job store or the signing credentials are throttled or unreachable.",
-    )
-
-
-IDEMPOTENCY_KEY_TTL_HOURS = CreationSettings.model_fields["idempotency_key_ttl_seconds"].default // 3600
-IDEMPOTENCY_KEY = HeaderParameter(
-    name=IDEMPOTENCY_KEY_HEADER,
-    schema={"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "minLength": 8, "maxLength": 128},
-    description=(
-        "Makes the create safe to retry: the first request with a key creates the job, a repeat from the same "
-        "organization and user with the same body answers that job again (202, Idempotent-Replayed: true) and "
-        "creates nothing; the same key with another body is a 409 IDEMPOTENCY_KEY_REUSED, and a repeat while "
-        "the first is still being carried out a 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. Wins over the "
-        "body's idempotency_key. A key answers for IDEMPOTENCY_KEY_TTL_SECONDS (default "
-        f"{IDEMPOTENCY_KEY_TTL_HOURS} h) after its job was created; a failed attempt (4xx, 5xx) leaves it free. "
-        "8 to 128 letters, digits, _ . : or - (a UUID fits)."
-    ),
-    example="3f9c2b7e-5d41-4a8e-9b6f-0c1d2e3f4a5b",
-)
-
 TAGS = {
     "Generations": "Music generation jobs: follow a job to completion and fetch its freshly signed playback URL.",
     "Engines": "The engine catalogue: which engines a generation can ask for, and what each allows.",
     "Tracks": "Tracks the caller generated: the licence they carry and freshly signed URLs for the master and stems.",
 }
 
-OPERATIONS: tuple[Operation, ...] = (
-    Operation(
-        operation_id="listGenerations",
-        method="get",
-        path="/v1/music/{organization_id}/generations",
-        tag="Generations",
-        summary="List music generation jobs",
-        description=(
-            "The caller's generation jobs in the organization, newest first (by created_at, then id), optionally "
-            "of one status, one page at a time: limit jobs from offset. There is no total, cursor or has-more "
-            "flag: a page shorter than limit is the last. The list never mints URLs: playback_url, "
-            f"playback_url_expires_at and track are always null; get one job for them. offset is capped at "
-            f"{MAX_OFFSET} (a deeper page costs a read of every job before it): beyond it, narrow the list with "
-            "status. Only the caller's own jobs, whatever the parameters; the list is eventually consistent (a "
-            "job created or changed a moment ago may show a moment later)."
-        ),
-        parameters=(ORGANIZATION_ID,),
-        query=(
-            QueryParameter("status", {"type": "string", "enum": list(STATUSES)}, "Only jobs in this status."),
-            QueryParameter(
-                "limit",
-                {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                "Jobs per page.",
-            ),
-            QueryParameter(
-                "offset",
-                {"type": "integer", "format": "int32", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-                "Jobs to skip, newest first.",
-            ),
-        ),
-        success_status="200",
-        success_model=GenerationJobList,
-        success_description="A page of the caller's jobs, newest first, without URLs or tracks.",
-        errors=(
-            FunctionError(
-                RequestValidationError("offset", f"must be a whole number from 0 to {MAX_OFFSET}", location="query"),
-                "a status, limit or offset out of its bounds, a repeated or unknown query parameter, or (invoked "
-                "without the gateway) a malformed organization_id; details.field and details.reason say which.",
-            ),
-            *caller_errors(),
-            unexpected(),
-            FunctionError(ServiceUnavailableError(), "the job store is throttled or unreachable."),
-        ),
-        examples="list-generations.yaml",
-    ),
-    Operation(
-        operation_id="getGeneration",
-        method="get",
-        path="/v1/music/{organization_id}/generations/{job_id}",
-        tag="Generations",
-        summary="Get a music generation job",
-        description=(
-            "Return a single generation job's status, progress, and, on success, a freshly minted short-TTL "
-            "signed playback URL for the master audio plus an embedded track summary. Poll it to follow a job to "
-            "completion, no faster than Retry-After while the job is queued or running. The URL is minted on "
-            "every request: fetch the job again for a new one. Scoped to the caller's organization and user: "
-            "another user's or organization's job answers exactly like a job that does not exist."
-        ),
-        parameters=(ORGANIZATION_ID, JOB_ID),
-        success_status="200",
-        success_model=GenerationJob,
-        success_description=(
-            "The job. playback_url, playback_url_expires_at and track are null unless it succeeded; a succeeded "
-            "job carries a freshly signed playback URL on every response."
-        ),
-        success_headers=("Retry-After-Polling",),
-        errors=(
-            malformed_job_id(),
-            *caller_errors(),
-            FunctionError(
-                JobNotFoundError(JOB_ID.example),
-                "the caller has no job with this id in this organization (details.job_id echoes the id); another "
-                "user's or organization's job answers the same.",
-            ),
-            unexpected(),
-            store_or_signer_unavailable(),
-        ),
-        examples="get-generation.yaml",
-    ),
-    Operation(
-        operation_id="createGeneration",
-        method="post",
-        path="/v1/music/{organization_id}/generations",
-        tag="Generations",
-        summary="Create a generation job",
-        description=(
-            "Submit a new generation request. Answers 202 with the new job, queued; follow it with the URL in "
-            "Location (GET the job), no faster than Retry-After. The body is checked strictly: unknown fields, "
-            "wrong types and values outside the documented limits are a 400 naming the field; a request the "
-            "engine catalogue rules out (an engine that is not enabled, a duration above the engine's maximum, "
-            "lyrics for an engine that takes none or for an instrumental track) is a 422 naming the field. "
-            "seed_track_id must name a track the caller generated in this organization (GET the track): any "
-            "other id, whether it does not exist or is another user's, is the same 422 naming seed_track_id. With "
-            "an Idempotency-Key (header, or the body's idempotency_key) a retried request never creates a second "
-            "job; without one every request creates a job."
-        ),
-        parameters=(ORGANIZATION_ID,),
-        request_headers=(IDEMPOTENCY_KEY,),
-        request_model=CreateGenerationBody,
-        success_status="202",
-        success_model=GenerationJob,
-        success_description=(
-            "The new job, queued at progress 0 (no URL, no track yet). A replay (same idempotency key, same "
-            "body) answers the same: the job as it was first answered, the same Location, and "
-            "Idempotent-Replayed: true; GET the job for its state now."
-        ),
-        success_headers=("Location", "Retry-After-Queued", REPLAYED_HEADER),
-        errors=(
-            FunctionError(
-                BodyFieldError("duration_seconds", "Input should be less than or equal to 3600"),
-                "a body field is missing, of the wrong type, outside its limits, or not a field of this request; "
-                "details.field names it (dotted for an item of a list, e.g. style_tags.0), details.reason says why.",
-            ),
-            FunctionError(
-                RequestValidationError(IDEMPOTENCY_KEY_HEADER, FORMAT_REASON, location="header"),
-                "the Idempotency-Key header breaks its rule or is sent more than once.",
-            ),
-            FunctionError(InvalidJsonError(), "the body is empty, does not parse as JSON, or is not a JSON object."),
-            *caller_errors(),
-            FunctionError(
-                IdempotencyKeyReusedError(IDEMPOTENCY_KEY_HEADER),
-                "the caller's idempotency key already created a job from another body (fields compared after "
-                "defaults are filled in); details.field names where the key was sent. Nothing is created.",
-            ),
-            FunctionError(
-                IdempotencyKeyInUseError(IDEMPOTENCY_KEY_HEADER),
-                "the first request with this idempotency key is still being carried out: retry after Retry-After "
-                "for its answer.",
-            ),
-            FunctionError(UnsupportedMediaTypeError(), "the Content-Type is not application/json."),
-            FunctionError(
-                GenerationNotAllowedError("duration_seconds", "must be at most 30 for engine sketch"),
-                "the engine catalogue rules the request out, or seed_track_id is not a track of the caller's; "
-                "details.field and details.reason say which rule.",
-            ),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
-            ),
-            FunctionError(
-                ServiceUnavailableError(),
-                "the job store, the catalogue or the idempotency records are throttled or unreachable.",
-            ),
-        ),
-        examples="create-generation.yaml",
-    ),
-    Operation(
-        operation_id="listEngines",
-        method="get",
-        path="/v1/music/{organization_id}/engines",
-        tag="Engines",
-        summary="List available music engines",
-        description=(
-            "The enabled engines of the catalogue, by key: each one's maximum duration, whether it sings and "
-            "accepts lyrics, stems, languages, and the licence its tracks carry (licence_class, commercial_use, "
-            "requires_attribution). Creating a generation names one of these keys; a disabled engine is not "
-            "listed. Operators change the catalogue without a deploy, so read it rather than hard-coding it."
-        ),
-        parameters=(ORGANIZATION_ID,),
-        success_status="200",
-        success_model=EngineList,
-        success_description="The enabled engines, sorted by key (an empty list when none is enabled).",
-        errors=(
-            FunctionError(
-                RequestValidationError("organization_id", ORGANIZATION_ID_RULE),
-                "a malformed organization_id when invoked without the gateway; details.field and details.reason "
-                "name it and its rule.",
-            ),
-            *caller_errors(),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt catalogue item, invalid settings); the cause is only in the logs.",
-            ),
-            FunctionError(ServiceUnavailableError(), "the catalogue is throttled or unreachable."),
-        ),
-        examples="list-engines.yaml",
-    ),
-    Operation(
-        operation_id="cancelGeneration",
-        method="post",
-        path="/v1/music/{organization_id}/generations/{job_id}/cancel",
-        tag="Generations",
-        summary="Cancel a music generation job",
-        description=(
-            "Request cooperative cancellation; no body. A queued job no worker has started is cancelled at once. "
-            "A running job is flagged for its worker, which stops at its next checkpoint and ends it cancelled "
-            "with its progress frozen; until then the answer (and GET) shows it running. A job already in a "
-            "terminal state (succeeded, failed, cancelled, refused) is returned unchanged, without an error. "
-            "Repeating the request changes nothing more. A cancel that races the job's completion ends in "
-            "exactly one outcome: succeeded or cancelled. Scoped to the caller's organization and user: another "
-            "user's or organization's job answers exactly like a job that does not exist, and is not touched."
-        ),
-        parameters=(ORGANIZATION_ID, JOB_ID),
-        success_status="200",
-        success_model=GenerationJob,
-        success_description=(
-            "The job as it is now, as GET shows it: cancelled, still queued or running until its worker stops "
-            "(with Retry-After for polling), or unchanged when it had already ended."
-        ),
-        success_headers=("Retry-After-Polling",),
-        errors=(
-            malformed_job_id(),
-            *caller_errors(),
-            FunctionError(
-                JobNotFoundError(JOB_ID.example),
-                "the caller has no job with this id in this organization (details.job_id echoes the id); another "
-                "user's or organization's job answers the same and is left untouched.",
-            ),
-            unexpected(),
-            store_or_signer_unavailable(),
-        ),
-        examples="cancel-generation.yaml",
-    ),
-    Operation(
-        operation_id="getTrack",
-        method="get",
-        path="/v1/music/{organization_id}/tracks/{track_id}",
-        tag="Tracks",
-        summary="Get a track",
-        description=(
-            "A track the caller generated (its job's result_track_id), with freshly minted short-TTL signed URLs "
-            "for the master audio and for each stem (stem_urls, by stem name; an empty object when the track has "
-            "none). Every URL is minted on each request and works at least until playback_url_expires_at: fetch "
-            "the track again for new ones. The track states its licence truthfully: licence_class, and whether "
-            "it may be used commercially (commercial_use) and must be attributed (requires_attribution), from "
-            "the engine that made it; a worker that did not state them is read as no commercial use, attribution "
-            "required. Scoped to the caller's organization and user: another user's or organization's track "
-            "answers exactly like a track that does not exist."
-        ),
-        parameters=(ORGANIZATION_ID, TRACK_ID),
-        success_status="200",
-        success_model=Track,
-        success_description="The track, with a freshly signed URL for its master and one for each stem.",
-        errors=(
-            FunctionError(
-                RequestValidationError("track_id", TRACK_ID_RULE),
-                "a malformed track_id (or, when invoked without the gateway, organization_id); details.field and "
-                "details.reason name the parameter and its rule.",
-            ),
-            *caller_errors(),
-            FunctionError(
-                TrackNotFoundError(TRACK_ID.example),
-                "the caller has no track with this id in this organization (details.track_id echoes the id); "
-                "another user's or organization's track answers the same.",
-            ),
-            FunctionError(
-                InternalError(),
-                "anything unexpected (a corrupt stored track, invalid settings, a non-retryable store error); the "
-                "cause is only in the logs.",
-            ),
-            FunctionError(
-                ServiceUnavailableError(), "the track store or the signing credentials are throttled or unreachable."
-            ),
-        ),
-        examples="get-track.yaml",
-    ),
+# The routes, in the document's order; each declares its own operation beside its code (music_api.core.openapi).
+ROUTES = (
+    list_generations,
+    get_generation,
+    create_generation,
+    list_engines,
+    cancel_generation,
+    get_track,
 )
+OPERATIONS: tuple[Operation, ...] = tuple(route.OPERATION for route in ROUTES)
 
 # When API Gateway answers each of its responses; the texts themselves come from GATEWAY_RESPONSES.
 GATEWAY_WHEN = {
@@ -785,7 +371,7 @@ def path_parameter(parameter: PathParameter) -> dict[str, Any]:
     }
 
 
-def query_parameter(parameter: QueryParameter) -> dict[str, Any]:
+def query_parameter(parameter: QueryParameter | HeaderParameter) -> dict[str, Any]:
     return {
         "name": parameter.name,
         "in": "query",

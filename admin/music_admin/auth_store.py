@@ -35,9 +35,9 @@ from pydantic import ValidationError
 
 from music_admin.keys import key_hint
 from music_admin.models import GatewayKey, Role, StoredMembership
-from music_api.access.keys import Environment, parse_key
-from music_api.access.models import StoredApiKey
-from music_api.access.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
+from music_api.authorizer.keys import Environment, parse_key
+from music_api.authorizer.models import StoredApiKey
+from music_api.authorizer.store import STORE, ApiKeyStore, CorruptAuthItemError, api_key_key
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
 

@@ -28,7 +28,7 @@ from music_admin.keys import generate_key
 from music_admin.policy import PolicyAdmin
 from music_admin.usage_plans import MeteredKeys, UsagePlans, parse_plan_ids
 from music_admin.webhook_secrets import WebhookSecrets
-from music_api.access.keys import KEY_ID_PATTERN
+from music_api.authorizer.keys import KEY_ID_PATTERN
 from music_api.core.clock import to_utc_z
 from music_api.core.errors import ApiError
 from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id

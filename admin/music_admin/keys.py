@@ -1,8 +1,8 @@
-"""Making keys (the operator's side); their format and checksum live with the authorizer (music_api.access.keys)."""
+"""Making keys (the operator's side); their format and checksum live with the authorizer (music_api.authorizer.keys)."""
 
 import secrets
 
-from music_api.access.keys import BASE62, RANDOM_LENGTH, Environment, checksum
+from music_api.authorizer.keys import BASE62, RANDOM_LENGTH, Environment, checksum
 
 
 def generate_key(environment: Environment) -> str:

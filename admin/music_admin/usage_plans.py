@@ -16,8 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from music_admin.auth_store import AdminError, AuthRepository
 from music_admin.models import GatewayKey
-from music_api.access.keys import Environment, digest_of, key_id_of
-from music_api.access.models import StoredApiKey
+from music_api.authorizer.keys import Environment, digest_of, key_id_of
+from music_api.authorizer.models import StoredApiKey
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient

@@ -1,15 +1,3 @@
-"""Lambda entry point for POST /v1/music/{organization_id}/generations: Powertools wiring only."""
+"""Lambda entry point of the create_generation route (music_api.routes.create_generation)."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from music_api.core.http import ProxyResponse
-from music_api.core.observability import logger, metrics
-from music_api.creation.handler import handle_create_generation
-
-
-@metrics.log_metrics(capture_cold_start_metric=True)
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ProxyResponse:
-    return handle_create_generation(event, context)
+from music_api.routes.create_generation import lambda_handler as lambda_handler

@@ -1,15 +1,3 @@
-"""Lambda entry point for GET /v1/music/{organization_id}/engines: Powertools wiring only."""
+"""Lambda entry point of the list_engines route (music_api.routes.list_engines)."""
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from music_api.core.http import ProxyResponse
-from music_api.core.observability import logger, metrics
-from music_api.engines.handler import handle_list_engines
-
-
-@metrics.log_metrics(capture_cold_start_metric=True)
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> ProxyResponse:
-    return handle_list_engines(event, context)
+from music_api.routes.list_engines import lambda_handler as lambda_handler

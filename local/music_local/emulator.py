@@ -28,7 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from music_admin.auth_store import AuthRepository
 from music_admin.usage_plans import UsagePlans
-from music_api.generations.store import job_item, job_key
+from music_api.jobs.store import job_item, job_key
 from music_local.changes import ChangeLog, Changes
 from music_local.template import Template, Throttle
 

@@ -20,15 +20,15 @@ from music_admin.engines import EngineAdmin
 from music_admin.models import Role
 from music_admin.policy import PolicyAdmin
 from music_admin.usage_plans import MeteredKeys
-from music_api.access.keys import Environment, parse_key
-from music_api.access.models import KeyStatus
+from music_api.authorizer.keys import Environment, parse_key
+from music_api.authorizer.models import KeyStatus
 from music_api.core.clock import to_utc_z, utc_now
 from music_api.core.ids import JOB_ID_PATTERN, ORGANIZATION_ID_PATTERN, TRACK_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.engines.models import StoredEngine
 from music_api.engines.policy import ContentRule
-from music_api.generations.signer import file_extension
-from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack
-from music_api.generations.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob, track_item
+from music_api.jobs.models import JobMode, JobStatus, StoredJob, StoredTrack
+from music_api.jobs.signer import file_extension
+from music_api.jobs.writer import InvalidJobWriteError, JobRef, JobWriter, NewJob, track_item
 from music_local.simulator import Simulation, SimulationPlan, submit
 from music_local.template import Template, local_template
 

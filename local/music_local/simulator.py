@@ -35,9 +35,9 @@ from music_api.core.dynamodb import error_code, from_item, to_item
 from music_api.core.errors import ApiError
 from music_api.dispatch.queue import InvalidJobMessageError, job_ref_of
 from music_api.engines.store import EngineCatalogue
-from music_api.generations.store import job_key, to_job
-from music_api.generations.stored import JobStatus, StoredTrack
-from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, LifecycleJob, NewJob
+from music_api.jobs.models import JobStatus, StoredTrack
+from music_api.jobs.store import job_key, to_job
+from music_api.jobs.writer import JobRef, JobWrite, JobWriteError, JobWriter, LifecycleJob, NewJob
 
 if TYPE_CHECKING:
     from music_local.emulator import LocalAws

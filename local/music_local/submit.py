@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import boto3
 
 from music_admin.cli import UsageError, organization_argument, run_command, user_argument
-from music_api.generations.writer import JobRef, JobWriteError, JobWriter
+from music_api.jobs.writer import JobRef, JobWriteError, JobWriter
 from music_local.simulator import MAX_SECONDS, SUBMITTED_QUEUED_SECONDS, new_id, submission, submit
 
 

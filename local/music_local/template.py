@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from music_api.access.keys import Environment
+from music_api.authorizer.keys import Environment
 from sam_template.loader import SamTemplate
 
 

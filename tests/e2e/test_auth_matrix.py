@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from music_admin.auth_store import AdminError, AuthRepository
-from music_api.access.keys import digest_of
+from music_api.authorizer.keys import digest_of
 from music_local.emulator import LocalAws
 from music_local.launcher import LaunchedApi
 from tests.helpers.aws import issue_key

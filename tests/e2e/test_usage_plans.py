@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from music_api.access.keys import digest_of, key_id_of
+from music_api.authorizer.keys import digest_of, key_id_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.launcher import ROOT, LaunchedApi, launched
 from music_local.template import default_template

@@ -5,7 +5,7 @@ operator CLI makes them."""
 from music_admin.auth_store import AuthRepository
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
-from music_api.access.keys import Environment
+from music_api.authorizer.keys import Environment
 from music_api.core.containers import forget_containers
 from music_local.emulator import REGION, LocalAws
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from get_generation.app import lambda_handler
 from music_api.core.dynamodb import from_item
-from music_api.generations.store import job_key
-from music_api.generations.stored import StoredTrack
-from music_api.generations.writer import JobRef, JobWriter
+from music_api.jobs.models import StoredTrack
+from music_api.jobs.store import job_key
+from music_api.jobs.writer import JobRef, JobWriter
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.events import generation_event

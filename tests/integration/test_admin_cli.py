@@ -16,8 +16,8 @@ from music_admin.auth_store import AdminError, membership_key
 from music_admin.cli import main
 from music_admin.keys import generate_key
 from music_admin.usage_plans import MeteredKeys
-from music_api.access.keys import Environment, digest_of, key_id_of, parse_key
-from music_api.access.store import api_key_key
+from music_api.authorizer.keys import Environment, digest_of, key_id_of, parse_key
+from music_api.authorizer.store import api_key_key
 from music_api.webhooks.store import WebhookStore
 from music_local.emulator import LocalAws
 from music_local.template import default_template

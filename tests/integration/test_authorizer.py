@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from authorizer.app import lambda_handler
-from music_api.access import handler as handler_module
-from music_api.access.handler import UnauthorizedError
-from music_api.access.keys import digest_of
-from music_api.access.store import CorruptAuthItemError, api_key_key
+from music_api.authorizer import handler as handler_module
+from music_api.authorizer.handler import UnauthorizedError
+from music_api.authorizer.keys import digest_of
+from music_api.authorizer.store import CorruptAuthItemError, api_key_key
 from music_api.core.aws import dynamodb_client
 from music_api.core.errors import InternalError
 from music_local.emulator import LocalAws

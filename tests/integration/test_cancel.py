@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cancel_generation.app import lambda_handler as cancel_handler
-from music_api.generations.store import track_key
-from music_api.generations.stored import StoredTrack
-from music_api.generations.writer import IllegalTransitionError, JobRef, JobWrite, JobWriter, NewJob, UnknownJobError
+from music_api.jobs.models import StoredTrack
+from music_api.jobs.store import track_key
+from music_api.jobs.writer import IllegalTransitionError, JobRef, JobWrite, JobWriter, NewJob, UnknownJobError
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.simulator import DEMO_AUDIO, Simulator, submission, submit

@@ -9,7 +9,7 @@ from create_generation.app import lambda_handler as create_handler
 from get_generation.app import lambda_handler as get_handler
 from music_admin.engines import EngineAdmin
 from music_api.engines.models import StoredEngine
-from music_api.generations.store import job_key
+from music_api.jobs.store import job_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.aws import reset_aws

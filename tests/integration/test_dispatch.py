@@ -28,8 +28,8 @@ from music_api.dispatch.sweeper import (
     SweepPolicy,
     SweepResult,
 )
-from music_api.generations.store import JOBS_AWAITING_DISPATCH_INDEX
-from music_api.generations.writer import JobRef, JobWriter, NewJob
+from music_api.jobs.store import JOBS_AWAITING_DISPATCH_INDEX
+from music_api.jobs.writer import JobRef, JobWriter, NewJob
 from music_api.worker import registry
 from music_local import mp3
 from music_local.emulator import LocalAws

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from music_api.core.aws import dynamodb_client
-from music_api.generations.store import job_key
-from music_api.generations.writer import NewJob
+from music_api.jobs.store import job_key
+from music_api.jobs.writer import NewJob
 from music_local.emulator import ACCOUNT_ID, REGION, LocalAws
 from tests.helpers.aws import issue_key
 from tests.helpers.dynamodb_local import PACKAGE

@@ -18,7 +18,7 @@ from get_generation.app import lambda_handler as get_generation_handler
 from get_track.app import lambda_handler as get_track_handler
 from list_engines.app import lambda_handler as list_engines_handler
 from list_generations.app import lambda_handler as list_generations_handler
-from music_api.generations.writer import JobWriter, NewJob
+from music_api.jobs.writer import JobWriter, NewJob
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.iam import is_allowed

@@ -15,7 +15,7 @@ from botocore.exceptions import NoCredentialsError
 from get_generation.app import lambda_handler
 from music_api.core.aws import dynamodb_client
 from music_api.core.dynamodb import to_item
-from music_api.generations.store import job_key
+from music_api.jobs.store import job_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from music_local.template import default_template

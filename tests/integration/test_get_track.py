@@ -13,7 +13,7 @@ import pytest
 
 from get_track.app import lambda_handler
 from music_api.core.dynamodb import from_item, to_item
-from music_api.generations.store import track_key
+from music_api.jobs.store import track_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.contract import without_request_specifics

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from create_generation.app import lambda_handler as create_handler
 from music_admin.engines import EngineAdmin
 from music_api.core.aws import dynamodb_client
-from music_api.generations.store import owner_key
+from music_api.jobs.store import owner_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext, LocalGateway
 from music_local.metering import UsagePlanMeter

@@ -10,9 +10,9 @@ from botocore.config import Config
 
 from music_api.core.dynamodb import StoreUnavailableError
 from music_api.core.errors import InternalError
-from music_api.generations.store import job_key
-from music_api.generations.stored import CorruptJobError, StoredJob
-from music_api.generations.writer import (
+from music_api.jobs.models import CorruptJobError, StoredJob
+from music_api.jobs.store import job_key
+from music_api.jobs.writer import (
     IllegalTransitionError,
     InvalidJobWriteError,
     JobConflictError,

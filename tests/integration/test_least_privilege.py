@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from get_generation.app import lambda_handler as get_generation_handler
-from music_api.access.keys import digest_of
-from music_api.access.store import api_key_key
-from music_api.generations.store import AWAITING_DISPATCH, JOBS_AWAITING_DISPATCH_INDEX, job_key, track_key
+from music_api.authorizer.keys import digest_of
+from music_api.authorizer.store import api_key_key
+from music_api.jobs.store import AWAITING_DISPATCH, JOBS_AWAITING_DISPATCH_INDEX, job_key, track_key
 from music_local.emulator import Credentials, LocalAws, execution_role_policy
 from music_local.gateway import HttpRequest, LambdaContext, LocalGateway
 from music_local.metering import UsagePlanMeter

@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from music_api.dispatch.sweeper import STALE_MESSAGE
-from music_api.generations.store import DISPATCH_KEY, RUNNING_KEY
-from music_api.generations.stored import StoredJob, StoredTrack
-from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
+from music_api.jobs.models import StoredJob, StoredTrack
+from music_api.jobs.store import DISPATCH_KEY, RUNNING_KEY
+from music_api.jobs.writer import JobRef, JobWrite, JobWriteError, JobWriter, NewJob
 from music_local.emulator import REGION, LocalAws
 from tests.helpers.jobs import IN_FLIGHT, STATUS_RANK, TERMINAL, ClientView, a_track, client_view, job_ref, stored_item
 from tests.helpers.world import DYNAMODB_LOCAL, MOTO

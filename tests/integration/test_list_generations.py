@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from list_generations.app import lambda_handler
-from music_api.generations.writer import NewJob
+from music_api.jobs.writer import NewJob
 from music_local.emulator import LocalAws
 from music_local.fixtures import read_fixtures
 from music_local.gateway import LambdaContext

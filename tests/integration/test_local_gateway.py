@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from music_api.access.keys import digest_of, key_id_of
+from music_api.authorizer.keys import digest_of, key_id_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws
 from music_local.gateway import (

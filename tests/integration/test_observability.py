@@ -17,8 +17,8 @@ from dispatch_sweeper.app import lambda_handler as sweeper_handler
 from get_generation.app import lambda_handler
 from get_track.app import lambda_handler as track_handler
 from list_generations.app import lambda_handler as list_handler
-from music_api.access.handler import UnauthorizedError
-from music_api.access.keys import digest_of
+from music_api.authorizer.handler import UnauthorizedError
+from music_api.authorizer.keys import digest_of
 from music_api.core.observability import logger
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from create_generation.app import lambda_handler as create_handler
-from music_api.generations.store import job_key
+from music_api.jobs.store import job_key
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.contract import without_request_specifics

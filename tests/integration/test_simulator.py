@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from music_api.generations.writer import JobRef
+from music_api.jobs.writer import JobRef
 from music_local.emulator import LocalAws
 from music_local.simulator import DEMO_AUDIO, Simulator, submission, submit
 from music_local.submit import main

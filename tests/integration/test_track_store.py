@@ -10,15 +10,15 @@ from pydantic import ValidationError
 
 from list_generations.app import lambda_handler as list_handler
 from music_api.core.dynamodb import from_item, to_item
-from music_api.generations.store import (
+from music_api.jobs.models import StoredTrack
+from music_api.jobs.store import (
     JOBS_BY_CREATION_INDEX,
     JOBS_BY_STATUS_INDEX,
     owner_key,
     status_key,
     track_key,
 )
-from music_api.generations.stored import StoredTrack
-from music_api.generations.writer import (
+from music_api.jobs.writer import (
     IllegalTransitionError,
     InvalidJobWriteError,
     JobRef,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from music_admin.usage_plans import MeteredKeys
-from music_api.access.keys import digest_of
+from music_api.authorizer.keys import digest_of
 from music_api.core.errors import GATEWAY_RESPONSES
 from music_local.emulator import LocalAws, MotoServer
 from music_local.fixtures import load_fixtures, read_fixtures

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from music_admin.webhook_secrets import WebhookSecrets
-from music_api.generations.writer import JobRef, JobWriter, NewJob
+from music_api.jobs.writer import JobRef, JobWriter, NewJob
 from music_api.webhooks.events import event_id
 from music_api.webhooks.store import gone_key
 from music_local.emulator import LocalAws

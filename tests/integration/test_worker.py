@@ -17,7 +17,7 @@ import pytest
 from generation_worker.app import lambda_handler
 from music_api.dispatch.queue import GenerationQueue, message_body
 from music_api.dispatch.sweeper import STALE_MESSAGE, AwaitingDispatch, RunningJobs, Sweeper, SweepPolicy, SweepResult
-from music_api.generations.writer import IllegalTransitionError, JobRef, JobWriter, LifecycleJob, NewJob
+from music_api.jobs.writer import IllegalTransitionError, JobRef, JobWriter, LifecycleJob, NewJob
 from music_api.worker import registry
 from music_api.worker.engine import PermanentEngineError, TransientEngineError
 from music_api.worker.run import UNAVAILABLE_ENGINE, UNEXPECTED
@@ -61,7 +61,7 @@ def deliver(aws: LocalAws, lambda_context: LambdaContext) -> tuple[dict[str, Any
     messages = aws.sqs.receive_message(
         QueueUrl=aws.generation_queue_url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=1
     )["Messages"]
-    result: dict[str, Any] = lambda_handler(sqs_event(messages, aws.arns["GenerationQueue"]), lambda_context)
+    result: dict[str, Any] = dict(lambda_handler(sqs_event(messages, aws.arns["GenerationQueue"]), lambda_context))
     return result, messages[0]
 
 

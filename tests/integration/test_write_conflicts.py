@@ -18,7 +18,7 @@ from cancel_generation.app import lambda_handler as cancel_handler
 from create_generation.app import lambda_handler as create_handler
 from music_api.core.dynamodb import StoreUnavailableError
 from music_api.engines.store import CATALOGUE_PARTITION
-from music_api.generations.writer import JobRef, JobWrite, JobWriter, NewJob
+from music_api.jobs.writer import JobRef, JobWrite, JobWriter, NewJob
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.aws import JOBS_TABLE, REGION
@@ -80,8 +80,8 @@ def test_succeeds_transaction_cancelled_by_a_conflict_is_store_unavailable(stubb
 
 # Each route that writes: its handler, its event, where it gets its DynamoDB client, and its write.
 ROUTES = {
-    "create": (create_handler, "create_generation.json", "music_api.creation.handler", "put_item"),
-    "cancel": (cancel_handler, "cancel_generation_running.json", "music_api.generations.cancel", "update_item"),
+    "create": (create_handler, "create_generation.json", "music_api.routes.create_generation", "put_item"),
+    "cancel": (cancel_handler, "cancel_generation_running.json", "music_api.routes.cancel_generation", "update_item"),
 }
 
 

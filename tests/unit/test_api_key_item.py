@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from music_api.access.models import StoredApiKey
+from music_api.authorizer.models import StoredApiKey
 
 EXPIRY = datetime(2026, 6, 28, 10, 30, tzinfo=UTC)
 ITEM: dict[str, Any] = {

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from music_api.core.errors import BodyFieldError, InvalidJsonError
-from music_api.creation.request import MAX_INTEGER_DIGITS, UNKNOWN_FIELD, parse_request
+from music_api.routes.create_generation import MAX_INTEGER_DIGITS, UNKNOWN_FIELD, parse_request
 from tests.helpers.events import load_event
 
 VALID = {"engine": "studio", "prompt": "Warm lo-fi piano", "duration_seconds": 60}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from music_api.access.keys import parse_key
+from music_api.authorizer.keys import parse_key
 from music_local.fixtures import DEMO_FIXTURES, FixtureError, read_fixtures
 from music_local.stack import start_stack
 from music_local.template import default_template, local_template

@@ -7,7 +7,7 @@ import zlib
 import pytest
 
 from music_admin.keys import generate_key, key_hint
-from music_api.access.keys import (
+from music_api.authorizer.keys import (
     BASE62,
     KEY_ID_PATTERN,
     digest_of,

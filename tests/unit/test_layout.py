@@ -1,4 +1,5 @@
-"""The layer is laid out by request path: each function loads its own package and the core, nothing else."""
+"""The layer's shape: one module per HTTP route in ``music_api.routes`` through the shared frame, one package per
+domain, a two-line entry point per function, and each function's cold start loading only what it needs."""
 
 import ast
 import json
@@ -11,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "shared" / "music_api"
+FUNCTIONS = ROOT / "functions"
+ROUTES = LAYER / "routes"
 
 
 def imported_modules(package: str) -> set[str]:
@@ -44,7 +47,9 @@ def loaded_by(module: str, directory: Path) -> list[str]:
     return modules
 
 
-PACKAGES = ("core", "generations", "access", "engines", "creation", "dispatch", "tracks")
+PACKAGES = ("core", "authorizer", "engines", "jobs", "tracks", "dispatch", "webhooks", "worker", "routes")
+# The one webhook rule a new job's request is checked by: its URL's form (and the stage's URL policy in settings).
+WEBHOOK_URL_RULE = ("music_api.webhooks.url", "music_api.webhooks.settings")
 
 
 def all_but(*allowed: str) -> tuple[str, ...]:
@@ -56,30 +61,104 @@ def all_but(*allowed: str) -> tuple[str, ...]:
     ("package", "forbidden"),
     [
         ("core", all_but("core")),
-        ("generations", all_but("core", "generations")),
-        ("access", all_but("core", "access")),
+        ("authorizer", all_but("core", "authorizer")),
         ("engines", all_but("core", "engines")),
-        # Create builds on the job writer and the public job of generations/, the catalogue of engines/, the track
-        # store of tracks/ (seed_track_id), and sends each new job's message through dispatch/.
-        ("creation", all_but("core", "creation", "generations", "engines", "tracks", "dispatch")),
-        # The sweeper reads its index and writes through the job writer; it knows no route.
-        ("dispatch", all_but("core", "dispatch", "generations")),
-        # A track is what the job writer of generations/ wrote with its job: the track route reads it with
-        # generations' stored model and key, and signs with generations' signer and settings (never the writer).
-        ("tracks", all_but("core", "tracks", "generations")),
+        # The jobs domain checks a new job against the engine catalogue and its webhook URL against the URL rule.
+        ("jobs", all_but("core", "jobs", "engines", "webhooks")),
+        # A track is what the job writer wrote with its job: read with the jobs' stored model and key, signed with
+        # the jobs' signer.
+        ("tracks", all_but("core", "tracks", "jobs")),
+        # The sweeper reads its indexes and writes through the job writer; it knows no route.
+        ("dispatch", all_but("core", "dispatch", "jobs")),
+        ("webhooks", all_but("core", "webhooks", "jobs")),
+        ("worker", all_but("core", "worker", "jobs", "engines", "dispatch")),
+        # The routes compose the domains; nothing else imports a route.
+        ("routes", all_but(*PACKAGES)),
     ],
 )
-def test_request_paths_do_not_import_each_other(package: str, forbidden: tuple[str, ...]) -> None:
+def test_domains_build_on_each_other_one_way(package: str, forbidden: tuple[str, ...]) -> None:
     crossing = {name for name in imported_modules(package) if name.startswith(forbidden)}
 
     assert crossing == set()
 
 
+def test_the_jobs_domain_takes_only_the_webhook_url_rule_of_the_webhooks() -> None:
+    """webhooks builds on jobs (a job's end is its event): jobs takes the URL rule a new job is checked by, alone."""
+    webhooks = {name for name in imported_modules("jobs") if name.startswith("music_api.webhooks")}
+
+    assert webhooks <= set(WEBHOOK_URL_RULE)
+
+
+def route_modules() -> list[Path]:
+    return sorted(path for path in ROUTES.glob("*.py") if path.name != "__init__.py")
+
+
+@pytest.mark.parametrize("path", route_modules(), ids=lambda path: path.stem)
+def test_every_route_is_one_module_declaring_parse_operation_and_answer_through_the_shared_frame(path: Path) -> None:
+    """The rule of the layer: a route is one module in music_api.routes, named after its OpenAPI operationId, whose
+    ``lambda_handler`` is the frame's ``route(settings=..., parse=..., operation=..., answer=...)`` and whose
+    ``OPERATION`` is its OpenAPI operation; routes never import each other, and a route's function is the directory of
+    the same name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assigned = {
+        target.id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    imports = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    handler = assigned["lambda_handler"]
+
+    assert isinstance(handler, ast.Call)
+    assert isinstance(handler.func, ast.Name)
+    assert handler.func.id == "route"
+    assert {keyword.arg for keyword in handler.keywords} == {"settings", "parse", "operation", "answer"}
+    # Its OpenAPI operation beside it: plain data that scripts/generate_openapi.py renders (tests/unit/test_openapi.py).
+    assert "OPERATION" in assigned
+    assert "music_api.core.route" in imports
+    assert {name for name in imports if name.startswith("music_api.routes")} == set()
+    assert (FUNCTIONS / path.stem / "app.py").is_file()
+
+
+# The functions that are not HTTP routes, and the module whose ``lambda_handler`` each one is.
+EVENT_FUNCTIONS = {
+    "authorizer": "music_api.authorizer.handler",
+    "dispatch_sweeper": "music_api.dispatch.handler",
+    "generation_worker": "music_api.worker.handler",
+    "webhook_trigger": "music_api.webhooks.trigger",
+    "webhook_delivery": "music_api.webhooks.delivery",
+}
+
+
+def function_names() -> list[str]:
+    return sorted(path.parent.name for path in FUNCTIONS.glob("*/app.py"))
+
+
+@pytest.mark.parametrize("function", function_names())
+def test_every_entry_point_is_two_lines_a_docstring_and_its_handler(function: str) -> None:
+    """``functions/<name>/app.py`` says what the function is and imports its ``lambda_handler``: the route module of
+    the same name for an HTTP route, the domain's handler for an event-driven function. Nothing else lives there."""
+    tree = ast.parse((FUNCTIONS / function / "app.py").read_text(encoding="utf-8"))
+    docstring, handler = tree.body
+
+    assert isinstance(docstring, ast.Expr)
+    assert isinstance(docstring.value, ast.Constant)
+    assert isinstance(docstring.value.value, str)
+    assert isinstance(handler, ast.ImportFrom)
+    assert handler.module == EVENT_FUNCTIONS.get(function, f"music_api.routes.{function}")
+    assert [(alias.name, alias.asname) for alias in handler.names] == [("lambda_handler", "lambda_handler")]
+
+
+def test_every_function_but_the_event_driven_ones_is_a_route() -> None:
+    assert set(function_names()) - set(EVENT_FUNCTIONS) == {path.stem for path in route_modules()}
+
+
 # Operator writes live in admin/. The one writer in the layer is the job lifecycle: generation workers
 # run it from their own code, so it ships in the layer, but only in a module the GET function never loads.
-# Create's idempotency records (creation/idempotency.py) are written by Powertools' persistence layer on a table
+# Create's idempotency records (jobs/idempotency.py) are written by Powertools' persistence layer on a table
 # of their own, and only create loads it (the cold-start test below).
-JOB_WRITER = LAYER / "generations" / "writer.py"
+JOB_WRITER = LAYER / "jobs" / "writer.py"
 # The webhook delivery function records an endpoint that answered 410 (one put, on WEBHOOK_GONE# items only: its
 # role's dynamodb:LeadingKeys); secrets are the operator's (admin/music_admin/webhook_secrets.py).
 WEBHOOK_STORE = LAYER / "webhooks" / "store.py"
@@ -142,36 +221,50 @@ def _keyword(call: ast.Call, name: str) -> bool:
     return any(keyword.arg == name for keyword in call.keywords)
 
 
-# The functions that change jobs (create, cancel, the dispatch sweeper) load the writer; GET, the list and the
-# rest never do.
-WRITING_FUNCTIONS = {"create_generation", "cancel_generation", "dispatch_sweeper"}
+# The functions that change jobs (create, cancel, the dispatch sweeper, the worker) load the writer; GET, the list
+# and the other routes never do. The webhook functions load it for its model of a stream's job item alone
+# (LifecycleJob, TERMINAL_STATUSES): their roles cannot write a job (tests/integration/test_least_privilege.py).
+WRITING_FUNCTIONS = {"create_generation", "cancel_generation", "dispatch_sweeper", "generation_worker"}
+READING_THE_WRITERS_MODEL = {"webhook_trigger", "webhook_delivery"}
 
 
 @pytest.mark.parametrize(
-    ("function", "own", "foreign"),
+    ("function", "own", "packages"),
     [
-        ("get_generation", "music_api.generations", all_but("core", "generations")),
-        ("cancel_generation", "music_api.generations", all_but("core", "generations")),
-        ("list_generations", "music_api.generations", all_but("core", "generations")),
-        ("authorizer", "music_api.access", all_but("core", "access")),
-        ("list_engines", "music_api.engines", all_but("core", "engines")),
+        ("get_generation", "music_api.routes.get_generation", ("jobs",)),
+        ("cancel_generation", "music_api.routes.cancel_generation", ("jobs",)),
+        ("list_generations", "music_api.routes.list_generations", ("jobs",)),
+        ("get_track", "music_api.routes.get_track", ("jobs", "tracks")),
+        ("list_engines", "music_api.routes.list_engines", ("engines",)),
         (
             "create_generation",
-            "music_api.creation",
-            all_but("core", "creation", "generations", "engines", "tracks", "dispatch"),
+            "music_api.routes.create_generation",
+            ("jobs", "engines", "tracks", "dispatch", "webhooks"),
         ),
-        ("get_track", "music_api.tracks", all_but("core", "tracks", "generations")),
-        ("dispatch_sweeper", "music_api.dispatch", all_but("core", "dispatch", "generations")),
+        ("authorizer", "music_api.authorizer.handler", ("authorizer",)),
+        ("dispatch_sweeper", "music_api.dispatch.handler", ("dispatch", "jobs")),
+        ("webhook_trigger", "music_api.webhooks.trigger", ("webhooks", "jobs")),
+        ("webhook_delivery", "music_api.webhooks.delivery", ("webhooks", "jobs")),
+        ("generation_worker", "music_api.worker.handler", ("worker", "jobs", "engines", "dispatch")),
     ],
 )
-def test_a_cold_start_loads_only_its_own_request_path(function: str, own: str, foreign: tuple[str, ...]) -> None:
-    """What Lambda's INIT imports, in a fresh interpreter: the function's package and the core, nothing else."""
-    modules = loaded_by("app", ROOT / "functions" / function)
+def test_a_cold_start_loads_only_what_its_function_needs(function: str, own: str, packages: tuple[str, ...]) -> None:
+    """What Lambda's INIT imports, in a fresh interpreter: the function's own module, the core and the domains it
+    builds on; never another route, another domain, the CLI or the local stack."""
+    modules = loaded_by("app", FUNCTIONS / function)
+    allowed = ("music_api.core", own, *(f"music_api.{package}" for package in packages))
+    foreign = [
+        name
+        for name in modules
+        if name.startswith(("music_api.", "music_admin", "music_local"))
+        and name != "music_api.routes"
+        and not name.startswith(allowed)
+    ]
 
-    assert any(name.startswith(own) for name in modules)
-    assert [name for name in modules if name.startswith((*foreign, "music_admin", "music_local"))] == []
+    assert own in modules
+    assert foreign == []
     # Only the functions that change jobs load the writer; only create loads Powertools' idempotency utility.
-    assert ("music_api.generations.writer" in modules) is (function in WRITING_FUNCTIONS)
+    assert ("music_api.jobs.writer" in modules) is (function in WRITING_FUNCTIONS | READING_THE_WRITERS_MODEL)
     assert ("aws_lambda_powertools.utilities.idempotency" in modules) is (function == "create_generation")
 
 

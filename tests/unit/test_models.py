@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from music_api.core.clock import to_utc_z
 from music_api.engines.models import LicenceClass
-from music_api.generations.response import GenerationJob
-from music_api.generations.stored import StoredJob, TrackLicenceClass
+from music_api.jobs.models import StoredJob, TrackLicenceClass
+from music_api.jobs.views import GenerationJob
 from tests.helpers.seed import JOBS
 
 SUCCEEDED: dict[str, Any] = JOBS[0]
@@ -93,5 +93,5 @@ def test_naive_datetimes_are_never_guessed_at() -> None:
 
 
 def test_a_tracks_licence_classes_are_the_engine_catalogues() -> None:
-    """The track's item and the engine catalogue are separate request paths (no import between them): one list."""
+    """The stored track (jobs/models.py, which imports no engine module) and the engine catalogue name one list."""
     assert get_args(TrackLicenceClass) == get_args(LicenceClass)

@@ -15,6 +15,7 @@ from scripts.generate_openapi import (
     OPERATIONS,
     OUTPUT,
     PRINTABLE_ASCII,
+    ROUTES,
     TEXT_MAX_LENGTH,
     all_errors,
     build_document,
@@ -38,6 +39,7 @@ from music_local.template import default_template
 from tests.helpers.contract import spec_example
 
 GET_GENERATION = "/v1/music/{organization_id}/generations/{job_id}"
+ROUTE_MODULES = Path(__file__).resolve().parents[2] / "layers" / "shared" / "music_api" / "routes"
 STATUSES = {"200", "400", "401", "403", "404", "413", "415", "429", "500", "502", "503", "504"}
 RETRYABLE = {"200", "429", "502", "503", "504"}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -86,6 +88,19 @@ def test_every_route_the_template_deploys_is_documented_and_nothing_else() -> No
 
     assert documented == deployed
     assert {(operation.method, operation.path) for operation in OPERATIONS} == deployed
+
+
+def test_every_route_module_is_rendered_with_the_operation_it_declares() -> None:
+    """The document is rendered from the routes' own declarations: every module of music_api.routes, each once, its
+    operationId its module's name (get_generation: getGeneration)."""
+    modules = {path.stem for path in ROUTE_MODULES.glob("*.py") if path.name != "__init__.py"}
+    rendered = {route.__name__.rsplit(".", 1)[1]: route.OPERATION.operation_id for route in ROUTES}
+
+    assert set(rendered) == modules
+    assert len(ROUTES) == len(modules)
+    for module, operation_id in rendered.items():
+        first, *rest = module.split("_")
+        assert operation_id == first + "".join(word.title() for word in rest)
 
 
 def test_every_operation_has_a_tag_a_unique_id_and_the_four_code_samples() -> None:

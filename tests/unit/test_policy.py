@@ -2,7 +2,7 @@
 
 import pytest
 
-from music_api.access.policy import MalformedMethodArnError, authorizer_policy
+from music_api.authorizer.policy import MalformedMethodArnError, authorizer_policy
 from music_local.iam import is_allowed
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/prod/GET/v1/music/org_abc123/generations/mgen_1"

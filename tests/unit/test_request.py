@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from music_api.core.caller import Caller
+from music_api.core.caller import job_path as parse_request
 from music_api.core.errors import (
     AuthenticationRequiredError,
     OrganizationAccessDeniedError,
@@ -13,9 +14,8 @@ from music_api.core.errors import (
 )
 from music_api.core.events import trace_id_of
 from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE
-from music_api.creation.request import parse_request as parse_create_request
-from music_api.generations.listing import parse_list_request
-from music_api.generations.request import parse_request
+from music_api.routes.create_generation import parse_request as parse_create_request
+from music_api.routes.list_generations import parse_request as parse_list_request
 
 
 def event(

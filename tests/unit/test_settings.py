@@ -4,11 +4,11 @@ only what it uses."""
 import pytest
 from pydantic import ValidationError
 
-from music_api.access.settings import AuthorizerSettings
+from music_api.authorizer.settings import AuthorizerSettings
 from music_api.core.aws import sqs_client
 from music_api.core.containers import forget_containers
 from music_api.dispatch.settings import SweeperSettings
-from music_api.generations.settings import GenerationSettings, generation_settings
+from music_api.jobs.settings import GenerationSettings, generation_settings
 
 
 def test_defaults_fill_everything_but_the_resource_names() -> None:

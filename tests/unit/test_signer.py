@@ -9,14 +9,14 @@ from botocore.credentials import Credentials, RefreshableCredentials
 
 from music_api.core.aws import aws_session, s3_bucket_url
 from music_api.core.settings import aws_settings
-from music_api.generations import signer as signer_module
-from music_api.generations.signer import (
+from music_api.jobs import signer as signer_module
+from music_api.jobs.models import CorruptJobError, StoredTrack
+from music_api.jobs.signer import (
     PlaybackUrlSigner,
     SigningUnavailableError,
     credentials_expiry,
     download_filename,
 )
-from music_api.generations.stored import CorruptJobError, StoredTrack
 from tests.helpers.aws import reset_aws
 from tests.helpers.seed import JOBS
 

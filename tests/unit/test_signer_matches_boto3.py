@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from mypy_boto3_s3 import S3Client
 
 from music_api.core.aws import s3_bucket_url
-from music_api.generations.signer import PlaybackUrlSigner, download_filename
-from music_api.generations.stored import StoredTrack
+from music_api.jobs.models import StoredTrack
+from music_api.jobs.signer import PlaybackUrlSigner, download_filename
 from tests.helpers.aws import reset_aws
 
 FROZEN_CLOCK = datetime(2026, 6, 28, 10, 30, 5)  # noqa: DTZ001 - naive UTC, as botocore's clock returns it

@@ -12,11 +12,11 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from music_api.core.envelope import ErrorBody
 from music_api.core.errors import GATEWAY_RESPONSES
-from music_api.creation.settings import CreationSettings
 from music_api.engines.policy import POLICY_PARTITION
 from music_api.engines.store import CATALOGUE_PARTITION
-from music_api.generations.settings import GenerationSettings
-from music_api.generations.store import (
+from music_api.jobs.create import CreationSettings
+from music_api.jobs.settings import GenerationSettings
+from music_api.jobs.store import (
     DISPATCH_KEY,
     JOBS_AWAITING_DISPATCH_INDEX,
     JOBS_RUNNING_INDEX,
@@ -409,7 +409,7 @@ def test_the_idempotency_table_is_keyed_and_expired_as_powertools_writes_it() ->
     """The key and the TTL attribute are the persistence layer's own names; the TTL default is the settings'."""
     table = resource("IdempotencyTable")
     properties = table["Properties"]
-    layer = inspect.signature(DynamoDBPersistenceLayer).parameters  # creation/idempotency.py keeps the defaults
+    layer = inspect.signature(DynamoDBPersistenceLayer).parameters  # jobs/idempotency.py keeps the defaults
 
     assert properties["KeySchema"] == [{"AttributeName": layer["key_attr"].default, "KeyType": "HASH"}]
     assert properties["TimeToLiveSpecification"] == {"AttributeName": layer["expiry_attr"].default, "Enabled": True}

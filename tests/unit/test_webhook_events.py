@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from music_api.core.dynamodb import to_item
-from music_api.generations.store import job_item
+from music_api.jobs.store import job_item
 from music_api.webhooks.events import WebhookEvent, event_id, transition_message
 
 JOB: dict[str, Any] = {

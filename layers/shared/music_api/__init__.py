@@ -1,5 +1,6 @@
-"""The Lambda layer of the music generations API, laid out by request path (docs/architecture.md).
+"""The Lambda layer of the music generations API (docs/architecture.md).
 
-``core`` is what every function shares; ``generations`` is GET /generations/{job_id}; ``access`` is the REQUEST
-authorizer. The two request paths never import each other.
+``core`` is what every function shares, with the route frame; ``routes`` holds one module per HTTP route; ``jobs``,
+``tracks`` and ``engines`` are the domains the routes compose; ``authorizer`` is the REQUEST authorizer;
+``dispatch``, ``worker`` and ``webhooks`` run off queues, schedules and the jobs table's stream.
 """

@@ -15,7 +15,7 @@ from music_api.core.errors import (
     RequestValidationError,
 )
 from music_api.core.events import mapping
-from music_api.core.ids import ORGANIZATION_ID_RULE, is_organization_id, is_user_id
+from music_api.core.ids import JOB_ID_RULE, ORGANIZATION_ID_RULE, is_job_id, is_organization_id, is_user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +68,18 @@ def owned_resource(event: object, name: str, is_valid: Callable[[str], bool], ru
     if organization_id not in caller.organization_ids:
         raise OrganizationAccessDeniedError()
     return caller, organization_id, resource_id
+
+
+@dataclass(frozen=True, slots=True)
+class JobPath:
+    """The request of a route about one of the caller's jobs (GET, cancel): everything it reads is in the path."""
+
+    organization_id: str
+    job_id: str
+    caller: Caller
+
+
+def job_path(event: object) -> JobPath:
+    """Authenticated caller, then well-formed path, then membership: each failure has its own status."""
+    caller, organization_id, job_id = owned_resource(event, "job_id", is_job_id, JOB_ID_RULE)
+    return JobPath(organization_id=organization_id, job_id=job_id, caller=caller)

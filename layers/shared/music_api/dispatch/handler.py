@@ -7,11 +7,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from music_api.core.aws import dynamodb_client, sqs_client
-from music_api.core.observability import logger, metrics
+from music_api.core.observability import entry_point, logger, metrics
 from music_api.dispatch.queue import GenerationQueue
 from music_api.dispatch.settings import sweeper_settings
 from music_api.dispatch.sweeper import AwaitingDispatch, RunningJobs, Sweeper, SweepPolicy
-from music_api.generations.writer import JobWriter
+from music_api.jobs.writer import JobWriter
 
 METRICS = {
     "redispatched": "GenerationJobRedispatched",
@@ -37,3 +37,6 @@ def handle_sweep(event: Mapping[str, Any], context: LambdaContext) -> dict[str, 
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result[field])
     logger.info("Dispatch sweep done", extra=result)
     return result
+
+
+lambda_handler = entry_point(handle_sweep)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from music_api.core.dynamodb import error_code
-from music_api.generations.writer import InvalidJobWriteError, JobRef
+from music_api.jobs.writer import InvalidJobWriteError, JobRef
 
 
 class QueueClient(Protocol):

@@ -27,7 +27,7 @@ from music_api.core.observability import logger
 from music_api.core.stored import STORED_ITEM, StoredNumber, StoredTimestamp
 from music_api.dispatch.queue import GenerationQueue
 from music_api.dispatch.settings import SweeperSettings
-from music_api.generations.store import (
+from music_api.jobs.store import (
     AWAITING_DISPATCH,
     DISPATCH_KEY,
     JOBS_AWAITING_DISPATCH_INDEX,
@@ -35,7 +35,7 @@ from music_api.generations.store import (
     RUNNING,
     RUNNING_KEY,
 )
-from music_api.generations.writer import JobRef, JobWrite, JobWriteError, JobWriter
+from music_api.jobs.writer import JobRef, JobWrite, JobWriteError, JobWriter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

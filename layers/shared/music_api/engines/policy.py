@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from music_api.core.dynamodb import from_item, partition_items
+from music_api.core.dynamodb import partition_items
 from music_api.core.errors import InternalError
+from music_api.engines.store import catalogue_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,13 +74,4 @@ class ContentPolicy:
 
 
 def _rule(item: dict[str, Any]) -> ContentRule:
-    values = from_item(item)
-    sort_key = values.pop("sk", None)
-    values.pop("pk", None)
-    try:
-        rule = ContentRule.model_validate(values)
-    except (ValidationError, TypeError, ValueError) as exc:
-        raise CorruptRuleError("Stored policy rule is invalid") from exc
-    if sort_key != f"RULE#{rule.id}":
-        raise CorruptRuleError("Stored policy rule does not match its key")
-    return rule
+    return catalogue_item(item, ContentRule, lambda rule: f"RULE#{rule.id}", CorruptRuleError, "policy rule")

@@ -4,9 +4,12 @@ Key layout: ``pk = CATALOGUE#ENGINES``, ``sk = ENGINE#<key>``: one Query reads t
 key (``ORG#…``) can collide with it. Operators write it with ``music-api-admin engine`` (admin/music_admin).
 """
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from music_api.core.dynamodb import from_item, partition_items
 from music_api.core.errors import InternalError
@@ -42,13 +45,38 @@ class EngineCatalogue:
 
 
 def _engine(item: dict[str, Any]) -> StoredEngine:
+    return catalogue_item(item, StoredEngine, lambda engine: f"ENGINE#{engine.key}", CorruptEngineError, "engine")
+
+
+def catalogue_item[Item: BaseModel](
+    item: dict[str, Any], model: type[Item], sort_key_of: Callable[[Item], str], corrupt: type[Exception], name: str
+) -> Item:
+    """One item of a catalogue partition (an engine, a policy rule) as ``model``, its sort key the one ``sort_key_of``
+    gives it: anything else is a bad write (``corrupt``), never something to list or judge a request by."""
     values = from_item(item)
     sort_key = values.pop("sk", None)
     values.pop("pk", None)
     try:
-        engine = StoredEngine.model_validate(values)
+        read = model.model_validate(values)
     except (ValidationError, TypeError, ValueError) as exc:
-        raise CorruptEngineError("Stored engine item is invalid") from exc
-    if sort_key != f"ENGINE#{engine.key}":
-        raise CorruptEngineError("Stored engine item does not match its key")
-    return engine
+        raise corrupt(f"Stored {name} item is invalid") from exc
+    if sort_key != sort_key_of(read):
+        raise corrupt(f"Stored {name} item does not match its key")
+    return read
+
+
+@dataclass
+class CachedCatalogue:
+    """The enabled engines, re-read when older than ``ttl_seconds``: one Query per container per TTL, not per
+    request. One per container (create's ``engine_cache``), as Lambda reuses it across invocations."""
+
+    ttl_seconds: float
+    _engines: dict[str, StoredEngine] = field(default_factory=dict)
+    _read_at: float | None = None
+
+    def engines(self, catalogue: EngineCatalogue) -> dict[str, StoredEngine]:
+        now = time.monotonic()
+        if self._read_at is None or now - self._read_at >= self.ttl_seconds:
+            self._engines = {engine.key: engine for engine in catalogue.enabled()}
+            self._read_at = now
+        return self._engines

@@ -1,1 +1,2 @@
-"""GET /v1/music/{organization_id}/tracks/{track_id}: a track the caller generated, with freshly signed URLs."""
+"""Tracks: the track a succeeded job wrote (its stored model is the job writer's, music_api.jobs.models), read by
+its owner's key (store) and answered with freshly signed URLs (models)."""

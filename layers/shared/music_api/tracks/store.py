@@ -1,6 +1,6 @@
 """Tracks in DynamoDB: one GetItem of the caller's own track key (docs/data-model.md, "Tracks").
 
-The key is built from the authorizer's user id (``music_api.generations.store.track_key``), so another user's
+The key is built from the authorizer's user id (``music_api.jobs.store.track_key``), so another user's
 or organization's track is simply not found. The job writer's ``succeed`` writes the item.
 """
 
@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from music_api.core.dynamodb import consistent_item, from_item
 from music_api.core.errors import InternalError
-from music_api.generations.store import track_key
-from music_api.generations.stored import StoredTrackItem
+from music_api.jobs.models import StoredTrackItem
+from music_api.jobs.store import track_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

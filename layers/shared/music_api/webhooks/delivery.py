@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from music_api.core.aws import dynamodb_client, sqs_client
 from music_api.core.errors import ApiError
-from music_api.core.observability import logger, metrics
+from music_api.core.observability import entry_point, logger, metrics
 from music_api.webhooks.events import WebhookMessage
 from music_api.webhooks.retry import RetryPolicy
 from music_api.webhooks.sender import Answer, post
+from music_api.webhooks.settings import delivery_settings
 from music_api.webhooks.signing import signature_header
 from music_api.webhooks.store import WebhookStore
 from music_api.webhooks.url import (
@@ -146,6 +149,20 @@ def _tell_queue(
         logger.warning("Webhook queue call failed", extra={"reason": type(error).__name__, "result": outcome.result})
         return False
     return True
+
+
+@entry_point
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    settings = delivery_settings()
+    deliverer = Deliverer(
+        WebhookStore(dynamodb_client(), settings.auth_table_name),
+        settings.url_policy(),
+        settings.retry_policy(),
+        settings.timeout_seconds,
+    )
+    return handle_batch(
+        event, deliverer, sqs_client(), settings.webhook_queue_url, settings.webhook_dead_letter_queue_url
+    )
 
 
 def _attempt(deliverer: Deliverer, record: Mapping[str, Any]) -> Outcome:

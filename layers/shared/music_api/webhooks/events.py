@@ -15,11 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from music_api.core.clock import to_utc_z
 from music_api.core.dynamodb import from_item
 from music_api.core.envelope import RESPONSE, UtcTimestamp
-from music_api.generations.logic import webhook_view
-from music_api.generations.response import WebhookGenerationJob
-from music_api.generations.store import to_job
-from music_api.generations.stored import JobStatus
-from music_api.generations.writer import TERMINAL_STATUSES, LifecycleJob
+from music_api.jobs.models import JobStatus
+from music_api.jobs.store import to_job
+from music_api.jobs.views import WebhookGenerationJob, webhook_view
+from music_api.jobs.writer import TERMINAL_STATUSES, LifecycleJob
 from music_api.webhooks.url import MAX_URL_LENGTH
 
 type EventType = Literal["generation.succeeded", "generation.failed", "generation.cancelled", "generation.refused"]

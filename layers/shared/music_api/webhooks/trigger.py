@@ -11,8 +11,10 @@ from typing import Any, Protocol
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.core.observability import logger, metrics
+from music_api.core.aws import sqs_client
+from music_api.core.observability import entry_point, logger, metrics
 from music_api.webhooks.events import WebhookMessage, transition_message
+from music_api.webhooks.settings import trigger_settings
 
 
 class QueueClient(Protocol):
@@ -39,3 +41,8 @@ def handle_stream(
         )
     metrics.add_metric(name="WebhookEventQueued", unit=MetricUnit.Count, value=len(messages))
     return {"records": len(records), "events": len(messages)}
+
+
+@entry_point
+def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, int]:
+    return handle_stream(event, context, sqs_client(), trigger_settings().webhook_queue_url)

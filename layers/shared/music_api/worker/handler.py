@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from music_api.core.aws import dynamodb_client, s3_client, sqs_client
 from music_api.core.containers import per_container
-from music_api.core.observability import logger, metrics
+from music_api.core.observability import entry_point, logger, metrics
 from music_api.dispatch.queue import InvalidJobMessageError
 from music_api.worker.registry import engine_for
 from music_api.worker.run import AudioStore, Delivery, JobRunner, RetryLater
@@ -50,6 +50,9 @@ def handle_batch(event: Mapping[str, Any], context: LambdaContext) -> PartialIte
         processor=BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False),
         context=context,
     )
+
+
+lambda_handler = entry_point(handle_batch)
 
 
 def handle_record(record: SQSRecord) -> None:

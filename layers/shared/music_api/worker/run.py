@@ -33,9 +33,9 @@ from music_api.dispatch.queue import job_ref_of
 from music_api.engines.models import StoredEngine
 from music_api.engines.policy import ContentPolicy, refusal_for
 from music_api.engines.store import EngineCatalogue
-from music_api.generations.store import job_key, to_job
-from music_api.generations.stored import StoredTrack
-from music_api.generations.writer import (
+from music_api.jobs.models import StoredTrack
+from music_api.jobs.store import job_key, to_job
+from music_api.jobs.writer import (
     IllegalTransitionError,
     JobRef,
     JobWrite,

@@ -11,15 +11,15 @@ from typing import Any, NoReturn
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from music_api.access.keys import parse_key
-from music_api.access.policy import authorizer_policy
-from music_api.access.settings import authorizer_settings
-from music_api.access.store import ApiKeyStore
+from music_api.authorizer.keys import parse_key
+from music_api.authorizer.policy import authorizer_policy
+from music_api.authorizer.settings import authorizer_settings
+from music_api.authorizer.store import ApiKeyStore
 from music_api.core.aws import dynamodb_client
 from music_api.core.clock import utc_now
 from music_api.core.errors import ApiError, InternalError
 from music_api.core.events import mapping, trace_id_of
-from music_api.core.observability import logger, metrics
+from music_api.core.observability import entry_point, logger, metrics
 
 API_KEY_HEADER = "x-api-key"
 
@@ -48,6 +48,9 @@ def authorize(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any
         if failure is error:
             raise
         raise failure from error
+
+
+lambda_handler = entry_point(authorize)
 
 
 def _authorize(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class CorruptJobError(InternalError):
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "refused"]
 JobMode = Literal["creation", "focus"]
-# Field rules shared with the response models (response.py), so docs/openapi.yaml states what reading enforces.
+# Field rules shared with the response models (views.py), so docs/openapi.yaml states what reading enforces.
 JobId = Annotated[str, Field(pattern=anchored(JOB_ID_PATTERN), max_length=JOB_ID_MAX_LENGTH)]
 TrackId = Annotated[str, Field(pattern=anchored(TRACK_ID_PATTERN), max_length=TRACK_ID_MAX_LENGTH)]
 EngineKey = Annotated[str, Field(min_length=1, max_length=64)]

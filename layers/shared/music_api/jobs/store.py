@@ -1,4 +1,4 @@
-"""Generation jobs in DynamoDB.
+"""Generation jobs in DynamoDB: their keys, one job's read and a page of the caller's jobs.
 
 Key layout (docs/data-model.md): ``pk = ORG#<organization_id>#USER#<user_id>``, ``sk = JOB#<job_id>``.
 A caller's key is built from the authorizer's user id, so another user's or organization's job is simply
@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from music_api.core.dynamodb import consistent_item, from_item, to_item
-from music_api.generations.stored import CorruptJobError, StoredJob, StoredJobSummary
+from music_api.core.dynamodb import consistent_item, from_item, store_errors, to_item
+from music_api.core.events import mapping
+from music_api.jobs.models import CorruptJobError, JobStatus, StoredJob, StoredJobSummary
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -95,6 +96,41 @@ class JobRepository:
         if item is None:
             return None
         return to_job(item, organization_id, user_id, job_id, StoredJob)
+
+    def page(
+        self, organization_id: str, user_id: str, status: JobStatus | None, limit: int, offset: int
+    ) -> list[StoredJobSummary]:
+        """The caller's jobs (in one status, if given), newest first: ``offset + limit`` entries of the caller's index
+        partition, the first ``offset`` dropped (DynamoDB has no offset: the list route caps it)."""
+        wanted = offset + limit
+        if status is None:
+            index, name, value = JOBS_BY_CREATION_INDEX, "pk", owner_key(organization_id, user_id)
+        else:
+            index, name, value = JOBS_BY_STATUS_INDEX, "status_pk", status_key(organization_id, user_id, status)
+        arguments: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": index,
+            "KeyConditionExpression": "#partition = :partition",
+            "ExpressionAttributeNames": {"#partition": name},
+            "ExpressionAttributeValues": to_item({":partition": value}),
+            "ScanIndexForward": False,
+        }
+        items: list[Mapping[str, Any]] = []
+        with store_errors("Job store"):
+            while len(items) < wanted:
+                page = self._client.query(**arguments, Limit=wanted - len(items))
+                items += page.get("Items", [])
+                if "LastEvaluatedKey" not in page:
+                    break
+                arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            to_job(item, organization_id, user_id, _job_id_of(item), StoredJobSummary) for item in items[offset:wanted]
+        ]
+
+
+def _job_id_of(item: Mapping[str, Any]) -> str:
+    sort_key = mapping(item.get("sk")).get("S")
+    return sort_key.removeprefix("JOB#") if isinstance(sort_key, str) else ""
 
 
 def to_job[Job: StoredJobSummary](

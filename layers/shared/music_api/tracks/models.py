@@ -1,6 +1,6 @@
-"""What GET /tracks/{track_id} returns: the track object (generation-family.md, "Get a track").
+"""What GET /tracks/{track_id} returns: the track object (generation-family.md, "Get a track"), and its view.
 
-Keys are always present. Field rules are the stored model's (generations/stored.py), so the published schema
+Keys are always present. Field rules are the stored model's (jobs/models.py), so the published schema
 holds what reading a track enforces. ``stem_urls`` is always an object: empty for a track without stems.
 """
 
@@ -9,17 +9,19 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from music_api.core.envelope import RESPONSE, UtcTimestamp
-from music_api.generations.response import PlaybackUrl
-from music_api.generations.stored import (
+from music_api.jobs.models import (
     MAX_STEMS,
     EngineKey,
     JobMode,
     MimeType,
     StemName,
+    StoredTrackItem,
     TrackId,
     TrackLicenceClass,
     TrackTitle,
 )
+from music_api.jobs.signer import PlaybackUrlSigner
+from music_api.jobs.views import PlaybackUrl
 
 
 class Track(BaseModel):
@@ -46,3 +48,19 @@ class Track(BaseModel):
         dict[StemName, PlaybackUrl],
         Field(max_length=MAX_STEMS, description="Stem name -> short-TTL signed URL; empty when the track has none."),
     ]
+
+
+_STORED_FIELDS = set(Track.model_fields) - {"playback_url", "playback_url_expires_at", "stem_urls"}
+
+
+def track_view(track: StoredTrackItem, signer: PlaybackUrlSigner) -> Track:
+    """The track as the route answers it: stored fields by name, URLs minted now (the master first, so every
+    stem's URL lives at least as long as ``playback_url_expires_at`` says)."""
+    master = signer.sign(track)
+    stems = signer.sign_stems(track)
+    return Track(
+        **track.model_dump(include=_STORED_FIELDS),
+        playback_url=master.url,
+        playback_url_expires_at=master.expires_at,
+        stem_urls={name: signed.url for name, signed in stems.items()},
+    )

@@ -34,9 +34,8 @@ from music_api.core.aws import dynamodb_client
 from music_api.core.containers import per_container
 from music_api.core.dynamodb import StoreUnavailableError
 from music_api.core.errors import IdempotencyKeyInUseError, IdempotencyKeyReusedError
-from music_api.creation.request import CreateGenerationRequest
-from music_api.creation.settings import creation_settings
-from music_api.generations.response import GenerationJob
+from music_api.jobs.create import CreateGenerationRequest, creation_settings
+from music_api.jobs.views import GenerationJob
 
 # Records are named by what they guard, not by the function's deployed name: a redeploy keeps every key.
 RECORD_PREFIX: Final = "create-generation"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from music_api.access.models import StoredApiKey
+from music_api.authorizer.models import StoredApiKey
 from music_api.core.dynamodb import consistent_item, from_item
 from music_api.core.errors import InternalError
 

@@ -1,4 +1,5 @@
-"""What GET /generations/{job_id} reads from its environment (template.yaml gives it exactly these)."""
+"""What the routes about jobs (GET, cancel, the list) and the track route read from their environment (template.yaml
+gives each exactly these)."""
 
 import os
 from typing import Annotated

@@ -44,8 +44,9 @@ from music_api.core.containers import per_container
 from music_api.core.dynamodb import StoreUnavailableError, error_code, from_item, store_errors, to_item
 from music_api.core.ids import is_job_id, is_organization_id, is_user_id
 from music_api.core.stored import StoredNumber, StoredTimestamp
-from music_api.generations.signer import is_signable_audio_key
-from music_api.generations.store import (
+from music_api.jobs.models import JobMode, JobStatus, StoredJob, StoredTrack, StoredTrackItem
+from music_api.jobs.signer import is_signable_audio_key
+from music_api.jobs.store import (
     AWAITING_DISPATCH,
     DISPATCH_KEY,
     RUNNING,
@@ -56,7 +57,6 @@ from music_api.generations.store import (
     to_job,
     track_key,
 )
-from music_api.generations.stored import JobMode, JobStatus, StoredJob, StoredTrack, StoredTrackItem
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from music_api.access.keys import KEY_ID_PATTERN
+from music_api.authorizer.keys import KEY_ID_PATTERN
 from music_api.core.ids import ORGANIZATION_ID_PATTERN, USER_ID_PATTERN, anchored
 from music_api.core.stored import STORED_ITEM, StoredTimestamp
 

@@ -15,8 +15,8 @@ from botocore.utils import percent_encode
 from music_api.core.aws import aws_session, s3_bucket_url
 from music_api.core.clock import utc_now
 from music_api.core.errors import ServiceUnavailableError
-from music_api.generations.settings import GenerationSettings
-from music_api.generations.stored import CorruptJobError, StoredTrack
+from music_api.jobs.models import CorruptJobError, StoredTrack
+from music_api.jobs.settings import GenerationSettings
 
 _EXTENSIONS = {
     "audio/mpeg": "mp3",

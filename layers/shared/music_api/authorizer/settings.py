@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from music_api.access.keys import Environment
+from music_api.authorizer.keys import Environment
 from music_api.core.containers import per_container
 from music_api.core.settings import AwsSettings
 

@@ -1,1 +1,0 @@
-"""The REQUEST authorizer on X-API-Key: key format, the key store's one read, the IAM policy, the handler."""
