@@ -21,6 +21,10 @@ DYNAMODB_LOCAL_DIR := tools/dynamodb-local
 SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 DOCS_PAGE := build/docs/index.html
 
+# Bytecode is written and reused even where the shell says otherwise: a test run starts dozens of interpreters
+# (pytest's workers, the local stack, the command lines), and each would compile the project's sources again.
+unexport PYTHONDONTWRITEBYTECODE
+
 # SAM CLI: no telemetry, and a region for commands that want one even offline.
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
