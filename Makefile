@@ -8,8 +8,10 @@ MAKEFLAGS += --no-builtin-rules
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV_VENV := .tools/uv
 SAM_VENV := .tools/sam
 CHECKOV_VENV := .tools/checkov
+UV := $(UV_VENV)/bin/uv
 SAM := $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 BUILD_DIR := .aws-sam/build
@@ -20,6 +22,10 @@ REDOCLY_DIR := tools/redocly
 DYNAMODB_LOCAL_DIR := tools/dynamodb-local
 SPECTRAL := $(SPECTRAL_DIR)/node_modules/.bin/spectral
 DOCS_PAGE := build/docs/index.html
+
+# Bytecode is written and reused even where the shell says otherwise: a test run starts dozens of interpreters
+# (pytest's workers, the local stack, the command lines), and each would compile the project's sources again.
+unexport PYTHONDONTWRITEBYTECODE
 
 # SAM CLI: no telemetry, and a region for commands that want one even offline.
 export SAM_CLI_TELEMETRY := 0
@@ -36,13 +42,25 @@ FIXTURES ?= local/demo.json
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml $(CLIENT)/pyproject.toml
+# uv installs every venv from its lock file, hashes required: parallel downloads and a cache of its own. pip keeps
+# no cache on the CI machines, so a fresh clone's installs with it took minutes (docs/testing.md has the numbers).
+# uv itself comes from its own lock file, through pip: one wheel.
+$(UV_VENV)/.installed: requirements/uv.txt
+	@test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	@touch $@
+
+# $(call venv,DIR,LOCK FILE): DIR's venv (with pip: the layer's build runs it) holding exactly what LOCK FILE pins.
+define venv
+	@test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(UV) pip install --quiet --python $(1)/bin/python --require-hashes -r $(2)
+endef
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml $(CLIENT)/pyproject.toml $(UV_VENV)/.installed
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 13) else "Python 3.13 is required (.python-version); found " + sys.version.split()[0])'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
-	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	$(call venv,$(VENV),requirements/dev.txt)
 	@# The client's dependencies are pinned in requirements/dev.txt (the dev extra).
-	$(BIN)/python -m pip install --quiet --no-deps --editable $(CLIENT)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --editable . --editable $(CLIENT)
 	@touch $@
 
 # The contract page's cURL and JavaScript examples run in the e2e tests: curl and Node from Debian's packages
@@ -50,16 +68,13 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml $(CLIENT)/pyproject.toml
 system-tools: node
 	$(call debian,curl,curl)
 
-# SAM CLI pins its own boto3/pydantic: it lives in a venv of its own, never the project's.
-$(SAM_VENV)/.installed: requirements/sam.txt
-	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/sam.txt
+# SAM CLI and checkov pin their own boto3/pydantic: each lives in a venv of its own, never the project's.
+$(SAM_VENV)/.installed: requirements/sam.txt $(UV_VENV)/.installed
+	$(call venv,$(SAM_VENV),requirements/sam.txt)
 	@touch $@
 
-# checkov, like SAM CLI, pins its own versions of shared libraries: a tool venv of its own.
-$(CHECKOV_VENV)/.installed: requirements/checkov.txt
-	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt $(UV_VENV)/.installed
+	$(call venv,$(CHECKOV_VENV),requirements/checkov.txt)
 	@touch $@
 
 # $(call debian,COMMANDS,PACKAGES): install Debian's PACKAGES when one of COMMANDS is missing (root only, as in CI).
@@ -89,7 +104,7 @@ tools/%/node_modules/.installed: tools/%/package-lock.json tools/%/package.json 
 
 NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed $(REDOCLY_DIR)/node_modules/.installed \
 	$(DYNAMODB_LOCAL_DIR)/node_modules/.installed
-VENVS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+VENVS := $(UV_VENV)/.installed $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 
 install: $(VENVS) $(NODE_TOOLS) browser system-tools java ## Create .venv, .tools/*, tools/*/node_modules from the lock files; chromium, curl, node, java
 
@@ -141,8 +156,8 @@ test: lint pytest ## Lint everything, then run every test
 
 # The layer builds through layers/shared/Makefile (bytecode included); the check: aarch64 binaries only, and a
 # hash-based cpython-313 .pyc for every module.
-build: $(SAM_VENV)/.installed ## sam build for arm64/python3.13, then check the layer: aarch64 binaries, bytecode
-	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build --template template.yaml --build-dir $(BUILD_DIR)
+build: $(SAM_VENV)/.installed $(UV_VENV)/.installed ## sam build for arm64/python3.13, then check the layer: aarch64 binaries, bytecode
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" UV="$(abspath $(UV))" $(SAM) build --template template.yaml --build-dir $(BUILD_DIR)
 	$(SAM_VENV)/bin/python scripts/check_layer.py $(BUILD_DIR)/SharedLayer/python
 
 run: $(VENV)/.installed ## Serve the API on http://127.0.0.1:$(PORT) (embedded AWS emulator, $(FIXTURES))
@@ -177,14 +192,16 @@ docs: $(DOCS_PAGE) ## Render the API reference into build/docs/index.html (one s
 demo-audio: $(VENV)/.installed ## Re-synthesize local/audio/late-night-study.mp3
 	$(BIN)/python scripts/make_demo_audio.py
 
-lock: $(VENV)/.installed ## Re-pin requirements/dev.txt, requirements/sam.txt and the layer's requirements.txt
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.13 --generate-hashes --no-header \
+lock: $(UV_VENV)/.installed ## Re-pin requirements/*.txt (dev, uv, sam, checkov) and the layer's requirements.txt
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.13 --generate-hashes --no-header \
 		--custom-compile-command "make lock" -o requirements/dev.txt
-	$(BIN)/uv pip compile requirements/sam.in --python-version 3.13 --generate-hashes --no-header \
+	$(UV) pip compile requirements/uv.in --python-version 3.13 --generate-hashes --no-header \
+		--custom-compile-command "make lock" -o requirements/uv.txt
+	$(UV) pip compile requirements/sam.in --python-version 3.13 --generate-hashes --no-header \
 		--custom-compile-command "make lock" -o requirements/sam.txt
-	$(BIN)/uv pip compile requirements/checkov.in --python-version 3.13 --generate-hashes --no-header \
+	$(UV) pip compile requirements/checkov.in --python-version 3.13 --generate-hashes --no-header \
 		--custom-compile-command "make lock" -o requirements/checkov.txt
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 \
+	$(UV) pip compile pyproject.toml --python-version 3.13 --python-platform aarch64-manylinux2014 \
 		--no-header --custom-compile-command "make lock" -o layers/shared/requirements.txt
 
 clean: ## Remove build output and caches (keeps the venvs and tools/*/node_modules)

@@ -11,9 +11,21 @@ import pytest
 from music_local.emulator import LocalAws, MotoServer
 from music_local.gateway import LambdaContext
 from music_local.stack import LOCAL_READ_TIMEOUT_SECONDS
-from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, IDEMPOTENCY_TABLE, JOBS_TABLE, REGION, reset_aws
+from tests.helpers.aws import (
+    AUDIO_BUCKET,
+    AUTH_TABLE,
+    IDEMPOTENCY_TABLE,
+    JOBS_TABLE,
+    REGION,
+    reset_aws,
+    share_botocore_models,
+)
 from tests.helpers.dynamodb_local import DynamoDbLocal
 from tests.helpers.world import BACKENDS, MOTO, World
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_botocore_models()
 
 
 @pytest.fixture(autouse=True)

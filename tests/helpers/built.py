@@ -12,6 +12,7 @@ from music_local.template import Template
 from sam_template.loader import ROOT
 
 LAYER_SOURCE = ROOT / "layers" / "shared"
+UV = ROOT / ".tools" / "uv" / "bin" / "uv"  # make install's: the layer's wheels come from its cache
 
 
 def build_layer(scratch: Path, artifacts: Path) -> Path:
@@ -21,12 +22,16 @@ def build_layer(scratch: Path, artifacts: Path) -> Path:
     subprocess.run(  # noqa: S603 - make, on the project's own Makefile # nosec B603 B607
         ["make", "--makefile", str(scratch / "Makefile"), "build-SharedLayer"],  # noqa: S607
         cwd=scratch,
-        env=os.environ | {"ARTIFACTS_DIR": str(artifacts), "PYTHON": sys.executable},
+        env=os.environ | {"ARTIFACTS_DIR": str(artifacts), "PYTHON": sys.executable} | _uv(),
         capture_output=True,
         check=True,
         timeout=900,
     )
     return artifacts / "python"
+
+
+def _uv() -> dict[str, str]:
+    return {"UV": str(UV)} if UV.exists() else {}
 
 
 def build_artifact(destination: Path) -> Path:

@@ -2,6 +2,7 @@
 every deployed route, the error catalogue's texts, the id rules, and the contract's examples verbatim."""
 
 import re
+from functools import cache
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,15 @@ RETRYABLE = {"200", "429", "502", "503", "504"}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
+@cache
+def committed_document() -> str:
+    return OUTPUT.read_text(encoding="utf-8")
+
+
 def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(OUTPUT.read_text(encoding="utf-8"))
+    """A fresh copy of the committed document each call (a test may change it): parsed by libyaml, ten times
+    faster than the pure-Python parser on these 200 KB."""
+    loaded: dict[str, Any] = yaml.load(committed_document(), Loader=yaml.CSafeLoader)  # noqa: S506 # nosec B506
     return loaded
 
 
