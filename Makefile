@@ -89,10 +89,13 @@ endef
 node: ## Node.js and npm (Debian's nodejs, npm) when missing
 	$(call debian,node npm,nodejs npm)
 
+# Debian's packages one after the other, even under make --jobs: apt holds one lock.
+browser: | system-tools
 browser: ## Headless Chromium for the docs page test (Debian's chromium) when missing
 	$(call debian,chromium,chromium)
 
 # The JRE's package links its man pages into /usr/share/man/man1, which slim images do not have.
+java: | browser
 java: ## Java for DynamoDB Local (Debian's openjdk-17-jre-headless) when missing
 	@command -v java >/dev/null || [ "$$(id -u)" != 0 ] || mkdir -p /usr/share/man/man1
 	$(call debian,java,openjdk-17-jre-headless)
@@ -152,7 +155,13 @@ integration: $(INTEGRATION_TOOLS) ## The integration tests: the functions agains
 e2e: $(E2E_TOOLS) ## The end-to-end tests over HTTP against make run's server
 	$(PYTEST) tests/e2e
 
-test: lint pytest ## Lint everything, then run every test
+# What make test needs, installed side by side first (the downloads overlap: 46 s one after the other on a fresh
+# clone, see docs/testing.md), each target's output kept together; then lint, then every test.
+TEST_TOOLS := $(VENVS) $(NODE_TOOLS) $(DOCS_PAGE) browser system-tools java
+
+test: ## Lint everything, then run every test
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory lint pytest
 
 # The layer builds through layers/shared/Makefile (bytecode included); the check: aarch64 binaries only, and a
 # hash-based cpython-313 .pyc for every module.
