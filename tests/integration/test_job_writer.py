@@ -2,6 +2,7 @@
 write nothing, and items the GET handler serves. (Random sequences and races: test_lifecycle_properties.py.)"""
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -11,7 +12,7 @@ from botocore.config import Config
 from music_api.core.dynamodb import StoreUnavailableError
 from music_api.core.errors import InternalError
 from music_api.jobs.models import CorruptJobError, StoredJob
-from music_api.jobs.store import job_key
+from music_api.jobs.store import job_key, track_key
 from music_api.jobs.writer import (
     IllegalTransitionError,
     InvalidJobWriteError,
@@ -24,8 +25,8 @@ from music_api.jobs.writer import (
     UnknownJobError,
 )
 from music_local.emulator import LocalAws
-from tests.helpers.jobs import TickingClock, a_track, client_view, job_ref, job_writer, stored_item
-from tests.helpers.world import DYNAMODB_LOCAL
+from tests.helpers.jobs import TickingClock, a_track, client_view, fixed_clock, job_ref, job_writer, stored_item
+from tests.helpers.world import DYNAMODB_LOCAL, MOTO
 
 pytestmark = pytest.mark.dynamodb(DYNAMODB_LOCAL)
 
@@ -186,6 +187,33 @@ def test_progress_only_rises_and_late_reports_are_ignored(aws: LocalAws, writer:
     item = stored_item(aws, REF)
     assert item is not None
     assert (item["progress"], item["version"]) == (99, 5)
+
+
+@pytest.mark.dynamodb(MOTO, DYNAMODB_LOCAL)
+def test_a_writer_whose_clock_is_behind_never_moves_the_jobs_time_back(aws: LocalAws) -> None:
+    """Two writers racing on one job (a worker and the cancel route): the one that read its clock first can land
+    second. It writes at the job's own, later time instead, through an update and through succeed's transaction,
+    and what it may not do is refused or a repeat exactly as with a clock in step."""
+    later = datetime(2026, 6, 28, 10, 0, 43, tzinfo=UTC)
+    ahead = job_writer(aws, clock=fixed_clock(later))
+    behind = job_writer(aws, clock=fixed_clock(later - timedelta(seconds=1)))
+    behind.create(NewJob(REF, "studio", "creation"))
+    ahead.start(REF)
+
+    written = [behind.report_progress(REF, 10), behind.request_cancel(REF), behind.succeed(REF, TRACK)]
+
+    assert [write.changed for write in written] == [True, True, True]
+    item = stored_item(aws, REF)
+    assert item is not None
+    assert (item["status"], item["progress"], item["version"]) == ("succeeded", 100, 5)
+    stamps = [item[name] for name in ("updated_at", "started_at", "heartbeat_at", "finished_at")]
+    assert stamps == ["2026-06-28T10:00:43Z"] * 4
+    track = aws.dynamodb.get_item(TableName=aws.jobs_table, Key=track_key(REF.organization_id, REF.user_id, TRACK.id))
+    assert track["Item"]["created_at"] == {"S": "2026-06-28T10:00:43Z"}
+    with pytest.raises(IllegalTransitionError):
+        behind.cancel(REF)
+    assert behind.succeed(REF, TRACK).changed is False
+    assert stored_item(aws, REF) == item
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -303,11 +303,12 @@ def test_a_worker_that_dies_mid_run_leaves_a_job_the_sweeper_fails_after_the_lea
 
 def test_a_worker_that_beat_after_the_sweeper_read_its_job_keeps_it(aws: LocalAws) -> None:
     ref = queued(aws, "mgen_alivestill")
-    writer = job_writer(aws, clock=fixed_clock(datetime(2026, 6, 28, 10, 0, tzinfo=UTC)))
+    created = job(aws, ref).created_at  # the clocks run on from the job's creation (time never goes back on it)
+    writer = job_writer(aws, clock=fixed_clock(created + timedelta(minutes=1)))
     writer.start(ref)
     seen = stored_item(aws, ref)
     assert seen is not None
-    job_writer(aws, clock=fixed_clock(datetime(2026, 6, 28, 10, 1, tzinfo=UTC))).heartbeat(ref)
+    job_writer(aws, clock=fixed_clock(created + timedelta(minutes=2))).heartbeat(ref)
 
     with pytest.raises(IllegalTransitionError):
         writer.fail_stale(ref, seen["heartbeat_at"], STALE_MESSAGE)

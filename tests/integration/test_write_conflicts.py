@@ -18,7 +18,8 @@ from cancel_generation.app import lambda_handler as cancel_handler
 from create_generation.app import lambda_handler as create_handler
 from music_api.core.dynamodb import StoreUnavailableError
 from music_api.engines.store import CATALOGUE_PARTITION
-from music_api.jobs.writer import JobRef, JobWrite, JobWriter, NewJob
+from music_api.jobs.store import job_item
+from music_api.jobs.writer import CLOCK_RETRIES, JobRef, JobWrite, JobWriter, NewJob
 from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
 from tests.helpers.aws import JOBS_TABLE, REGION
@@ -76,6 +77,26 @@ def test_succeeds_transaction_cancelled_by_a_conflict_is_store_unavailable(stubb
 
     with pytest.raises(StoreUnavailableError):
         JobWriter(client, JOBS_TABLE).succeed(REF, a_track())
+
+
+def test_a_write_that_keeps_finding_a_later_job_gives_up_as_store_unavailable(stubbed: tuple[Any, Stubber]) -> None:
+    """A writer whose clock is behind the job writes again at the job's time, but only a few times: each failure
+    means another write landed in between, so after the last one it is a retryable conflict, never a loop."""
+    client, stubber = stubbed
+    for second in range(1, CLOCK_RETRIES + 1):  # each attempt finds the job written one second later still
+        stamp = f"2099-01-01T00:00:0{second}Z"
+        running = {"status": "running", "progress": 0, "started_at": stamp, "heartbeat_at": stamp, "version": 2}
+        item = {"id": REF.job_id, "organization_id": REF.organization_id, "user_id": REF.user_id} | running
+        item |= {"engine": "studio", "mode": "creation", "created_at": stamp, "updated_at": stamp}
+        stubber.add_client_error(
+            "update_item",
+            service_error_code="ConditionalCheckFailedException",
+            http_status_code=400,
+            modeled_fields={"Item": job_item(item)},
+        )
+
+    with pytest.raises(StoreUnavailableError):
+        JobWriter(client, JOBS_TABLE).heartbeat(REF)
 
 
 # Each route that writes: its handler, its event, where it gets its DynamoDB client, and its write.

@@ -24,7 +24,8 @@ update and its track's own item, created only if no item has its key), so a trac
 job succeeded. When a condition fails, DynamoDB hands back the job item as it is
 (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) and the item tells the two cases apart: the operation has
 already been applied (a queue delivered it again), which succeeds without writing, or it is not allowed from
-the job's state, which raises ``IllegalTransitionError``. Either way nothing is written.
+the job's state, which raises ``IllegalTransitionError``. Either way nothing is written. Every write also requires
+the stored ``updated_at`` to be no later than its own, so time never goes backwards on a job (``_apply``).
 
 Every attribute an operation writes is first checked against the field of ``StoredJob`` the reader checks it
 with, so the writer cannot leave an item the GET endpoint would call corrupt.
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 STORE = "Job store"
 TERMINAL_STATUSES: Final[frozenset[JobStatus]] = frozenset({"succeeded", "failed", "cancelled", "refused"})
 MAX_RUNNING_PROGRESS = 99  # 100 is what succeed writes
+CLOCK_RETRIES = 3  # attempts of one write whose clock is behind the job's updated_at (JobWriter._apply)
 
 
 class LifecycleJob(StoredJob):
@@ -431,8 +433,32 @@ class JobWriter:
     def _apply(self, ref: JobRef, step: _Step, *, track: StoredTrack | None = None) -> JobWrite:
         """``SET writes, updated_at and stamps = now, version + 1`` on the condition that the status is one of
         the step's sources (and its extra condition), with ``track``'s item in the same transaction when given;
-        on a failed condition, the stored item tells a repeat from a refusal."""
+        on a failed condition, the stored item tells a repeat from a refusal.
+
+        Time never goes backwards on a job: every write also requires the stored ``updated_at`` to be at most this
+        writer's ``now``. Two writers racing on one job (a worker and the cancel route) each read their clock
+        before writing, so the one that read first can land second; when the stored item shows the step could
+        apply but carries a later ``updated_at``, the write is sent again at that time (a few times at most:
+        each retry means yet another write landed in between)."""
         now = self._now()
+        for _ in range(CLOCK_RETRIES):
+            written, item = self._write(ref, step, now, track)
+            if written:
+                return JobWrite(self._job(item, ref), changed=True)
+            if not item:
+                raise UnknownJobError(f"no job {ref.job_id} for {ref.user_id} in {ref.organization_id}")
+            job = self._job(item, ref)
+            stored_at = to_utc_z(job.updated_at) if job.updated_at else now
+            if job.status not in step.sources or stored_at <= now:  # not the clock: a repeat or a refusal
+                if step.applied(job):
+                    return JobWrite(job, changed=False)
+                raise IllegalTransitionError(step.operation, job)
+            now = stored_at
+        raise StoreUnavailableError(f"{STORE}: job {ref.job_id} kept changing during the write")
+
+    def _write(self, ref: JobRef, step: _Step, now: str, track: StoredTrack | None) -> tuple[bool, Mapping[str, Any]]:
+        """One attempt of ``_apply`` at the time ``now``: (True, the job as written), or (False, the job as stored,
+        empty if none) when the condition failed."""
         writes = {**step.writes} | dict.fromkeys(("updated_at", *step.stamps), now)
         for name, value in writes.items():
             _check_field(name, value)
@@ -458,6 +484,7 @@ class JobWriter:
         condition = f"#status IN ({', '.join(f':from_{status}' for status in step.sources)})"
         if step.also:
             condition = f"{condition} AND {step.also}"
+        condition += " AND (attribute_not_exists(#updated_at) OR #updated_at <= :updated_at)"
         request: UpdateTypeDef = {
             "TableName": self._table_name,
             "Key": job_key(ref.organization_id, ref.user_id, ref.job_id),
@@ -468,19 +495,10 @@ class JobWriter:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if track is None:
-            written, item = self._conditional_write(
+            return self._conditional_write(
                 lambda: self._client.update_item(**request, ReturnValues="ALL_NEW").get("Attributes", {})
             )
-        else:
-            written, item = self._with_track_item(request, track_item(ref, track, now))
-        if written:
-            return JobWrite(self._job(item, ref), changed=True)
-        if not item:
-            raise UnknownJobError(f"no job {ref.job_id} for {ref.user_id} in {ref.organization_id}")
-        job = self._job(item, ref)
-        if step.applied(job):
-            return JobWrite(job, changed=False)
-        raise IllegalTransitionError(step.operation, job)
+        return self._with_track_item(request, track_item(ref, track, now))
 
     def _with_track_item(self, update: "UpdateTypeDef", track: dict[str, Any]) -> tuple[bool, Mapping[str, Any]]:
         """The job's update and the track's new item as one transaction: (True, the job as written), or (False,
