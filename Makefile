@@ -141,7 +141,8 @@ E2E_TOOLS := $(VENV)/.installed $(DOCS_PAGE) browser system-tools
 # Two pytest workers (pytest-xdist), one per core of the two-core machines this runs on; each builds its own moto
 # stack and starts its own DynamoDB Local (docs/testing.md has the numbers). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest --numprocesses $(PYTEST_WORKERS)
+# worksteal: a worker that ran out of tests takes some of the other's, so one slow file cannot hold the run's end.
+PYTEST := $(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist worksteal
 
 pytest: $(INTEGRATION_TOOLS) $(E2E_TOOLS) ## Every test suite, with coverage of the shared package and the client
 	$(PYTEST) --cov --cov-report=term-missing

@@ -26,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="the functions' Powertools log level (default WARNING; INFO shows a line per request)",
     )
+    parser.add_argument(
+        "--no-generation",
+        dest="generation",
+        action="store_false",
+        help="serve the API without running created jobs: nothing consumes the generation queue, so they stay "
+        "queued (for fuzzing the API without rendering its jobs' audio)",
+    )
     return parser
 
 
@@ -37,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        stack = start_stack(args.fixtures, log_level=args.log_level)
+        stack = start_stack(args.fixtures, log_level=args.log_level, generation=args.generation)
     except FixtureError as error:
         print(f"Cannot start: the fixture file has problems; nothing was loaded.\n{error}", file=sys.stderr)
         return 2

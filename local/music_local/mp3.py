@@ -1,13 +1,12 @@
-"""MP3 of a chosen length without an encoder: whole MPEG audio frames of a source file, looped and cut at a frame.
+"""MP3 files read frame by frame, without a decoder: how long a master or stem plays (the tests' judge of the audio
+the worker uploads), and whether a file is whole frames at all.
 
-Every frame of an MP3 stands alone in its header (sync word, version, layer, bitrate, sample rate, padding), so
-a file made of whole frames of one source plays: the loop restarts at the source's first frame, whose bit
-reservoir is empty, so no frame borrows bytes from the wrong place. MPEG-1, 2 and 2.5, Layer III.
+Every frame of an MP3 stands alone in its header (sync word, version, layer, bitrate, sample rate, padding).
+MPEG-1, 2 and 2.5, Layer III.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Final
 
 # Bitrates in kbit/s by header index (0 = free format, 15 = bad: neither is accepted), for Layer III.
@@ -65,22 +64,3 @@ def frames(data: bytes) -> Iterator[Frame]:
 
 def duration_seconds(data: bytes) -> float:
     return sum(frame.seconds for frame in frames(data))
-
-
-def of_duration(source: bytes, seconds: float) -> bytes:
-    """``source``'s frames from its first, looped as often as needed, up to the frame that reaches ``seconds``
-    (at least one frame)."""
-    if seconds <= 0:
-        raise ValueError("seconds must be positive")
-    looped = list(frames(source))
-    pieces = []
-    # Exact: a float running total of 36 ms frames drifts (1.8 s summed to 1.8000000000000003 here, while
-    # Python's compensated sum() of the same frames gives 1.7999999999999998, short of the request).
-    played, wanted = Fraction(0), Fraction(seconds)
-    while played < wanted:
-        for frame in looped:
-            pieces.append(source[frame.offset : frame.offset + frame.length])
-            played += Fraction(frame.samples, frame.sample_rate)
-            if played >= wanted:
-                break
-    return b"".join(pieces)

@@ -26,7 +26,10 @@ from music_local.gateway import LocalFunction
 from music_local.template import QueueEvent, Template
 
 LOCAL_CONCURRENCY: Final = 2
-EMPTY_QUEUE_PAUSE_SECONDS: Final = 0.5
+# Each polling thread waits on the queue (long polling, as Lambda's poller does) instead of asking twice a second:
+# moto wakes the wait when a message arrives. Short enough for ``stop`` not to wait long; a failed receive pauses.
+LONG_POLL_SECONDS: Final = 1
+FAILED_POLL_PAUSE_SECONDS: Final = 0.5
 
 
 def sqs_event(messages: list[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -146,13 +149,14 @@ class QueueConsumers(EventSourceThreads[QueueEvent, ProcessFunction]):
         for function in self.functions:
             function.stop()
 
-    def poll_once(self, event: QueueEvent, function: Invoker) -> int:
-        """One receive and, if it brought messages the claims left, one invocation: how many were handed over."""
+    def poll_once(self, event: QueueEvent, function: Invoker, wait_seconds: int = 0) -> int:
+        """One receive (waiting up to ``wait_seconds`` for a message) and, if it brought messages the claims left,
+        one invocation: how many were handed over."""
         queue_url = self._aws.queue_urls[event.queue]
         answer = self._aws.sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=min(event.batch_size, 10),
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -181,9 +185,7 @@ class QueueConsumers(EventSourceThreads[QueueEvent, ProcessFunction]):
     def _run(self, event: QueueEvent, function: ProcessFunction) -> None:
         while not self._stopping.is_set():
             try:
-                handed = self.poll_once(event, function)
+                self.poll_once(event, function, LONG_POLL_SECONDS)
             except Exception as error:  # noqa: BLE001 - the emulator is busy or stopping: poll again
                 print(f"sqs: {event.function} poll skipped ({type(error).__name__})", file=sys.stderr, flush=True)
-                handed = 0
-            if not handed:
-                self._stopping.wait(EMPTY_QUEUE_PAUSE_SECONDS)
+                self._stopping.wait(FAILED_POLL_PAUSE_SECONDS)

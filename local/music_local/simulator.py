@@ -4,8 +4,10 @@ a clock, through the job writer, as a generation worker would.
 A simulated job is an ordinary job item whose ``request`` carries a ``simulate`` map (``Simulation``): the plan
 (queued for Q seconds, running for R, then the outcome), when it was submitted, and what the outcome needs (the
 track, the error message or the refusal reason). Fixture files (``"simulate"`` on a ``generations`` entry) and
-``python -m music_local.submit`` write such items; the simulator finds them by scanning the table every
-``interval`` seconds, so a job submitted while the stack runs is picked up like one loaded at start-up.
+``python -m music_local.submit`` write such items; the simulator finds them by scanning the table, every
+``interval`` seconds while simulated jobs are in flight and every ``idle_interval`` seconds otherwise (an idle
+stack's moto would spend a tenth of a core on the scans), so a job submitted while the stack runs is picked up
+like one loaded at start-up, within a second.
 
 Timeline, in seconds after submission: before Q queued; at Q running (``refused``: refused at Q instead), with
 progress rising from 1 to 99 over R; at Q+R the outcome (``cancelled``: at Q+R/2, progress left where it was).
@@ -51,11 +53,9 @@ SUBMITTED_REFUSAL_REASON = "The simulated engine refused this request."
 # What a submitted job's success plays: the demo MP3, under the track's own key.
 DEMO_AUDIO = Path(__file__).resolve().parents[1] / "audio" / "late-night-study.mp3"
 DEMO_AUDIO_SECONDS = 119.4
-# A job created through the API: how long it runs once received (long enough for a client polling at GET's
-# running Retry-After of 2 s to see its progress rise), and the longest audio it gets.
+# A job created through the API with a directive: how long it runs once claimed (long enough for a client polling at
+# GET's running Retry-After of 2 s to see its progress rise).
 CREATED_RUNNING_SECONDS: Final = 10.0
-MAX_CREATED_AUDIO_SECONDS: Final = 600
-CREATED_UNTITLED: Final = "Untitled"
 # The prompt directive only this simulator honours: how a created job should end instead of succeeding.
 DIRECTIVE: Final = re.compile(r"\[simulate:(failed|refused)\]")
 IN_FLIGHT: Final[frozenset[JobStatus]] = frozenset({"queued", "running"})
@@ -165,12 +165,14 @@ class Simulator:
         *,
         audio: bytes,
         interval: float = 0.2,
+        idle_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._aws = aws
         self._writer = JobWriter(aws.dynamodb, aws.jobs_table)
         self._audio = audio
         self._interval = interval
+        self._idle_interval = idle_interval
         self._clock = clock
         self._claimed: dict[JobRef, Simulation] = {}
         self._claimed_lock = threading.Lock()  # claim runs on the queue consumer's thread, tick on this one
@@ -189,9 +191,9 @@ class Simulator:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
         """One pass over the simulated jobs still queued or running: the fixtures' and submitted ones, and the
-        claimed ones (once the ended are let go)."""
+        claimed ones (once the ended are let go). Whether any was in flight."""
         in_flight = [(job, simulation, self._audio) for job, simulation in self._jobs_in_flight()]
         in_flight += [(job, simulation, b"") for job, simulation in self._claimed_in_flight()]
         for job, simulation, audio in in_flight:
@@ -199,6 +201,7 @@ class Simulator:
                 self._advance(job, simulation, audio)
             except JobWriteError as error:  # someone else moved the job meanwhile: it is theirs now
                 print(f"simulator: {job.id} left alone ({error})", file=sys.stderr, flush=True)
+        return bool(in_flight)
 
     # --- the generation queue's directed jobs ---------------------------------------------------------------
 
@@ -240,9 +243,16 @@ class Simulator:
         return None if item is None else to_job(item, ref.organization_id, ref.user_id, ref.job_id, LifecycleJob)
 
     def _run(self) -> None:
+        busy, last_tick = True, 0.0
         while not self._stopping.wait(self._interval):
+            now = time.monotonic()
+            with self._claimed_lock:
+                claimed = bool(self._claimed)
+            if not (busy or claimed) and now - last_tick < self._idle_interval:
+                continue
+            last_tick = now
             try:
-                self.tick()
+                busy = self.tick()
             except (ApiError, BotoCoreError, ClientError) as error:  # the emulator is busy or stopping: next tick
                 print(f"simulator: tick skipped ({type(error).__name__})", file=sys.stderr, flush=True)
 

@@ -51,6 +51,9 @@ def local_functions(template: Template, aws: LocalAws, log_level: str = "WARNING
     }
 
 
+GENERATION_WORKER = "GenerationWorkerFunction"
+
+
 @dataclass
 class LocalStack:
     moto: MotoServer
@@ -72,12 +75,19 @@ class LocalStack:
         self.moto.stop()
 
 
-def start_stack(fixtures_path: Path, *, template: Template | None = None, log_level: str = "WARNING") -> LocalStack:
+def start_stack(
+    fixtures_path: Path,
+    *,
+    template: Template | None = None,
+    log_level: str = "WARNING",
+    generation: bool = True,
+) -> LocalStack:
     """Start the emulator, create the stack's resources and roles, import the functions, load the fixtures, start
     the simulator and the schedules.
 
     The fixture file is checked whole before the emulator starts: a bad file stops start-up with nothing loaded.
     The fixtures are loaded last, so that a simulated job's clock starts when the stack is ready, not before.
+    Without ``generation``, nothing consumes the generation queue: created jobs stay queued (the API alone).
     """
     template = template or local_template()
     fixtures = read_fixtures(fixtures_path, template)
@@ -94,7 +104,11 @@ def start_stack(fixtures_path: Path, *, template: Template | None = None, log_le
         simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
         simulator.start()
         environments = {name: function.environment for name, function in functions.items()}
-        consumers = QueueConsumers(template, aws, environments, claims={"GenerationWorkerFunction": simulator.claim})
+        events = template.queue_events()
+        consumed = None if generation else [event.function for event in events if event.function != GENERATION_WORKER]
+        consumers = QueueConsumers(
+            template, aws, environments, claims={GENERATION_WORKER: simulator.claim}, only=consumed
+        )
         consumers.start()
         scheduler = Scheduler(template.schedules(), functions)
         scheduler.start()
