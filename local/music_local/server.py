@@ -29,6 +29,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalApiServer
     server_version = "music-local"
     protocol_version = "HTTP/1.1"
+    # The head and the body go out as two writes: with Nagle's algorithm, the body waits for the client's delayed
+    # ACK of the head, 40 ms on Linux, on every request of a kept-alive connection (measured: a list
+    # request of a kept-alive connection took 66 ms, 22 ms without).
+    disable_nagle_algorithm = True
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):  # http.server looks up do_<METHOD> for whatever method the request names
