@@ -36,7 +36,7 @@ PY_SOURCES := layers/shared local admin lib functions tests scripts benchmarks $
 PORT ?= 3000
 FIXTURES ?= local/demo.json
 
-.PHONY: help install system-tools lint template-lint api-lint pytest test unit integration e2e build run invoke load \
+.PHONY: help install system-tools lint python-lint template-lint api-lint pytest test unit integration e2e build run invoke load \
 	bench bench-engine demo-audio openapi docs browser node java lock mutation clean
 
 help: ## List the targets
@@ -111,7 +111,9 @@ VENVS := $(UV_VENV)/.installed $(VENV)/.installed $(SAM_VENV)/.installed $(CHECK
 
 install: $(VENVS) $(NODE_TOOLS) browser system-tools java ## Create .venv, .tools/*, tools/*/node_modules from the lock files; chromium, curl, node, java
 
-lint: $(VENV)/.installed template-lint api-lint ## ruff, mypy, bandit, cfn-lint, sam validate --lint, checkov, openapi drift, Spectral
+lint: python-lint template-lint api-lint ## All three below: Python, the templates, the OpenAPI document
+
+python-lint: $(VENV)/.installed ## ruff, mypy, bandit, the OpenAPI document's drift from the code
 	$(BIN)/ruff check $(PY_SOURCES)
 	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy $(PY_SOURCES)
@@ -156,13 +158,14 @@ integration: $(INTEGRATION_TOOLS) ## The integration tests: the functions agains
 e2e: $(E2E_TOOLS) ## The end-to-end tests over HTTP against make run's server
 	$(PYTEST) tests/e2e
 
-# What make test needs, installed side by side first (the downloads overlap: 46 s one after the other on a fresh
-# clone, see docs/testing.md), each target's output kept together; then lint, then every test.
+# What make test needs, installed side by side first (the downloads overlap), then the three lints side by side
+# (each mostly one busy core), each target's output kept together; then every test.
 TEST_TOOLS := $(VENVS) $(NODE_TOOLS) $(DOCS_PAGE) browser system-tools java
 
 test: ## Lint everything, then run every test
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TEST_TOOLS)
-	@$(MAKE) --no-print-directory lint pytest
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target lint
+	@$(MAKE) --no-print-directory pytest
 
 # The layer builds through layers/shared/Makefile (bytecode included); the check: aarch64 binaries only, and a
 # hash-based cpython-313 .pyc for every module.
