@@ -101,8 +101,10 @@ java: ## Java for DynamoDB Local (Debian's openjdk-17-jre-headless) when missing
 	$(call debian,java,openjdk-17-jre-headless)
 
 # --ignore-scripts: no install scripts run (one of Spectral's dependencies would send usage data).
+# --prefer-offline: what npm's cache holds is taken without asking the registry again (the lock file pins every
+# version and its hash); 36 s → 20 s for Redocly's 246 packages.
 tools/%/node_modules/.installed: tools/%/package-lock.json tools/%/package.json | node
-	npm ci --prefix tools/$* --ignore-scripts --no-audit --no-fund --loglevel=error
+	npm ci --prefix tools/$* --ignore-scripts --no-audit --no-fund --loglevel=error --prefer-offline
 	@touch $@
 
 NODE_TOOLS := $(SPECTRAL_DIR)/node_modules/.installed $(REDOCLY_DIR)/node_modules/.installed \
