@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from music_local.emulator import LocalAws, MotoServer
+from music_local.emulator import LocalAws
 from music_local.gateway import LambdaContext
+from music_local.moto_process import MotoProcess
 from music_local.stack import LOCAL_READ_TIMEOUT_SECONDS
 from tests.helpers.aws import (
     AUDIO_BUCKET,
@@ -70,17 +71,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    """A real moto server (HTTP on loopback), shared by the session. A test that resets it has the ``aws``
-    fixture's stack built again for the next."""
-    server = MotoServer()
+def moto_server() -> Iterator[MotoProcess]:
+    """A real moto server (HTTP on loopback) in a process of its own, outside coverage's tracer, shared by the
+    session. A test that resets it has the ``aws`` fixture's stack built again for the next."""
+    # The queues are purged before each test that sent to them; moto would allow that once a minute.
+    server = MotoProcess({"MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false"})
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def world(moto_server: MotoServer) -> Iterator[World]:
+def world(moto_server: MotoProcess) -> Iterator[World]:
     """The ``aws`` fixture's stack, built once, its data put back before each test (tests/helpers/world.py).
     DynamoDB Local starts when a test first asks for it."""
     started: list[DynamoDbLocal] = []
@@ -92,10 +94,7 @@ def world(moto_server: MotoServer) -> Iterator[World]:
         local.start()
         return local
 
-    with pytest.MonkeyPatch.context() as session:
-        # The queues are purged before each test that sent to them; moto would allow that once a minute.
-        session.setenv("MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR", "false")
-        yield World(moto_server, dynamodb_local)
+    yield World(moto_server, dynamodb_local)
     for local in started:
         local.stop()
 

@@ -16,7 +16,7 @@ import logging
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -103,13 +103,17 @@ def _bodyless_requests_checked_as_signed() -> None:
 
 
 class MotoServer:
-    """moto in server mode: a real HTTP endpoint on 127.0.0.1 that boto3 reaches through AWS_ENDPOINT_URL."""
+    """moto in server mode: a real HTTP endpoint on 127.0.0.1 that boto3 reaches through AWS_ENDPOINT_URL.
 
-    def __init__(self, port: int = 0) -> None:
+    With ``publish_changes``, ``GET /_music_local/changes`` answers what ``changes`` would (as JSON): how
+    ``music_local.moto_process`` tells the process that started it."""
+
+    def __init__(self, port: int = 0, *, publish_changes: bool = False) -> None:
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._changes = ChangeLog(_AtomicDynamoDb(DomainDispatcherApplication(create_backend_app)))
+        self._application = _PublishedChanges(self._changes) if publish_changes else self._changes
         self.endpoint = ""
         self.resets = 0  # how many times ``reset`` forgot everything: a stack built before is gone
 
@@ -118,7 +122,7 @@ class MotoServer:
         _presigned_requests_skip_iam()
         _bodyless_requests_checked_as_signed()
         self._server = make_server(
-            "127.0.0.1", self._port, self._changes, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", self._port, self._application, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
@@ -129,8 +133,7 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource and principal (moto's own reset API); IAM is not enforced until the next
         ``LocalAws.create_resources``, which needs to create the principals first."""
-        _moto_api(self.endpoint, "reset-auth", b"inf")
-        _moto_api(self.endpoint, "reset")
+        reset_moto(self.endpoint)
         self.resets += 1
 
     def changes(self) -> Changes:
@@ -143,6 +146,29 @@ class MotoServer:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
+
+
+def reset_moto(endpoint: str) -> None:
+    """Forget every resource and principal of the moto server at ``endpoint``, IAM enforcement included."""
+    _moto_api(endpoint, "reset-auth", b"inf")
+    _moto_api(endpoint, "reset")
+
+
+CHANGES_PATH = "/_music_local/changes"
+
+
+class _PublishedChanges:
+    """``GET CHANGES_PATH``: the changes the log took, as JSON; every other request goes on to the log."""
+
+    def __init__(self, log: ChangeLog) -> None:
+        self._log = log
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != CHANGES_PATH:
+            return self._log(environ, start_response)
+        body = json.dumps(asdict(self._log.take())).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class _AtomicDynamoDb:

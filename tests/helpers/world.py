@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from music_local.emulator import LocalAws, MotoServer
+from music_local.emulator import LocalAws
 from music_local.fixtures import load_fixtures
+from music_local.moto_process import MotoProcess
 from music_local.template import local_template
 from tests.helpers.aws import (
     AUDIO_BUCKET,
@@ -101,7 +102,7 @@ class StoredObject:
 class World:
     """The session's stack on the moto server, and its tables on DynamoDB Local once a test asks for them."""
 
-    def __init__(self, moto: MotoServer, dynamodb_local: Callable[[], DynamoDbLocal]) -> None:
+    def __init__(self, moto: MotoProcess, dynamodb_local: Callable[[], DynamoDbLocal]) -> None:
         self.moto = moto
         self.dynamodb_local = dynamodb_local  # started on first call
         self._built_at: int | None = None  # the moto server's reset count when the stack was built

@@ -2,6 +2,8 @@
 what a ``dynamodb("dynamodb-local")`` test reaches, functions included; and whatever a test writes, the next one
 gets the stack exactly as loaded, built once (tests/helpers/world.py)."""
 
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -9,7 +11,9 @@ import pytest
 from music_api.core.aws import dynamodb_client
 from music_api.jobs.store import job_key
 from music_api.jobs.writer import NewJob
+from music_local.changes import Changes
 from music_local.emulator import ACCOUNT_ID, REGION, LocalAws
+from music_local.moto_process import MotoProcess
 from tests.helpers.aws import issue_key
 from tests.helpers.dynamodb_local import PACKAGE
 from tests.helpers.jobs import job_ref, job_writer
@@ -125,3 +129,27 @@ def _everything(aws: LocalAws) -> dict[str, Any]:
             for role in aws.client("iam").get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
         ],
     }
+
+
+def test_the_moto_process_publishes_what_changed_and_ends_with_the_process_that_started_it() -> None:
+    """The session's moto server lives in a process of its own (music_local.moto_process): what a request changed
+    reaches the tests over HTTP, and the server never outlives its starter (its standard input closes when the
+    starter ends, however it ends)."""
+    moto = MotoProcess()
+    endpoint = moto.start()
+    try:
+        LocalAws(endpoint)  # creates the administrator: a change of structure
+
+        assert "iam CreateUser" in moto.changes().structure
+        assert moto.changes() == Changes()  # taken once
+
+        process = moto._process
+        assert process is not None
+        assert process.stdin is not None
+        process.stdin.close()  # as when the starter dies
+
+        assert process.wait(timeout=30) == 0
+    finally:
+        moto.stop()
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        urllib.request.urlopen(endpoint, timeout=5)  # noqa: S310 - loopback

@@ -16,11 +16,12 @@ import pytest
 from music_admin.usage_plans import MeteredKeys
 from music_api.authorizer.keys import digest_of
 from music_api.core.errors import GATEWAY_RESPONSES
-from music_local.emulator import LocalAws, MotoServer
+from music_local.emulator import LocalAws
 from music_local.fixtures import load_fixtures, read_fixtures
 from music_local.gateway import HttpRequest, HttpResponse, LocalGateway
 from music_local.launcher import ROOT
 from music_local.metering import REFRESH_SECONDS, UsagePlanMeter
+from music_local.moto_process import MotoProcess
 from music_local.stack import local_functions
 from music_local.template import LOCAL_PARAMETERS, Template, default_template, local_template
 from tests.helpers.aws import AUDIO_BUCKET, AUTH_TABLE, JOBS_TABLE, reset_aws
@@ -58,7 +59,7 @@ def template_with(parameters: dict[str, Any] | None = None, method_throttles: di
 
 
 class Stack:
-    def __init__(self, moto: MotoServer, template: Template, clock: Clock) -> None:
+    def __init__(self, moto: MotoProcess, template: Template, clock: Clock) -> None:
         self.aws = LocalAws(moto.endpoint, jobs_table=JOBS_TABLE, auth_table=AUTH_TABLE, bucket=AUDIO_BUCKET)
         self.aws.create_resources(template)
         load_fixtures(read_fixtures(PLANS, template), self.aws)
@@ -80,7 +81,7 @@ StackFactory = Callable[..., Stack]
 
 
 @pytest.fixture
-def make_stack(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> StackFactory:
+def make_stack(moto_server: MotoProcess, monkeypatch: pytest.MonkeyPatch) -> StackFactory:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
     reset_aws()
     moto_server.reset()
