@@ -11,7 +11,8 @@ def assert_no_secrets_logged(output: list[str], fixtures: Path) -> None:
     """After every suite that used a server: no API key and no URL signature in any line it printed after
     its banner (the banner shows the demo key on purpose: that is the point of ``make run``)."""
     after_banner = "".join(output[next(i for i, line in enumerate(output) if line.startswith("Ctrl-C")) + 1 :])
-    assert '"level":"DEBUG"' in after_banner, "the functions' logs must have been captured"
+    # Any structured line will do: not every route logs at DEBUG (a refused create logs its refusal only).
+    assert '"level":"' in after_banner, "the functions' logs must have been captured"
     assert "X-Amz-Signature" not in after_banner
     for key in (entry["key"] for entry in json.loads(fixtures.read_text())["api_keys"]):
         assert key not in after_banner
