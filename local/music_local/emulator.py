@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from music_local.template import Template, Throttle
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
@@ -45,6 +46,7 @@ STAGE = "local"
 # Signs the requests that create the administrator, before IAM is enforced; refused by moto afterwards.
 BOOTSTRAP_CREDENTIAL = "local"
 ADMINISTRATOR = "local-administrator"
+BATCH_WRITE_LIMIT = 25
 LAMBDA_TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -401,11 +403,24 @@ class LocalAws:
         assumed = sts.assume_role(RoleArn=arn, RoleSessionName=function)["Credentials"]
         return Credentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
 
-    def put_job(self, job: dict[str, Any]) -> None:
-        self.dynamodb.put_item(TableName=self.jobs_table, Item=job_item(job))
+    def put_jobs(self, jobs: Iterable[dict[str, Any]]) -> None:
+        self.put_items(job_item(job) for job in jobs)
+
+    def put_items(self, items: Iterable[dict[str, Any]]) -> None:
+        """Items as the jobs table stores them (jobs, tracks), written in batches."""
+        batch_write(self.dynamodb, self.jobs_table, [{"PutRequest": {"Item": item}} for item in items])
 
     def delete_job(self, organization_id: str, user_id: str, job_id: str) -> None:
         self.dynamodb.delete_item(TableName=self.jobs_table, Key=job_key(organization_id, user_id, job_id))
+
+
+def batch_write(client: "DynamoDBClient", table: str, requests: Sequence["WriteRequestTypeDef"]) -> None:
+    """Every put or delete of ``requests`` on ``table``, 25 to a call (BatchWriteItem's most), until none is left
+    unprocessed: a fixture's hundreds of items in a dozen requests rather than one request each."""
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        unprocessed: Any = {table: requests[start : start + BATCH_WRITE_LIMIT]}
+        while unprocessed:
+            unprocessed = client.batch_write_item(RequestItems=unprocessed).get("UnprocessedItems")
 
 
 def _throttle(budget: Throttle) -> dict[str, Any]:

@@ -203,10 +203,8 @@ def load_fixtures(fixtures: Fixtures, aws: "LocalAws") -> None:
             auth.revoke_api_key(api_key.user_id, stored.key_id)
     for key, (body, content_type) in fixtures.audio.items():
         aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=body, ContentType=content_type)
-    for job in fixtures.jobs:
-        aws.put_job(job)
-    for track in fixtures.tracks:
-        aws.dynamodb.put_item(TableName=aws.jobs_table, Item=track)
+    aws.put_jobs(fixtures.jobs)
+    aws.put_items(fixtures.tracks)
     catalogue = EngineAdmin(aws.dynamodb, aws.jobs_table)
     for engine in content.engines:
         catalogue.put(engine)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from music_local.emulator import LocalAws
+from music_local.emulator import LocalAws, batch_write
 from music_local.fixtures import load_fixtures
 from music_local.moto_process import MotoProcess
 from music_local.template import local_template
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 MOTO = "moto"
 DYNAMODB_LOCAL = "dynamodb-local"
 BACKENDS = (MOTO, DYNAMODB_LOCAL)
-BATCH_WRITE_LIMIT = 25
 
 Key = tuple[str, ...]
 
@@ -81,10 +80,7 @@ class Table:
             else {"DeleteRequest": {"Key": self.item_key(item)}}
             for key, item in keys.items()
         ]
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            unprocessed: Any = {self.name: requests[start : start + BATCH_WRITE_LIMIT]}
-            while unprocessed:
-                unprocessed = client.batch_write_item(RequestItems=unprocessed).get("UnprocessedItems")
+        batch_write(client, self.name, requests)
 
 
 def _scan(client: "DynamoDBClient", name: str) -> Iterator[dict[str, Any]]:

@@ -32,8 +32,7 @@ pytestmark = [pytest.mark.runs_as("ListGenerationsFunction"), pytest.mark.dynamo
 
 @pytest.fixture
 def paging(aws: LocalAws) -> LocalAws:
-    for job in PAGING.jobs:
-        aws.put_job(job)
+    aws.put_jobs(PAGING.jobs)
     return aws
 
 
