@@ -5,18 +5,21 @@ Used by the end-to-end tests and ``make load``, which both want the local API ex
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess  # nosec B404
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
+START_POLL_SECONDS = 0.05
 READY = re.compile(r"Music generations API \(local\) on (http://127\.0\.0\.1:\d+)")
 
 
@@ -27,8 +30,22 @@ class LaunchError(RuntimeError):
 @dataclass
 class LaunchedApi:
     url: str
-    output: list[str] = field(default_factory=list)  # everything it printed, kept up to date
+    log: Path  # where everything it prints goes
     exit_code: int | None = None  # once stopped
+    _final: list[str] | None = field(default=None, repr=False)  # the log's lines, once stopped
+
+    @property
+    def output(self) -> list[str]:
+        """Every whole line it has printed so far (a line still being written is left for the next look)."""
+        if self._final is not None:
+            return self._final
+        lines = self.log.read_text(errors="replace").splitlines(keepends=True)
+        return lines if not lines or lines[-1].endswith("\n") else lines[:-1]
+
+    def keep_output(self) -> None:
+        """Once stopped: the log read whole, its file removed."""
+        self._final = self.log.read_text(errors="replace").splitlines(keepends=True)
+        shutil.rmtree(self.log.parent, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -38,14 +55,15 @@ def free_port() -> int:
         return port
 
 
-def start_process(*arguments: str) -> "subprocess.Popen[str]":
-    """The local API's process with ``arguments``; nothing of the caller's AWS or Powertools environment leaks in."""
+def start_process(*arguments: str, output: IO[str] | int = subprocess.PIPE) -> "subprocess.Popen[str]":
+    """The local API's process with ``arguments``, printing to ``output`` (standard error too); nothing of the
+    caller's AWS or Powertools environment leaks in."""
     environment = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
     return subprocess.Popen(  # noqa: S603 - our own module, with arguments we build  # nosec B603
         [sys.executable, "-m", "music_local", *arguments],
         cwd=ROOT,
         env=environment | {"PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -53,31 +71,29 @@ def start_process(*arguments: str) -> "subprocess.Popen[str]":
 
 @contextmanager
 def launched(*arguments: str, start_timeout_seconds: float = 60) -> Iterator[LaunchedApi]:
-    """The local API on a free port (plus ``arguments``) until the block ends, then Ctrl-C and wait."""
-    process = start_process("--port", str(free_port()), *arguments)
-    if process.stdout is None:
-        raise LaunchError("no output pipe")
-    api = LaunchedApi(url="")
-    deadline = time.monotonic() + start_timeout_seconds
-    for line in process.stdout:
-        api.output.append(line)
-        if ready := READY.search(line):
-            api.url = ready.group(1)
-            break
-        if time.monotonic() > deadline:
-            break
-    if not api.url:
-        process.kill()
-        process.wait(timeout=30)
-        process.stdout.close()
-        raise LaunchError("the local API did not start:\n" + "".join(api.output))
-    # Keep reading what it prints (the banner's rest, access lines) so that the pipe never fills up.
-    reader = threading.Thread(target=lambda: api.output.extend(process.stdout or []), daemon=True)
-    reader.start()
+    """The local API on a free port (plus ``arguments``) until the block ends, then Ctrl-C and wait.
+
+    What it prints goes to a file, read when asked (``LaunchedApi.output``): no thread of the caller's has to
+    keep a pipe from filling up."""
+    log = Path(tempfile.mkdtemp(prefix="local-api-")) / "output.txt"
+    with log.open("w") as output:
+        process = start_process("--port", str(free_port()), *arguments, output=output)
+    api = LaunchedApi(url="", log=log)
     try:
-        yield api
+        deadline = time.monotonic() + start_timeout_seconds
+        while not api.url and process.poll() is None and time.monotonic() < deadline:
+            if ready := READY.search("".join(api.output)):
+                api.url = ready.group(1)
+            else:
+                time.sleep(START_POLL_SECONDS)
+        if not api.url:
+            process.kill()
+            process.wait(timeout=30)
+            raise LaunchError("the local API did not start:\n" + log.read_text(errors="replace"))
+        try:
+            yield api
+        finally:
+            process.send_signal(signal.SIGINT)
+            api.exit_code = process.wait(timeout=30)
     finally:
-        process.send_signal(signal.SIGINT)
-        api.exit_code = process.wait(timeout=30)
-        reader.join(timeout=5)
-        process.stdout.close()
+        api.keep_output()
