@@ -148,8 +148,9 @@ PYTEST_WORKERS ?= 2
 # worksteal: a worker that ran out of tests takes some of the other's, so one slow file cannot hold the run's end.
 PYTEST := $(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist worksteal
 
+# The ten slowest set-ups, calls and teardowns close every run's report: where the time goes, in every CI log.
 pytest: $(INTEGRATION_TOOLS) $(E2E_TOOLS) ## Every test suite, with coverage of the shared package and the client
-	$(PYTEST) --cov --cov-report=term-missing
+	$(PYTEST) --cov --cov-report=term-missing --durations=10
 
 unit: $(VENV)/.installed ## The unit tests and the client's (no emulator, no coverage gate)
 	$(PYTEST) tests/unit tests/client
@@ -160,17 +161,17 @@ integration: $(INTEGRATION_TOOLS) ## The integration tests: the functions agains
 e2e: $(E2E_TOOLS) ## The end-to-end tests over HTTP against make run's server
 	$(PYTEST) tests/e2e
 
-# What make test needs, installed side by side first (the downloads overlap), each target's output kept together;
-# then the lints beside the tests: the tests leave a third of the two cores idle while they wait on their servers,
-# and the lints are mostly one busy core each. The lints' report is one line (their whole log if they fail).
-TEST_TOOLS := $(VENVS) $(NODE_TOOLS) $(DOCS_PAGE) browser system-tools java
+# What the tests need, installed side by side first (the downloads overlap), each target's output kept together;
+# then the lints beside the tests, installing their own tools (SAM CLI, checkov, Spectral) as they start: the tests
+# leave a third of the two cores idle while they wait on their servers, and the lints are mostly one busy core
+# each. The lints' report is one line (their whole log, installs included, if they fail).
 LINT_LOG := build/lint.log
 
 test: ## Lint everything and run every test, side by side
-	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target $(INTEGRATION_TOOLS) $(E2E_TOOLS)
 	@$(MAKE) --no-print-directory --jobs=2 lint-beside-tests pytest
 
-lint-beside-tests: $(VENVS) $(SPECTRAL_DIR)/node_modules/.installed
+lint-beside-tests:
 	@mkdir -p $(dir $(LINT_LOG))
 	@if $(MAKE) --no-print-directory --jobs=3 --output-sync=target lint > $(LINT_LOG) 2>&1; then \
 	  echo " [make lint: passed; its log: $(LINT_LOG)]"; \
