@@ -5,6 +5,7 @@ gets the stack exactly as loaded, built once (tests/helpers/world.py)."""
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from music_api.jobs.store import job_key
 from music_api.jobs.writer import NewJob
 from music_local.changes import Changes
 from music_local.emulator import ACCOUNT_ID, REGION, LocalAws, MotoServer
-from music_local.moto_process import MotoProcess
+from music_local.moto_process import MotoProcess, MotoProcessError
 from music_local.template import local_template
 from tests.helpers.aws import issue_key
 from tests.helpers.dynamodb_local import PACKAGE
@@ -175,3 +176,13 @@ def test_the_in_process_moto_server_counts_the_writes_it_answered_for_the_stacks
         woken.join()
     finally:
         moto.stop()
+
+
+def test_a_moto_process_that_cannot_start_says_what_it_printed(tmp_path: Path) -> None:
+    shadow = tmp_path / "music_local"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text('raise SystemExit("no emulator here")\n')
+    moto = MotoProcess({"PYTHONPATH": str(tmp_path)})  # this music_local comes first, and exits
+
+    with pytest.raises(MotoProcessError, match="did not start:\nno emulator here"):
+        moto.start()
