@@ -5,9 +5,10 @@ A simulated job is an ordinary job item whose ``request`` carries a ``simulate``
 (queued for Q seconds, running for R, then the outcome), when it was submitted, and what the outcome needs (the
 track, the error message or the refusal reason). Fixture files (``"simulate"`` on a ``generations`` entry) and
 ``python -m music_local.submit`` write such items; the simulator finds them by scanning the table, every
-``interval`` seconds while simulated jobs are in flight and every ``idle_interval`` seconds otherwise (an idle
-stack's moto would spend a tenth of a core on the scans), so a job submitted while the stack runs is picked up
-like one loaded at start-up, within a second.
+``interval`` seconds while simulated jobs are in flight and otherwise every ``idle_interval`` seconds at most, and
+in the local stack only once its moto server has answered a write since (an idle stack's moto would spend a tenth
+of a core on the scans), so a job submitted while the stack runs is picked up like one loaded at start-up, within
+a second.
 
 Timeline, in seconds after submission: before Q queued; at Q running (``refused``: refused at Q instead), with
 progress rising from 1 to 99 over R; at Q+R the outcome (``cancelled``: at Q+R/2, progress left where it was).

@@ -122,8 +122,8 @@ class StreamRunner(EventSourceThreads[StreamSource, LocalFunction]):
         poll_seconds: float = POLL_SECONDS,
         writes: ItemWrites | None = None,
     ) -> None:
-        """With ``writes`` (the stack's own moto server), each stream is read after each write the server answers
-        rather than every ``poll_seconds``."""
+        """Each stream is read every ``poll_seconds`` at most; with ``writes`` (the stack's own moto server), only
+        once the server has answered a write since the last read, so an idle stack reads nothing."""
         super().__init__(runs_of(sources, functions))
         self._aws = aws
         self._poll_seconds = poll_seconds
