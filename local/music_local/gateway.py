@@ -102,29 +102,49 @@ class LambdaContext:
         return 10_000
 
 
+Handler = Callable[[dict[str, Any], LambdaContext], Any]
+
+
 class LocalFunction:
     """A template function's handler, imported from its CodeUri and run in this process, in an execution
     environment of its own, as each Lambda function has: its own copy of the shared layer (so its cached
     settings, session, credentials and clients are its own) and its own environment variables, credentials
-    included, set for its import (Lambda's INIT) and each invocation."""
+    included, set for its import (Lambda's INIT) and each invocation.
+
+    INIT happens at the first invocation, as in Lambda (and ``sam local``): a function nobody calls costs nothing,
+    and one whose import fails fails that invocation (the gateway answers 502, or 500 for the authorizer) and tries
+    INIT again at the next."""
 
     def __init__(self, template: Template, logical_id: str, environment: Mapping[str, str]) -> None:
         self.name = logical_id
         self.environment = dict(environment)
-        code = template.function_code(logical_id)
-        with _INVOCATION_LOCK, _variables(self.environment), _own_copy_of(LAYER_PACKAGE):
-            spec = importlib.util.spec_from_file_location(
-                f"local_{logical_id}.{code.module}", code.directory / f"{code.module}.py"
-            )
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load {logical_id} from {code.directory}")
-            module: ModuleType = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        self._handler: Callable[[dict[str, Any], LambdaContext], Any] = getattr(module, code.handler)
+        self._code = template.function_code(logical_id)
+        self._handler: Handler | None = None
+
+    @property
+    def handler(self) -> Handler:
+        """The handler, after INIT if it has not run yet."""
+        with _INVOCATION_LOCK, _variables(self.environment):
+            return self._initialized()
 
     def invoke(self, event: dict[str, Any]) -> Any:
         with _INVOCATION_LOCK, _variables(self.environment):
-            return self._handler(event, LambdaContext(function_name=self.name))
+            return self._initialized()(event, LambdaContext(function_name=self.name))
+
+    def _initialized(self) -> Handler:
+        """INIT: the function's module and its own copy of the layer imported. Under the lock, in its variables."""
+        if self._handler is None:
+            code = self._code
+            with _own_copy_of(LAYER_PACKAGE):
+                spec = importlib.util.spec_from_file_location(
+                    f"local_{self.name}.{code.module}", code.directory / f"{code.module}.py"
+                )
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot load {self.name} from {code.directory}")
+                module: ModuleType = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            self._handler = getattr(module, code.handler)
+        return self._handler
 
 
 @contextmanager

@@ -63,7 +63,7 @@ class FunctionError(Exception):
 
 
 def _serve(template: Template, logical_id: str, environment: Mapping[str, str], connection: Connection) -> None:
-    """The child process: the function imported once (its INIT), then one invocation per event received."""
+    """The child process: one invocation per event received, the first after the function's INIT."""
     function = LocalFunction(template, logical_id, environment)
     while True:
         event = connection.recv()

@@ -5,6 +5,8 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,7 +76,7 @@ def events_reaching(gateway: LocalGateway, function: str) -> list[dict[str, Any]
     """The events the gateway invokes ``function`` with from now on (the function still answers them)."""
     seen: list[dict[str, Any]] = []
     handler_function = gateway._functions[function]
-    original = handler_function._handler
+    original = handler_function.handler
 
     def spy(event: dict[str, Any], context: Any) -> Any:
         seen.append(event)
@@ -189,6 +191,40 @@ def test_a_failing_function_is_an_integration_failure(
 
     assert response.status == 502
     assert body(response)["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+FAILING_INIT = """
+from pathlib import Path
+
+here = Path(__file__).parent
+with (here / "inits").open("a") as inits:
+    inits.write("INIT\\n")
+if (here / "broken").exists():
+    raise RuntimeError("the import fails")
+from get_generation.app import lambda_handler
+"""
+
+
+def test_a_function_is_initialized_at_its_first_invocation_and_again_after_a_failed_init(
+    send: Send, gateway: LocalGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in Lambda: INIT runs at the first invocation (a function nobody calls is never imported), and an INIT
+    that failed fails its invocation and runs again at the next."""
+    function = gateway._functions["GetGenerationFunction"]
+    monkeypatch.setattr(function, "_code", replace(function._code, directory=tmp_path))
+    (tmp_path / f"{function._code.module}.py").write_text(FAILING_INIT)
+    (tmp_path / "broken").touch()
+    inits = tmp_path / "inits"
+
+    assert send(path=f"/v1/music/{ORG}/generations").status == 200  # another function
+    assert not inits.exists()
+
+    failed = send()
+    assert (failed.status, body(failed)["error"]["code"]) == (502, "SERVICE_UNAVAILABLE")
+    (tmp_path / "broken").unlink()
+    assert send().status == 200
+    assert send().status == 200
+    assert inits.read_text() == "INIT\n" * 2
 
 
 def test_the_query_string_and_multi_value_headers_reach_the_event(gateway: LocalGateway) -> None:
