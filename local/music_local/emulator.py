@@ -21,6 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from moto import backends as moto_backends
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam.access_control import IAMRequestBase
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -104,6 +105,21 @@ def _bodyless_requests_checked_as_signed() -> None:
     IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
 
 
+def _moto_modules_listed_once() -> None:
+    """moto's server finds each request's backend among its own modules, which it lists from its package folder
+    on every request (a directory listing and an ``isdir`` per entry, about 200): 6 % of the tests' moto process's
+    CPU. The folder does not change while it runs: list it once."""
+    if getattr(moto_backends.list_of_moto_modules, "listed_once", False):
+        return
+    modules = frozenset(moto_backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> Iterable[str]:
+        return modules
+
+    list_of_moto_modules.listed_once = True  # type: ignore[attr-defined]
+    moto_backends.list_of_moto_modules = list_of_moto_modules
+
+
 class MotoServer:
     """moto in server mode: a real HTTP endpoint on 127.0.0.1 that boto3 reaches through AWS_ENDPOINT_URL.
 
@@ -124,6 +140,7 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access line per emulated AWS call
         _presigned_requests_skip_iam()
         _bodyless_requests_checked_as_signed()
+        _moto_modules_listed_once()
         self._server = make_server(
             "127.0.0.1", self._port, self._application, threaded=True, request_handler=MotoRequestHandler
         )

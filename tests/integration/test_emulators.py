@@ -8,7 +8,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import moto
 import pytest
+from moto import backends as moto_backends
 
 from music_api.core.aws import dynamodb_client
 from music_api.jobs.store import job_key
@@ -186,3 +188,20 @@ def test_a_moto_process_that_cannot_start_says_what_it_printed(tmp_path: Path) -
 
     with pytest.raises(MotoProcessError, match="did not start:\nno emulator here"):
         moto.start()
+
+
+def test_the_moto_server_lists_motos_modules_once_and_whole() -> None:
+    """Its backend lookup's list of moto's modules is read once (moto listed its folder for every request): it
+    must be the folder's whole list, or a service would stop being found."""
+    folder = Path(moto.__file__).parent
+    listed = {entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("__")}
+    moto_server = MotoServer()
+    moto_server.start()
+    try:
+        moto_server.reset()  # IAM not enforced: another in-process server of this process may have turned it on
+        aws = LocalAws(moto_server.endpoint)
+        assert set(moto_backends.list_of_moto_modules()) == listed
+        assert moto_backends.list_of_moto_modules() is moto_backends.list_of_moto_modules()
+        assert aws.sqs.list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200  # routed through the list
+    finally:
+        moto_server.stop()
