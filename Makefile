@@ -162,9 +162,10 @@ e2e: $(E2E_TOOLS) ## The end-to-end tests over HTTP against make run's server
 	$(PYTEST) tests/e2e
 
 # What the tests need, installed side by side first (the downloads overlap), each target's output kept together;
-# then the lints beside the tests, installing their own tools (SAM CLI, checkov, Spectral) as they start: the tests
-# leave a third of the two cores idle while they wait on their servers, and the lints are mostly one busy core
-# each. The lints' report is one line (their whole log, installs included, if they fail).
+# then the lints beside the tests, installing their own tools (SAM CLI, checkov, Spectral) as they start. The lints
+# run at the lowest CPU priority (nice 19): the tests leave a fifth of the two cores idle while they wait on their
+# servers and timelines, and the lints' minute of CPU fills those gaps instead of slowing the tests. The lints'
+# report is one line (their whole log, installs included, if they fail).
 LINT_LOG := build/lint.log
 
 test: ## Lint everything and run every test, side by side
@@ -173,7 +174,7 @@ test: ## Lint everything and run every test, side by side
 
 lint-beside-tests:
 	@mkdir -p $(dir $(LINT_LOG))
-	@if $(MAKE) --no-print-directory --jobs=3 --output-sync=target lint > $(LINT_LOG) 2>&1; then \
+	@if nice -n 19 $(MAKE) --no-print-directory --jobs=3 --output-sync=target lint > $(LINT_LOG) 2>&1; then \
 	  echo " [make lint: passed; its log: $(LINT_LOG)]"; \
 	else cat $(LINT_LOG); echo "make lint: FAILED (above)"; exit 1; fi
 
