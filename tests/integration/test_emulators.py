@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import boto3
 import moto
 import pytest
 from moto import backends as moto_backends
@@ -198,10 +199,17 @@ def test_the_moto_server_lists_motos_modules_once_and_whole() -> None:
     moto_server = MotoServer()
     moto_server.start()
     try:
-        moto_server.reset()  # IAM not enforced: another in-process server of this process may have turned it on
-        aws = LocalAws(moto_server.endpoint)
+        # IAM not enforced, and nothing made that another in-process server of this worker would meet again
+        moto_server.reset()
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=moto_server.endpoint,
+            region_name=REGION,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
         assert set(moto_backends.list_of_moto_modules()) == listed
         assert moto_backends.list_of_moto_modules() is moto_backends.list_of_moto_modules()
-        assert aws.sqs.list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200  # routed through the list
+        assert sqs.list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200  # routed through the list
     finally:
         moto_server.stop()
