@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import moto
 import pytest
 from moto import backends as moto_backends
 
@@ -194,7 +193,7 @@ def test_a_moto_process_that_cannot_start_says_what_it_printed(tmp_path: Path) -
 def test_the_moto_server_lists_motos_modules_once_and_whole() -> None:
     """Its backend lookup's list of moto's modules is read once (moto listed its folder for every request): it
     must be the folder's whole list, or a service would stop being found."""
-    folder = Path(moto.__file__).parent
+    folder = Path(moto_backends.__file__).parent  # moto's package
     listed = {entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("__")}
     moto_server = MotoServer()
     moto_server.start()
